@@ -1,0 +1,51 @@
+/**
+ * Opaque, tamper-evident list cursors: base64url(JSON payload) "." base64url(HMAC-SHA256).
+ * A cursor names the last item of the page it ends; an edited or foreign cursor is refused.
+ */
+import { createHmac, timingSafeEqual } from "crypto";
+import { httpError } from "./errors";
+
+const CURSOR_VERSION = 1;
+const MAX_CURSOR_LENGTH = 512;
+const SIGNATURE_BYTES = 16;
+
+function sign(secret: string, payload: string): Buffer {
+  return createHmac("sha256", secret).update(payload).digest().subarray(0, SIGNATURE_BYTES);
+}
+
+export function encodeCursor(secret: string, lastId: string): string {
+  const payload = Buffer.from(JSON.stringify({ v: CURSOR_VERSION, id: lastId }), "utf8").toString("base64url");
+  return `${payload}.${sign(secret, payload).toString("base64url")}`;
+}
+
+function invalidCursor(): Error {
+  return httpError(400, "invalid_cursor", "cursor is not one this API issued; start again without it");
+}
+
+/** The id the next page starts after. */
+export function decodeCursor(secret: string, cursor: string): string {
+  const parts = cursor.split(".");
+  if (cursor.length > MAX_CURSOR_LENGTH || parts.length !== 2) {
+    throw invalidCursor();
+  }
+  const [payload = "", signature = ""] = parts;
+  const given = Buffer.from(signature, "base64url");
+  const expected = sign(secret, payload);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw invalidCursor();
+  }
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
+  } catch {
+    throw invalidCursor();
+  }
+  if (typeof decoded !== "object" || decoded === null) {
+    throw invalidCursor();
+  }
+  const { v, id } = decoded as { v?: unknown; id?: unknown };
+  if (v !== CURSOR_VERSION || typeof id !== "string" || id.length === 0) {
+    throw invalidCursor();
+  }
+  return id;
+}

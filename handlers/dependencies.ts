@@ -1,0 +1,43 @@
+/**
+ * Everything a handler needs, built once per Lambda container (inside `callbackFactory`).
+ */
+import { randomUUID } from "crypto";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { HandlerSettings, readSettings } from "./env";
+import { Logger, createLogger } from "./logger";
+
+export interface Dependencies {
+  settings: HandlerSettings;
+  doc: DynamoDBDocumentClient;
+  log: Logger;
+  now: () => Date;
+  newId: () => string;
+}
+
+export function createDocumentClient(settings: HandlerSettings): DynamoDBDocumentClient {
+  const client = new DynamoDBClient({
+    endpoint: settings.dynamoDbEndpoint,
+    // Explicit: the SDK's default is 3 attempts with backoff; the per-attempt timeout bounds a
+    // store that accepts connections but never answers.
+    maxAttempts: settings.dynamoDbMaxAttempts,
+    requestHandler: {
+      connectionTimeout: Math.min(1000, settings.dynamoDbRequestTimeoutMs),
+      requestTimeout: settings.dynamoDbRequestTimeoutMs,
+    },
+  });
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { convertEmptyValues: false, removeUndefinedValues: true },
+  });
+}
+
+export function createDependencies(env: Record<string, string | undefined> = process.env): Dependencies {
+  const settings = readSettings(env);
+  return {
+    settings,
+    doc: createDocumentClient(settings),
+    log: createLogger(settings.logLevel),
+    now: () => new Date(),
+    newId: () => randomUUID(),
+  };
+}

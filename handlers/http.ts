@@ -1,0 +1,100 @@
+/**
+ * The one place that turns a handler's outcome into an API Gateway proxy response: error
+ * envelope, request id, security and CORS headers, and one log line per request. Operations
+ * only return a reply or throw.
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
+import { Dependencies, createDependencies } from "./dependencies";
+import { HttpError, errorEnvelope, internalError, isHttpError } from "./errors";
+import { describeError } from "./logger";
+import { headerOf } from "./request";
+import { Store } from "./store";
+
+export interface Reply {
+  statusCode: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface Invocation {
+  event: APIGatewayProxyEvent;
+  context: Context;
+  requestId: string;
+  deps: Dependencies;
+  store: Store;
+}
+
+export type Operation = (invocation: Invocation) => Promise<Reply>;
+
+export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+/** Time kept back from the Lambda deadline so a slow store still gets a 503 out in time. */
+const DEADLINE_MARGIN_MS = 500;
+
+const EXPOSED_HEADERS = "ETag, Location, Retry-After, x-request-id";
+
+export function corsHeaders(allowedOrigins: string[], origin: string | undefined): Record<string, string> {
+  if (allowedOrigins.includes("*")) {
+    return { "Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": EXPOSED_HEADERS };
+  }
+  if (origin !== undefined && allowedOrigins.includes(origin)) {
+    return { "Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": EXPOSED_HEADERS, Vary: "Origin" };
+  }
+  return {};
+}
+
+function abortSignalFor(context: Context): AbortSignal | undefined {
+  const remaining = context.getRemainingTimeInMillis();
+  return Number.isFinite(remaining) ? AbortSignal.timeout(Math.max(1, remaining - DEADLINE_MARGIN_MS)) : undefined;
+}
+
+export function createHandler(operationId: string, operation: Operation, deps: Dependencies): ProxyHandler {
+  return async (event, context) => {
+    const started = Date.now();
+    const requestId = event.requestContext?.requestId || context.awsRequestId;
+    const store: Store = {
+      doc: deps.doc,
+      itemsTable: deps.settings.tableName,
+      idempotencyTable: deps.settings.idempotencyTableName,
+      abortSignal: abortSignalFor(context),
+    };
+    let reply: Reply;
+    let failure: HttpError | undefined;
+    try {
+      reply = await operation({ event, context, requestId, deps, store });
+    } catch (error) {
+      failure = isHttpError(error) ? error : internalError(error);
+      reply = { statusCode: failure.statusCode, body: errorEnvelope(failure, requestId), headers: failure.headers };
+      if (failure.statusCode >= 500) {
+        deps.log.error("request failed", { operationId, requestId, ...describeError(error) });
+      }
+    }
+    const headers: Record<string, string> = {
+      ...(reply.body === undefined ? {} : { "Content-Type": "application/json" }),
+      "Cache-Control": "no-store",
+      "X-Content-Type-Options": "nosniff",
+      "x-request-id": requestId,
+      ...corsHeaders(deps.settings.corsAllowedOrigins, headerOf(event, "origin")),
+      ...reply.headers,
+    };
+    deps.log.info("request", {
+      operationId,
+      requestId,
+      method: event.httpMethod,
+      path: event.path,
+      status: reply.statusCode,
+      errorCode: failure?.code,
+      latencyMs: Date.now() - started,
+    });
+    return {
+      statusCode: reply.statusCode,
+      headers,
+      body: reply.body === undefined ? "" : JSON.stringify(reply.body),
+    };
+  };
+}
+
+/** A `callbackFactory` for CallbackFunction: dependencies are built once per container. */
+export function handlerFactory(operationId: string, operation: Operation): () => ProxyHandler {
+  return () => createHandler(operationId, operation, createDependencies());
+}

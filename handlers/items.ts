@@ -1,0 +1,197 @@
+/**
+ * The six operations of the Items API. Each is a plain async function from an invocation to a
+ * reply; errors are thrown and turned into responses by `createHandler`.
+ */
+import { createHash } from "crypto";
+import type { APIGatewayProxyEvent } from "aws-lambda";
+import { decodeCursor, encodeCursor } from "./cursor";
+import { badRequest, httpError, notFound } from "./errors";
+import { Invocation, Operation, Reply, handlerFactory } from "./http";
+import { Json, StoredItem, etagOf, isJsonObject, parseItemInput, parseItemPatch, toResponseItem } from "./item";
+import { baseUrlOf, headerOf, ifMatchOf, itemIdOf, jsonBodyOf, parseEntityTags, queryOf } from "./request";
+import {
+  claimIdempotencyKey,
+  completeIdempotencyKey,
+  deleteItem as deleteStoredItem,
+  getItem as getStoredItem,
+  patchItem as patchStoredItem,
+  putNewItem,
+  releaseIdempotencyKey,
+  replaceItem as replaceStoredItem,
+  scanItems,
+} from "./store";
+
+export const PAGE_SIZE = { default: 20, max: 100 };
+/** How long an Idempotency-Key is remembered. */
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,128}$/;
+
+function itemReply(statusCode: number, item: StoredItem, headers: Record<string, string> = {}): Reply {
+  return { statusCode, body: toResponseItem(item), headers: { ETag: etagOf(item), ...headers } };
+}
+
+function createdReply(event: APIGatewayProxyEvent, item: StoredItem): Reply {
+  return itemReply(201, item, { Location: `${baseUrlOf(event)}items/${item.id}` });
+}
+
+/** JSON with object keys sorted, so that equal bodies hash equally whatever their key order. */
+function canonicalJson(value: Json): string {
+  if (Array.isArray(value)) {
+    return `[${value.map(canonicalJson).join(",")}]`;
+  }
+  if (isJsonObject(value)) {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key] ?? null)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function idempotencyKeyOf(event: APIGatewayProxyEvent): string | undefined {
+  const key = headerOf(event, "idempotency-key");
+  if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key)) {
+    throw badRequest("Idempotency-Key must be 1 to 128 printable ASCII characters");
+  }
+  return key;
+}
+
+export const createItem: Operation = async (invocation) => {
+  const { event, deps, store } = invocation;
+  const input = parseItemInput(jsonBodyOf(event));
+  const key = idempotencyKeyOf(event);
+  const now = deps.now();
+  const timestamp = now.toISOString();
+  const item: StoredItem = { id: deps.newId(), ...input, version: 1, createdAt: timestamp, updatedAt: timestamp };
+  if (key === undefined) {
+    await putNewItem(store, item);
+    return createdReply(event, item);
+  }
+  return createIdempotently(invocation, key, item, now.getTime());
+};
+
+/**
+ * Create with an Idempotency-Key: claim the key, write the item, record the response. A claim
+ * abandoned by a crashed invocation is taken over after its lock expires and reuses the item id
+ * it had chosen, so a retry can never store the item twice.
+ */
+async function createIdempotently(
+  { event, deps, store, context }: Invocation,
+  key: string,
+  item: StoredItem,
+  nowMs: number,
+): Promise<Reply> {
+  const requestHash = createHash("sha256")
+    .update(canonicalJson({ name: item.name, description: item.description, attrs: item.attrs }))
+    .digest("base64url");
+  const claim = await claimIdempotencyKey(
+    store,
+    {
+      id: key,
+      requestHash,
+      status: "in_progress",
+      itemId: item.id,
+      expiresAt: Math.floor(nowMs / 1000) + IDEMPOTENCY_TTL_SECONDS,
+      lockedUntil: nowMs + context.getRemainingTimeInMillis(),
+    },
+    nowMs,
+  );
+  if (!claim.claimed) {
+    if (claim.holder.requestHash !== requestHash) {
+      throw httpError(422, "idempotency_key_reused", "this Idempotency-Key was used with a different request body");
+    }
+    if (claim.holder.status === "completed" && claim.holder.item !== undefined) {
+      return createdReply(event, claim.holder.item);
+    }
+    throw httpError(409, "request_in_progress", "a request with this Idempotency-Key is still in progress", {
+      "Retry-After": "1",
+    });
+  }
+  const abandoned = claim.previous;
+  const resumed =
+    abandoned !== undefined && abandoned.status === "in_progress" && abandoned.requestHash === requestHash
+      ? { ...item, id: abandoned.itemId }
+      : item;
+  let stored: StoredItem;
+  try {
+    stored = (await putNewItem(store, resumed, resumed !== item)) ?? resumed;
+  } catch (error) {
+    await releaseIdempotencyKey(store, key).catch((releaseError: unknown) =>
+      deps.log.warn("could not release idempotency key", { key, error: String(releaseError) }),
+    );
+    throw error;
+  }
+  try {
+    await completeIdempotencyKey(store, key, stored);
+  } catch (error) {
+    // The item is stored: answer 201. The record stays in progress until its lock expires; a
+    // retry then takes it over, finds this item under the same id and completes the record.
+    deps.log.warn("could not complete idempotency record", { key, error: String(error) });
+  }
+  return createdReply(event, stored);
+}
+
+function limitOf(event: APIGatewayProxyEvent): number {
+  const raw = queryOf(event, "limit");
+  if (raw === undefined) {
+    return PAGE_SIZE.default;
+  }
+  const limit = /^\d{1,3}$/.test(raw) ? Number(raw) : NaN;
+  if (!(limit >= 1 && limit <= PAGE_SIZE.max)) {
+    throw badRequest(`limit must be an integer from 1 to ${PAGE_SIZE.max}`);
+  }
+  return limit;
+}
+
+export const listItems: Operation = async ({ event, deps, store }) => {
+  const limit = limitOf(event);
+  const cursor = queryOf(event, "cursor");
+  const startAfter = cursor === undefined ? undefined : decodeCursor(deps.settings.cursorSecret, cursor);
+  const page = await scanItems(store, limit, startAfter);
+  const body: { items: Json[]; nextCursor?: string } = { items: page.items.map(toResponseItem) };
+  if (page.lastId !== undefined) {
+    body.nextCursor = encodeCursor(deps.settings.cursorSecret, page.lastId);
+  }
+  return { statusCode: 200, body };
+};
+
+export const getItem: Operation = async ({ event, store }) => {
+  const id = itemIdOf(event);
+  const ifNoneMatch = parseEntityTags(headerOf(event, "if-none-match"), "If-None-Match", true);
+  const item = await getStoredItem(store, id);
+  if (item === undefined) {
+    throw notFound();
+  }
+  if (ifNoneMatch !== undefined && (ifNoneMatch.any || ifNoneMatch.versions.includes(item.version))) {
+    return { statusCode: 304, headers: { ETag: etagOf(item) } };
+  }
+  return itemReply(200, item);
+};
+
+export const replaceItem: Operation = async ({ event, deps, store }) => {
+  const id = itemIdOf(event);
+  const versions = ifMatchOf(event);
+  const input = parseItemInput(jsonBodyOf(event));
+  const item = await replaceStoredItem(store, id, input, deps.now().toISOString(), versions);
+  return itemReply(200, item);
+};
+
+export const patchItem: Operation = async ({ event, deps, store }) => {
+  const id = itemIdOf(event);
+  const versions = ifMatchOf(event);
+  const patch = parseItemPatch(jsonBodyOf(event));
+  const item = await patchStoredItem(store, id, patch, deps.now().toISOString(), versions);
+  return itemReply(200, item);
+};
+
+export const deleteItem: Operation = async ({ event, store }) => {
+  const id = itemIdOf(event);
+  await deleteStoredItem(store, id, ifMatchOf(event));
+  return { statusCode: 204 };
+};
+
+/** `callbackFactory` for each route's CallbackFunction. */
+export const createItemFactory = handlerFactory("createItem", createItem);
+export const listItemsFactory = handlerFactory("listItems", listItems);
+export const getItemFactory = handlerFactory("getItem", getItem);
+export const replaceItemFactory = handlerFactory("replaceItem", replaceItem);
+export const patchItemFactory = handlerFactory("patchItem", patchItem);
+export const deleteItemFactory = handlerFactory("deleteItem", deleteItem);
