@@ -1,0 +1,184 @@
+/**
+ * Stack settings: the ONE place `new pulumi.Config()` is read. Every key is declared here once
+ * (type, description, default, validation); `Pulumi.yaml` declares the same keys (a test keeps
+ * them equal) and the local runtime reads a stack's YAML through the same parser.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export type Architecture = "arm64" | "x86_64";
+
+export interface Settings {
+  /** Days CloudWatch keeps Lambda, access and execution logs. */
+  logRetentionDays: number;
+  logLevel: LogLevel;
+  lambda: { memoryMb: number; timeoutSeconds: number; architecture: Architecture };
+  /** Stage-wide API Gateway throttling (requests per second and burst). */
+  throttle: { rateLimit: number; burstLimit: number };
+  /** Exact origins CORS allows; `*` allows any (refused when API keys are on). Empty: no CORS. */
+  corsAllowedOrigins: string[];
+  apiKeys: { required: boolean; quotaPerDay: number; rateLimit: number; burstLimit: number };
+  tracing: boolean;
+  pointInTimeRecovery: boolean;
+  deletionProtection: boolean;
+  alarmEmail: string | undefined;
+  /** Create the account-level API Gateway CloudWatch role (one per account and region). */
+  manageApiGatewayAccount: boolean;
+}
+
+type KeyType = "string" | "integer" | "boolean" | "array";
+
+export interface ConfigKey {
+  key: string;
+  type: KeyType;
+  description: string;
+  default?: string | number | boolean | string[];
+}
+
+/** CloudWatch Logs accepts only these retention periods. */
+export const LOG_RETENTION_DAYS: readonly number[] = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+export const CONFIG_KEYS: readonly ConfigKey[] = [
+  { key: "logRetentionDays", type: "integer", default: 14, description: "Days CloudWatch keeps the API's logs; one of CloudWatch's allowed values." },
+  { key: "logLevel", type: "string", default: "info", description: "Handler log level: debug, info, warn or error." },
+  { key: "lambdaMemoryMb", type: "integer", default: 256, description: "Memory of every Lambda function in MB (128 to 10240)." },
+  { key: "lambdaTimeoutSeconds", type: "integer", default: 10, description: "Lambda timeout in seconds (1 to 28, under API Gateway's 29 s)." },
+  { key: "lambdaArchitecture", type: "string", default: "arm64", description: "Lambda architecture: arm64 or x86_64." },
+  { key: "throttleRateLimit", type: "integer", default: 100, description: "Stage throttling: steady requests per second." },
+  { key: "throttleBurstLimit", type: "integer", default: 200, description: "Stage throttling: burst requests." },
+  { key: "corsAllowedOrigins", type: "array", default: [], description: "Origins allowed by CORS, e.g. [\"https://app.example.com\"]; [\"*\"] allows any (not with API keys)." },
+  { key: "apiKeyRequired", type: "boolean", default: false, description: "Require an API key (x-api-key) on every route, with a usage plan." },
+  { key: "usagePlanQuotaPerDay", type: "integer", default: 10000, description: "Usage plan: requests per day per API key." },
+  { key: "usagePlanRateLimit", type: "integer", default: 50, description: "Usage plan: steady requests per second per API key." },
+  { key: "usagePlanBurstLimit", type: "integer", default: 100, description: "Usage plan: burst requests per API key." },
+  { key: "tracingEnabled", type: "boolean", default: false, description: "X-Ray tracing on the Lambdas and the stage." },
+  { key: "pointInTimeRecovery", type: "boolean", default: false, description: "DynamoDB point-in-time recovery on the tables." },
+  { key: "deletionProtection", type: "boolean", default: false, description: "DynamoDB deletion protection on the tables." },
+  { key: "alarmEmail", type: "string", default: "", description: "E-mail address subscribed to the alarm topic (optional)." },
+  { key: "manageApiGatewayAccount", type: "boolean", default: false, description: "Create the account-wide API Gateway CloudWatch role; only one stack per account and region should." },
+];
+
+/** A raw value as a config source holds it: Pulumi gives strings, YAML gives typed values. */
+export type RawValue = string | number | boolean | unknown[] | undefined;
+
+function fail(key: string, message: string): never {
+  throw new Error(`invalid config items-api:${key}: ${message}`);
+}
+
+function rawOrDefault(read: (key: string) => RawValue, key: string): RawValue {
+  const value = read(key);
+  return value ?? CONFIG_KEYS.find((entry) => entry.key === key)?.default;
+}
+
+function integer(read: (key: string) => RawValue, key: string, min: number, max: number): number {
+  const raw = rawOrDefault(read, key);
+  const value = typeof raw === "string" && /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    return fail(key, `must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function boolean(read: (key: string) => RawValue, key: string): boolean {
+  const raw = rawOrDefault(read, key);
+  if (raw === true || raw === "true") {
+    return true;
+  }
+  if (raw === false || raw === "false") {
+    return false;
+  }
+  return fail(key, `must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+function oneOf<T extends string>(read: (key: string) => RawValue, key: string, allowed: readonly T[]): T {
+  const raw = rawOrDefault(read, key);
+  const found = allowed.find((value) => value === raw);
+  if (found === undefined) {
+    return fail(key, `must be one of ${allowed.join(", ")}, got ${JSON.stringify(raw)}`);
+  }
+  return found;
+}
+
+function stringList(read: (key: string) => RawValue, key: string): string[] {
+  const raw = rawOrDefault(read, key);
+  let value: unknown = raw;
+  if (typeof raw === "string") {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return fail(key, `must be a JSON list of strings, got ${JSON.stringify(raw)}`);
+    }
+  }
+  if (!Array.isArray(value) || !value.every((member): member is string => typeof member === "string")) {
+    return fail(key, `must be a list of strings, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function origins(read: (key: string) => RawValue, key: string): string[] {
+  const list = stringList(read, key);
+  for (const origin of list) {
+    if (origin !== "*" && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(origin)) {
+      fail(key, `"${origin}" is not an origin such as https://app.example.com (scheme, host and optional port only)`);
+    }
+  }
+  return list;
+}
+
+function optionalEmail(read: (key: string) => RawValue, key: string): string | undefined {
+  const raw = read(key);
+  if (raw === undefined || raw === "") {
+    return undefined;
+  }
+  if (typeof raw !== "string" || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(raw)) {
+    return fail(key, `must be an e-mail address, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}
+
+/** Pure: raw values (Pulumi config or a stack's YAML) to validated settings. */
+export function parseSettings(read: (key: string) => RawValue): Settings {
+  const logRetentionDays = integer(read, "logRetentionDays", 1, 3653);
+  if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) {
+    fail("logRetentionDays", `must be one of CloudWatch's values ${LOG_RETENTION_DAYS.join(", ")}, got ${logRetentionDays}`);
+  }
+  const apiKeyRequired = boolean(read, "apiKeyRequired");
+  const corsAllowedOrigins = origins(read, "corsAllowedOrigins");
+  if (apiKeyRequired && corsAllowedOrigins.includes("*")) {
+    fail("corsAllowedOrigins", `"*" is not allowed when apiKeyRequired is true; list the allowed origins`);
+  }
+  const throttle = {
+    rateLimit: integer(read, "throttleRateLimit", 1, 10000),
+    burstLimit: integer(read, "throttleBurstLimit", 1, 5000),
+  };
+  return {
+    logRetentionDays,
+    logLevel: oneOf(read, "logLevel", ["debug", "info", "warn", "error"] as const),
+    lambda: {
+      memoryMb: integer(read, "lambdaMemoryMb", 128, 10240),
+      timeoutSeconds: integer(read, "lambdaTimeoutSeconds", 1, 28),
+      architecture: oneOf(read, "lambdaArchitecture", ["arm64", "x86_64"] as const),
+    },
+    throttle,
+    corsAllowedOrigins,
+    apiKeys: {
+      required: apiKeyRequired,
+      quotaPerDay: integer(read, "usagePlanQuotaPerDay", 1, 100000000),
+      rateLimit: integer(read, "usagePlanRateLimit", 1, 10000),
+      burstLimit: integer(read, "usagePlanBurstLimit", 1, 5000),
+    },
+    tracing: boolean(read, "tracingEnabled"),
+    pointInTimeRecovery: boolean(read, "pointInTimeRecovery"),
+    deletionProtection: boolean(read, "deletionProtection"),
+    alarmEmail: optionalEmail(read, "alarmEmail"),
+    manageApiGatewayAccount: boolean(read, "manageApiGatewayAccount"),
+  };
+}
+
+/** Reads the current stack's configuration. */
+export function loadConfig(): Settings {
+  const config = new pulumi.Config();
+  return parseSettings((key) => config.get(key));
+}

@@ -1,0 +1,235 @@
+/**
+ * Pure: route table + settings -> OpenAPI 3.0 document. The same document is served by the
+ * local runtime (`/openapi.json`), exported by the stack (`openApiDocument`) and, with API
+ * Gateway's `x-amazon-apigateway-*` extensions added by `apiGatewayBody`, deployed.
+ */
+import type { ErrorCode } from "../handlers/errors";
+import { PAGE_SIZE } from "../handlers/items";
+import { Route, ParameterName, routes as defaultRoutes, routesByPath } from "./routes";
+import { JsonSchema, errorSchema, itemListSchema, itemSchema } from "./schemas";
+
+export interface OpenApiOptions {
+  apiKeyRequired: boolean;
+}
+
+export type OpenApiDocument = {
+  openapi: string;
+  info: Record<string, unknown>;
+  paths: Record<string, Record<string, unknown>>;
+  components: Record<string, Record<string, unknown>>;
+  security?: Record<string, string[]>[];
+  [extension: string]: unknown;
+};
+
+export const API_TITLE = "Items API";
+export const API_VERSION = "1.0.0";
+
+export const ERROR_STATUS: Record<ErrorCode, number> = {
+  malformed_json: 400,
+  validation_failed: 400,
+  read_only_field: 400,
+  invalid_cursor: 400,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  request_in_progress: 409,
+  precondition_failed: 412,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  idempotency_key_reused: 422,
+  throttled: 429,
+  internal_error: 500,
+  bad_gateway: 502,
+  unavailable: 503,
+  gateway_timeout: 504,
+};
+
+/** Errors any route can answer with. */
+const COMMON_ERRORS: ErrorCode[] = ["throttled", "internal_error", "unavailable"];
+
+const PARAMETERS: Record<ParameterName, JsonSchema> = {
+  id: { name: "id", in: "path", required: true, description: "The item's id", schema: { type: "string", format: "uuid" } },
+  limit: {
+    name: "limit",
+    in: "query",
+    required: false,
+    description: "Items per page",
+    schema: { type: "integer", minimum: 1, maximum: PAGE_SIZE.max, default: PAGE_SIZE.default },
+  },
+  cursor: {
+    name: "cursor",
+    in: "query",
+    required: false,
+    description: "nextCursor of the previous page (opaque)",
+    schema: { type: "string" },
+  },
+  "If-Match": {
+    name: "If-Match",
+    in: "header",
+    required: false,
+    description: 'Write only if the item\'s ETag is one of these, e.g. "3"; otherwise 412',
+    schema: { type: "string" },
+  },
+  "If-None-Match": {
+    name: "If-None-Match",
+    in: "header",
+    required: false,
+    description: "304 Not Modified when the item's ETag is one of these",
+    schema: { type: "string" },
+  },
+  "Idempotency-Key": {
+    name: "Idempotency-Key",
+    in: "header",
+    required: false,
+    description: "1 to 128 printable characters; a retry with the same key and body within 24 h returns the first response",
+    schema: { type: "string", minLength: 1, maxLength: 128 },
+  },
+};
+
+const HEADERS: Record<string, JsonSchema> = {
+  ETag: { description: 'The item\'s version as an entity tag, e.g. "3"', schema: { type: "string" } },
+  Location: { description: "URL of the created item", schema: { type: "string", format: "uri" } },
+  "x-request-id": { description: "Id of this request, also in error bodies and logs", schema: { type: "string" } },
+};
+
+/** Component name of a parameter: OpenAPI keys may not hold every header character. */
+function parameterKey(name: ParameterName): string {
+  return name.replace(/-/g, "");
+}
+
+/** Draft 4 (API Gateway models) -> the OpenAPI 3.0 schema dialect. */
+export function toOpenApiSchema(schema: JsonSchema): JsonSchema {
+  const converted: JsonSchema = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === "$schema" || key === "title") {
+      continue;
+    }
+    if (key === "type" && Array.isArray(value)) {
+      const types = value.filter((type) => type !== "null");
+      converted.type = types[0];
+      if (types.length !== value.length) {
+        converted.nullable = true;
+      }
+    } else if (key === "patternProperties" && typeof value === "object" && value !== null) {
+      // OpenAPI 3.0 has no patternProperties: say it as an extension, allow the properties.
+      converted["x-patternProperties"] = value;
+      converted.additionalProperties = true;
+    } else if (key === "additionalProperties" && "patternProperties" in schema) {
+      continue;
+    } else if (key === "properties" && typeof value === "object" && value !== null) {
+      converted.properties = Object.fromEntries(
+        Object.entries(value).map(([name, property]) => [name, toOpenApiSchema(property as JsonSchema)]),
+      );
+    } else {
+      converted[key] = value;
+    }
+  }
+  return converted;
+}
+
+function errorResponses(route: Route, options: OpenApiOptions): Record<string, unknown> {
+  const codes = [...route.errors, ...COMMON_ERRORS, ...(options.apiKeyRequired ? (["forbidden"] as const) : [])];
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) {
+    const status = ERROR_STATUS[code];
+    byStatus.set(status, [...new Set([...(byStatus.get(status) ?? []), code])]);
+  }
+  return Object.fromEntries(
+    [...byStatus.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([status, statusCodes]) => [
+        String(status),
+        {
+          description: `Error: ${statusCodes.join(", ")}`,
+          headers: {
+            "x-request-id": { $ref: "#/components/headers/x-request-id" },
+            ...(status === 503 || status === 409 ? { "Retry-After": { schema: { type: "integer" } } } : {}),
+          },
+          content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+        },
+      ]),
+  );
+}
+
+function operationOf(route: Route, options: OpenApiOptions): Record<string, unknown> {
+  const successHeaders = Object.fromEntries(
+    [...(route.success.headers ?? []), "x-request-id"].map((header) => [header, { $ref: `#/components/headers/${header}` }]),
+  );
+  const responses: Record<string, unknown> = {
+    [String(route.success.status)]: {
+      description: route.success.description,
+      headers: successHeaders,
+      ...(route.success.body === undefined
+        ? {}
+        : { content: { "application/json": { schema: { $ref: `#/components/schemas/${route.success.body}` } } } }),
+    },
+    ...(route.parameters.includes("If-None-Match")
+      ? { "304": { description: "Not modified", headers: { ETag: { $ref: "#/components/headers/ETag" } } } }
+      : {}),
+    ...errorResponses(route, options),
+  };
+  return {
+    operationId: route.operationId,
+    summary: route.summary,
+    description: route.description,
+    tags: ["items"],
+    parameters: route.parameters.map((name) => ({ $ref: `#/components/parameters/${parameterKey(name)}` })),
+    ...(route.requestSchema === undefined
+      ? {}
+      : {
+          requestBody: {
+            required: true,
+            content: Object.fromEntries(
+              route.requestSchema.contentTypes.map((contentType) => [
+                contentType,
+                { schema: { $ref: `#/components/schemas/${route.requestSchema?.name}` } },
+              ]),
+            ),
+          },
+        }),
+    responses,
+  };
+}
+
+export function buildOpenApiDocument(options: OpenApiOptions, routes: readonly Route[] = defaultRoutes): OpenApiDocument {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const [path, pathRoutes] of routesByPath(routes)) {
+    paths[path] = Object.fromEntries(pathRoutes.map((route) => [route.method.toLowerCase(), operationOf(route, options)]));
+  }
+  const requestSchemas = Object.fromEntries(
+    routes.flatMap((route) =>
+      route.requestSchema === undefined ? [] : [[route.requestSchema.name, toOpenApiSchema(route.requestSchema.schema)]],
+    ),
+  );
+  const usedParameters = [...new Set(routes.flatMap((route) => route.parameters))];
+  const document: OpenApiDocument = {
+    openapi: "3.0.3",
+    info: {
+      title: API_TITLE,
+      version: API_VERSION,
+      description:
+        "CRUD for items. Errors everywhere use one envelope: " +
+        '{"error":{"code","message","requestId"}}. Unknown routes answer 404 not_found, known paths with another ' +
+        "method 405 method_not_allowed with Allow, and bodies over 64 KiB 413 payload_too_large.",
+    },
+    tags: [{ name: "items", description: "Items and their attributes" }],
+    paths,
+    components: {
+      schemas: {
+        Item: itemSchema,
+        ItemList: itemListSchema,
+        ...requestSchemas,
+        Error: errorSchema,
+      },
+      parameters: Object.fromEntries(usedParameters.map((name) => [parameterKey(name), PARAMETERS[name]])),
+      headers: HEADERS,
+      ...(options.apiKeyRequired
+        ? { securitySchemes: { api_key: { type: "apiKey", name: "x-api-key", in: "header" } } }
+        : {}),
+    },
+  };
+  if (options.apiKeyRequired) {
+    document.security = [{ api_key: [] }];
+  }
+  return document;
+}

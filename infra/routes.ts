@@ -1,0 +1,174 @@
+/**
+ * THE route table. Everything about a route is here as data: the OpenAPI document, the API
+ * Gateway wiring, each function's IAM policy, the local runtime and the docs page are derived
+ * from it. Adding a route is one entry (and its handler). Importing this creates no resource.
+ */
+import type { ErrorCode } from "../handlers/errors";
+import type { ProxyHandler } from "../handlers/http";
+import {
+  createItemFactory,
+  deleteItemFactory,
+  getItemFactory,
+  listItemsFactory,
+  patchItemFactory,
+  replaceItemFactory,
+} from "../handlers/items";
+import { JsonSchema, itemPatchSchema, newItemSchema } from "./schemas";
+import { IDEMPOTENCY_TABLE, ITEMS_TABLE, TableDefinition } from "./table-definitions";
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+export type DynamoDbAction =
+  | "dynamodb:GetItem"
+  | "dynamodb:PutItem"
+  | "dynamodb:UpdateItem"
+  | "dynamodb:DeleteItem"
+  | "dynamodb:Scan";
+
+export type ParameterName = "id" | "limit" | "cursor" | "If-Match" | "If-None-Match" | "Idempotency-Key";
+
+export interface Route {
+  operationId: string;
+  method: HttpMethod;
+  /** OpenAPI path template, e.g. `/items/{id}`. */
+  path: string;
+  summary: string;
+  description: string;
+  /** CallbackFunction's `callbackFactory`: builds SDK clients once per container. */
+  handlerFactory: () => ProxyHandler;
+  /** Draft-4 schema of the JSON body (API Gateway model), for writes. */
+  requestSchema?: { name: string; schema: JsonSchema; contentTypes: string[] };
+  parameters: ParameterName[];
+  success: { status: number; description: string; body?: "Item" | "ItemList"; headers?: string[] };
+  /** Error codes this route can answer with, besides those every route can. */
+  errors: ErrorCode[];
+  /** Exactly the DynamoDB actions the handler calls, per table: its IAM policy. */
+  dynamodb: { table: TableDefinition; actions: DynamoDbAction[] }[];
+}
+
+const JSON_BODY = ["application/json"];
+const MERGE_PATCH_BODY = ["application/merge-patch+json", "application/json"];
+
+export const routes: readonly Route[] = [
+  {
+    operationId: "createItem",
+    method: "POST",
+    path: "/items",
+    summary: "Create an item",
+    description:
+      "Stores a new item with a server-assigned id. With an Idempotency-Key, a retry of the same body within 24 hours returns the first response instead of storing a second item.",
+    handlerFactory: createItemFactory,
+    requestSchema: { name: "NewItem", schema: newItemSchema, contentTypes: JSON_BODY },
+    parameters: ["Idempotency-Key"],
+    success: { status: 201, description: "Created", body: "Item", headers: ["Location", "ETag"] },
+    errors: [
+      "malformed_json",
+      "validation_failed",
+      "read_only_field",
+      "payload_too_large",
+      "unsupported_media_type",
+      "request_in_progress",
+      "idempotency_key_reused",
+    ],
+    dynamodb: [
+      // GetItem: an idempotent create taking over an abandoned attempt reads the item it wrote.
+      { table: ITEMS_TABLE, actions: ["dynamodb:PutItem", "dynamodb:GetItem"] },
+      {
+        table: IDEMPOTENCY_TABLE,
+        actions: ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+      },
+    ],
+  },
+  {
+    operationId: "listItems",
+    method: "GET",
+    path: "/items",
+    summary: "List items",
+    description: "One page of items. Pass nextCursor back as cursor for the next page; it is absent on the last page.",
+    handlerFactory: listItemsFactory,
+    parameters: ["limit", "cursor"],
+    success: { status: 200, description: "A page of items", body: "ItemList" },
+    errors: ["validation_failed", "invalid_cursor"],
+    dynamodb: [{ table: ITEMS_TABLE, actions: ["dynamodb:Scan"] }],
+  },
+  {
+    operationId: "getItem",
+    method: "GET",
+    path: "/items/{id}",
+    summary: "Get an item",
+    description: "The item and its ETag. With If-None-Match naming the current ETag, 304 without a body.",
+    handlerFactory: getItemFactory,
+    parameters: ["id", "If-None-Match"],
+    success: { status: 200, description: "The item", body: "Item", headers: ["ETag"] },
+    errors: ["not_found", "validation_failed"],
+    dynamodb: [{ table: ITEMS_TABLE, actions: ["dynamodb:GetItem"] }],
+  },
+  {
+    operationId: "replaceItem",
+    method: "PUT",
+    path: "/items/{id}",
+    summary: "Replace an item",
+    description:
+      "Replaces every client field of an existing item (never creates one). With If-Match, only if the ETag still matches.",
+    handlerFactory: replaceItemFactory,
+    requestSchema: { name: "NewItem", schema: newItemSchema, contentTypes: JSON_BODY },
+    parameters: ["id", "If-Match"],
+    success: { status: 200, description: "The replaced item", body: "Item", headers: ["ETag"] },
+    errors: [
+      "malformed_json",
+      "validation_failed",
+      "read_only_field",
+      "not_found",
+      "precondition_failed",
+      "payload_too_large",
+      "unsupported_media_type",
+    ],
+    // GetItem: only after a failed If-Match condition, to tell 404 from 412.
+    dynamodb: [{ table: ITEMS_TABLE, actions: ["dynamodb:UpdateItem", "dynamodb:GetItem"] }],
+  },
+  {
+    operationId: "patchItem",
+    method: "PATCH",
+    path: "/items/{id}",
+    summary: "Patch an item",
+    description:
+      "Applies a JSON Merge Patch (RFC 7396): null removes an attribute, objects merge. With If-Match, only if the ETag still matches.",
+    handlerFactory: patchItemFactory,
+    requestSchema: { name: "ItemPatch", schema: itemPatchSchema, contentTypes: MERGE_PATCH_BODY },
+    parameters: ["id", "If-Match"],
+    success: { status: 200, description: "The patched item", body: "Item", headers: ["ETag"] },
+    errors: [
+      "malformed_json",
+      "validation_failed",
+      "read_only_field",
+      "not_found",
+      "precondition_failed",
+      "payload_too_large",
+      "unsupported_media_type",
+    ],
+    // GetItem: the failure path (404 vs 412) and merges a single update cannot express.
+    dynamodb: [{ table: ITEMS_TABLE, actions: ["dynamodb:UpdateItem", "dynamodb:GetItem"] }],
+  },
+  {
+    operationId: "deleteItem",
+    method: "DELETE",
+    path: "/items/{id}",
+    summary: "Delete an item",
+    description: "Deletes an existing item. With If-Match, only if the ETag still matches.",
+    handlerFactory: deleteItemFactory,
+    parameters: ["id", "If-Match"],
+    success: { status: 204, description: "Deleted" },
+    errors: ["not_found", "precondition_failed", "validation_failed"],
+    // GetItem: only after a failed If-Match condition, to tell 404 from 412.
+    dynamodb: [{ table: ITEMS_TABLE, actions: ["dynamodb:DeleteItem", "dynamodb:GetItem"] }],
+  },
+];
+
+/** Paths in the order they first appear, each with its routes. */
+export function routesByPath(table: readonly Route[] = routes): Map<string, Route[]> {
+  const byPath = new Map<string, Route[]>();
+  for (const route of table) {
+    byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);
+  }
+  return byPath;
+}

@@ -1,0 +1,89 @@
+/**
+ * Request and response schemas. Request schemas are JSON Schema draft 4, the dialect of API
+ * Gateway models; the local runtime validates with the same schemas (ajv-draft-04). They are a
+ * coarse first gate: the handlers enforce the full rules (attribute count, nesting depth,
+ * read-only fields, numbers DynamoDB can store) with precise messages, so a model never rejects
+ * what a handler would accept.
+ */
+import { ATTRIBUTE_NAME_PATTERN, LIMITS } from "../handlers/item";
+
+export type JsonSchema = { [key: string]: unknown };
+
+const name: JsonSchema = { type: "string", minLength: 1, maxLength: LIMITS.nameMaxLength };
+const description: JsonSchema = { type: "string", maxLength: LIMITS.descriptionMaxLength };
+/** name + description + the client attributes. */
+const maxProperties = LIMITS.maxAttributes + 2;
+
+/** Body of createItem and replaceItem. */
+export const newItemSchema: JsonSchema = {
+  $schema: "http://json-schema.org/draft-04/schema#",
+  title: "NewItem",
+  description: `An item's client fields: name, description and up to ${LIMITS.maxAttributes} other attributes of any JSON value.`,
+  type: "object",
+  required: ["name"],
+  properties: { name, description },
+  patternProperties: { [ATTRIBUTE_NAME_PATTERN]: {} },
+  additionalProperties: false,
+  maxProperties,
+};
+
+/** Body of patchItem: a JSON Merge Patch (RFC 7396); null removes an attribute. */
+export const itemPatchSchema: JsonSchema = {
+  $schema: "http://json-schema.org/draft-04/schema#",
+  title: "ItemPatch",
+  description: "A JSON Merge Patch (RFC 7396) of an item: null removes an attribute (name cannot be removed).",
+  type: "object",
+  properties: { name, description: { type: ["string", "null"], maxLength: LIMITS.descriptionMaxLength } },
+  patternProperties: { [ATTRIBUTE_NAME_PATTERN]: {} },
+  additionalProperties: false,
+  maxProperties,
+};
+
+/** Response schemas (OpenAPI 3.0 dialect), for the document and the docs page. */
+export const itemSchema: JsonSchema = {
+  type: "object",
+  required: ["id", "name", "description", "version", "createdAt", "updatedAt"],
+  properties: {
+    id: { type: "string", format: "uuid", readOnly: true },
+    name,
+    description,
+    version: { type: "integer", minimum: 1, readOnly: true, description: "+1 per write; the ETag is its quoted value" },
+    createdAt: { type: "string", format: "date-time", readOnly: true },
+    updatedAt: { type: "string", format: "date-time", readOnly: true },
+  },
+  additionalProperties: true,
+  example: {
+    id: "0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11",
+    name: "Espresso machine",
+    description: "Dual boiler",
+    status: "in-stock",
+    version: 1,
+    createdAt: "2026-01-01T12:00:00.000Z",
+    updatedAt: "2026-01-01T12:00:00.000Z",
+  },
+};
+
+export const itemListSchema: JsonSchema = {
+  type: "object",
+  required: ["items"],
+  properties: {
+    items: { type: "array", items: { $ref: "#/components/schemas/Item" } },
+    nextCursor: { type: "string", description: "Pass as `cursor` for the next page; absent on the last page" },
+  },
+};
+
+export const errorSchema: JsonSchema = {
+  type: "object",
+  required: ["error"],
+  properties: {
+    error: {
+      type: "object",
+      required: ["code", "message", "requestId"],
+      properties: {
+        code: { type: "string", example: "validation_failed" },
+        message: { type: "string", example: "name must be a string of 1 to 200 characters" },
+        requestId: { type: "string" },
+      },
+    },
+  },
+};
