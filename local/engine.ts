@@ -1,0 +1,97 @@
+/**
+ * The DynamoDB side of the local runtime: the embedded engine (dynalite, in memory or persisted
+ * to a folder) or any other endpoint, and the tables created from the infrastructure's own
+ * definitions.
+ */
+import { AddressInfo } from "net";
+import dynalite from "dynalite";
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+} from "@aws-sdk/client-dynamodb";
+import { TableDefinition } from "../infra/table-definitions";
+
+export interface Engine {
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+/** Starts dynalite on a loopback port; `dataDir` persists it (LevelDB), otherwise in memory. */
+export async function startEmbeddedEngine(dataDir: string | undefined): Promise<Engine> {
+  const server = dynalite({ path: dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        // Handler clients keep connections alive; they must not hold the shutdown up.
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+export function engineClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, maxAttempts: 3 });
+}
+
+/** Creates each table unless it exists, then waits for it to be active; enables TTL where the engine can. */
+export async function ensureTables(
+  client: DynamoDBClient,
+  tables: { definition: TableDefinition; name: string }[],
+): Promise<void> {
+  for (const { definition, name } of tables) {
+    try {
+      await client.send(
+        new CreateTableCommand({
+          TableName: name,
+          BillingMode: "PAY_PER_REQUEST",
+          AttributeDefinitions: [{ AttributeName: definition.hashKey, AttributeType: "S" }],
+          KeySchema: [{ AttributeName: definition.hashKey, KeyType: "HASH" }],
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) {
+        throw error;
+      }
+    }
+    for (let waited = 0; ; waited += 50) {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+      if (Table?.TableStatus === "ACTIVE") {
+        break;
+      }
+      if (waited > 10000) {
+        throw new Error(`table ${name} did not become active`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (definition.ttlAttribute !== undefined) {
+      await enableTimeToLive(client, name, definition.ttlAttribute);
+    }
+  }
+}
+
+async function enableTimeToLive(client: DynamoDBClient, table: string, attribute: string): Promise<void> {
+  try {
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: table,
+        TimeToLiveSpecification: { AttributeName: attribute, Enabled: true },
+      }),
+    );
+  } catch (error) {
+    // dynalite has no TTL (expired records are still refused by the handlers, which compare
+    // `expiresAt` themselves); an already-enabled TTL is also reported as an error.
+    const name = error instanceof Error ? error.name : "";
+    if (!["UnknownOperationException", "ValidationException"].includes(name)) {
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * `npm start [-- --stack NAME]`: the Items API on localhost.
+ *
+ * Environment: HOST (127.0.0.1), PORT (3000), DATA_DIR (.data), DYNAMODB_ENDPOINT (use another
+ * engine instead of the embedded one), TABLE_NAME / IDEMPOTENCY_TABLE_NAME, API_KEY (when the
+ * stack requires keys; generated otherwise), LAMBDA_TIMEOUT_MS (overrides the stack's timeout).
+ */
+import { resolve } from "path";
+import { startLocalApi } from "./server";
+import { readStackSettings } from "./stack-settings";
+
+function stackArgument(argv: string[]): string {
+  const index = argv.findIndex((arg) => arg === "--stack" || arg.startsWith("--stack="));
+  if (index === -1) {
+    return process.env.STACK ?? "dev";
+  }
+  const arg = argv[index] ?? "";
+  const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[index + 1];
+  if (value === undefined || value === "") {
+    throw new Error("--stack needs a stack name, e.g. --stack prod");
+  }
+  return value;
+}
+
+function port(raw: string | undefined): number {
+  const value = Number(raw ?? "3000");
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new Error(`PORT must be a port number, got "${raw}"`);
+  }
+  return value;
+}
+
+function optionalInteger(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") {
+    return undefined;
+  }
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  }
+  return value;
+}
+
+async function main(): Promise<void> {
+  const stack = stackArgument(process.argv.slice(2));
+  const settings = readStackSettings(stack);
+  const endpoint = process.env.DYNAMODB_ENDPOINT;
+  const items = process.env.TABLE_NAME;
+  const idempotency = process.env.IDEMPOTENCY_TABLE_NAME;
+  const api = await startLocalApi({
+    settings,
+    host: process.env.HOST ?? "127.0.0.1",
+    port: port(process.env.PORT),
+    dataDir: endpoint === undefined ? resolve(process.env.DATA_DIR ?? ".data") : undefined,
+    dynamoDbEndpoint: endpoint,
+    tableNames:
+      items === undefined && idempotency === undefined
+        ? undefined
+        : { items: items ?? "items-api-local-items", idempotency: idempotency ?? "items-api-local-idempotency" },
+    apiKey: process.env.API_KEY,
+    timeoutMs: optionalInteger("LAMBDA_TIMEOUT_MS"),
+  });
+  if (api.apiKey !== undefined) {
+    process.stdout.write(`apiKey: ${api.apiKey}\n`);
+  }
+  process.stdout.write(`stack: ${stack}\n`);
+  process.stdout.write(`apiUrl: ${api.url}\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      return;
+    }
+    stopping = true;
+    process.stdout.write(`${signal}: finishing requests in flight, then stopping\n`);
+    api.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,33 @@
+/**
+ * A stack's settings for the local runtime, read from `Pulumi.<stack>.yaml` through the same
+ * parser the Pulumi program uses, so `npm start -- --stack prod` behaves like prod.
+ */
+import { readFileSync } from "fs";
+import { join } from "path";
+import { parse } from "yaml";
+import { RawValue, Settings, parseSettings } from "../infra/config";
+
+export const PROJECT_NAME = "items-api";
+export const PROJECT_ROOT = join(__dirname, "..");
+
+export function readStackSettings(stack: string, root: string = PROJECT_ROOT): Settings {
+  if (!/^[A-Za-z0-9_.-]+$/.test(stack)) {
+    throw new Error(`invalid stack name "${stack}"`);
+  }
+  const file = join(root, `Pulumi.${stack}.yaml`);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    throw new Error(`no settings for stack "${stack}": Pulumi.${stack}.yaml not found`);
+  }
+  const parsed: unknown = parse(text);
+  const config: Record<string, unknown> =
+    typeof parsed === "object" && parsed !== null && "config" in parsed && typeof parsed.config === "object" && parsed.config !== null
+      ? (parsed.config as Record<string, unknown>)
+      : {};
+  return parseSettings((key) => {
+    const value = config[`${PROJECT_NAME}:${key}`];
+    return value === null ? undefined : (value as RawValue);
+  });
+}
