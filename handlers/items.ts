@@ -7,7 +7,7 @@ import type { APIGatewayProxyEvent } from "aws-lambda";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { badRequest, httpError, notFound } from "./errors";
 import { Invocation, Operation, Reply, handlerFactory } from "./http";
-import { Json, StoredItem, etagOf, isJsonObject, parseItemInput, parseItemPatch, toResponseItem } from "./item";
+import { ItemInput, Json, StoredItem, etagOf, isJsonObject, parseItemInput, parseItemPatch, toResponseItem } from "./item";
 import { baseUrlOf, headerOf, ifMatchOf, itemIdOf, jsonBodyOf, parseEntityTags, queryOf } from "./request";
 import {
   claimIdempotencyKey,
@@ -46,6 +46,13 @@ function canonicalJson(value: Json): string {
   return JSON.stringify(value);
 }
 
+/** What "the same body" means for an Idempotency-Key: the validated input, key order aside. */
+export function requestHashOf(input: ItemInput): string {
+  return createHash("sha256")
+    .update(canonicalJson({ name: input.name, description: input.description, attrs: input.attrs }))
+    .digest("base64url");
+}
+
 function idempotencyKeyOf(event: APIGatewayProxyEvent): string | undefined {
   const key = headerOf(event, "idempotency-key");
   if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key)) {
@@ -79,9 +86,7 @@ async function createIdempotently(
   item: StoredItem,
   nowMs: number,
 ): Promise<Reply> {
-  const requestHash = createHash("sha256")
-    .update(canonicalJson({ name: item.name, description: item.description, attrs: item.attrs }))
-    .digest("base64url");
+  const requestHash = requestHashOf(item);
   const claim = await claimIdempotencyKey(
     store,
     {

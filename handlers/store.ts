@@ -328,7 +328,6 @@ export async function patchItem(
 ): Promise<StoredItem> {
   const builder = expressionBuilder();
   const idName = builder.name("id");
-  const attrsName = builder.name("attrs");
   const actions = { sets: [] as string[], removes: [] as string[], conditions: [] as string[] };
   compileAttributePatch(builder, ["attrs"], patch.attrs, actions);
   if (patch.name !== undefined) {
@@ -344,7 +343,7 @@ export async function patchItem(
   const conditions = [
     `attribute_exists(${idName})`,
     ...versionCondition(builder, versions),
-    ...(added > 0 ? [`size(${attrsName}) <= ${builder.value(LIMITS.maxAttributes - added)}`] : []),
+    ...(added > 0 ? [`size(${builder.name("attrs")}) <= ${builder.value(LIMITS.maxAttributes - added)}`] : []),
     ...actions.conditions,
   ];
   const updateExpression =
