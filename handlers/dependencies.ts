@@ -24,6 +24,8 @@ export function createDocumentClient(settings: HandlerSettings): DynamoDBDocumen
     requestHandler: {
       connectionTimeout: Math.min(1000, settings.dynamoDbRequestTimeoutMs),
       requestTimeout: settings.dynamoDbRequestTimeoutMs,
+      // Without this, an exceeded requestTimeout only logs a warning and the call waits on.
+      throwOnRequestTimeout: true,
     },
   });
   return DynamoDBDocumentClient.from(client, {

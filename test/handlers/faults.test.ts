@@ -1,0 +1,229 @@
+/**
+ * What HTTP cannot reach: DynamoDB throttling, outages and unexpected failures injected into the
+ * SDK, the deadline taken from the Lambda context, and the number of DynamoDB calls each
+ * operation makes.
+ */
+import { createServer, Server } from "net";
+import { AddressInfo } from "net";
+import { expect } from "chai";
+import type { APIGatewayProxyResult } from "aws-lambda";
+import { createDependencies, Dependencies } from "../../handlers/dependencies";
+import { createHandler, Operation } from "../../handlers/http";
+import { createItem, deleteItem, getItem, listItems, patchItem, replaceItem } from "../../handlers/items";
+import { IDEMPOTENCY_TABLE, ITEMS_TABLE } from "../../infra/table-definitions";
+import { Engine, engineClient, ensureTables, startEmbeddedEngine } from "../../local/engine";
+import { lambdaContext, proxyEvent } from "../support/lambda";
+
+const TABLES = { items: "faults-items", idempotency: "faults-idempotency" };
+
+function dependencies(endpoint: string, extra: Record<string, string> = {}): Dependencies {
+  return createDependencies({
+    TABLE_NAME: TABLES.items,
+    IDEMPOTENCY_TABLE_NAME: TABLES.idempotency,
+    CURSOR_SECRET: "test-secret",
+    DYNAMODB_ENDPOINT: endpoint,
+    LOG_LEVEL: "error",
+    ...extra,
+  });
+}
+
+/** Makes every DynamoDB attempt fail with `error` and counts the attempts. */
+function failEveryAttempt(deps: Dependencies, makeError: () => Error): { attempts: number } {
+  const counter = { attempts: 0 };
+  deps.doc.middlewareStack.add(
+    () => async () => {
+      counter.attempts += 1;
+      throw makeError();
+    },
+    { step: "finalizeRequest", name: "injectFault" },
+  );
+  return counter;
+}
+
+/** Counts logical DynamoDB calls (before retries) by command name. */
+function countCalls(deps: Dependencies): string[] {
+  const calls: string[] = [];
+  deps.doc.middlewareStack.add(
+    (next, context) => async (args) => {
+      calls.push(String(context.commandName));
+      return next(args);
+    },
+    { step: "initialize", name: "countCalls" },
+  );
+  return calls;
+}
+
+/** An error shaped as the SDK reports a service failure (server faults carry HTTP 500). */
+function namedError(name: string, message = name): Error {
+  const server = name === "InternalServerError";
+  return Object.assign(new Error(message), {
+    name,
+    $fault: server ? "server" : "client",
+    $metadata: { httpStatusCode: server ? 500 : 400 },
+  });
+}
+
+const createEvent = (body: unknown, headers: Record<string, string> = {}) =>
+  proxyEvent({ method: "POST", path: "/items", resource: "/items", body, headers });
+const itemEvent = (method: string, id: string, body?: unknown, headers: Record<string, string> = {}) =>
+  proxyEvent({ method, path: `/items/${id}`, resource: "/items/{id}", pathParameters: { id }, body, headers });
+
+function parse(result: APIGatewayProxyResult) {
+  return { status: result.statusCode, headers: result.headers ?? {}, body: result.body === "" ? undefined : JSON.parse(result.body) };
+}
+
+async function invoke(operation: Operation, deps: Dependencies, event = createEvent({ name: "x" }), remainingMs = 10000) {
+  return parse(await createHandler("test", operation, deps)(event, lambdaContext(remainingMs)));
+}
+
+describe("handlers under injected faults", function () {
+  this.timeout(30000);
+  let engine: Engine;
+
+  before(async () => {
+    engine = await startEmbeddedEngine(undefined);
+    const client = engineClient(engine.endpoint);
+    await ensureTables(client, [
+      { definition: ITEMS_TABLE, name: TABLES.items },
+      { definition: IDEMPOTENCY_TABLE, name: TABLES.idempotency },
+    ]);
+    client.destroy();
+  });
+
+  after(async () => {
+    await engine.close();
+  });
+
+  for (const name of ["ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded", "InternalServerError"]) {
+    it(`retries ${name} a bounded number of times, then answers 503 with Retry-After`, async () => {
+      const deps = dependencies(engine.endpoint, { DYNAMODB_MAX_ATTEMPTS: "3" });
+      const counter = failEveryAttempt(deps, () => namedError(name));
+      const response = await invoke(createItem, deps);
+      expect(response.status).to.equal(503);
+      expect(response.headers["Retry-After"]).to.equal("1");
+      expect(response.body.error.code).to.equal("unavailable");
+      expect(response.body.error.message).to.equal("the item store is unavailable, retry later");
+      expect(counter.attempts).to.equal(3);
+    });
+  }
+
+  it("answers 503 quickly when DynamoDB refuses connections", async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const server = createServer();
+      server.listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const deps = dependencies(`http://127.0.0.1:${closed}`, { DYNAMODB_MAX_ATTEMPTS: "2" });
+    const started = Date.now();
+    const response = await invoke(getItem, deps, itemEvent("GET", "0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11"));
+    expect(response.status).to.equal(503);
+    expect(response.body.error.code).to.equal("unavailable");
+    expect(Date.now() - started).to.be.below(5000);
+  });
+
+  describe("with a DynamoDB that accepts connections and never answers", () => {
+    let silent: Server;
+    let endpoint: string;
+    before(async () => {
+      silent = createServer(() => undefined);
+      await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", () => resolve()));
+      endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    });
+    after(() => {
+      silent.close();
+    });
+
+    it("gives up after the per-attempt timeout and answers 503", async () => {
+      const deps = dependencies(endpoint, { DYNAMODB_MAX_ATTEMPTS: "2", DYNAMODB_REQUEST_TIMEOUT_MS: "200" });
+      const started = Date.now();
+      const response = await invoke(getItem, deps, itemEvent("GET", "0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11"));
+      expect(response.status).to.equal(503);
+      expect(Date.now() - started).to.be.within(300, 3000);
+    });
+
+    it("answers 503 before the Lambda deadline, whatever the SDK timeouts", async () => {
+      const deps = dependencies(endpoint, { DYNAMODB_MAX_ATTEMPTS: "3", DYNAMODB_REQUEST_TIMEOUT_MS: "20000" });
+      const started = Date.now();
+      const response = await invoke(getItem, deps, itemEvent("GET", "0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11"), 1500);
+      expect(response.status).to.equal(503);
+      expect(Date.now() - started).to.be.below(1500);
+    });
+  });
+
+  it("answers 500 internal_error without the cause for an unexpected failure", async () => {
+    const deps = dependencies(engine.endpoint);
+    failEveryAttempt(deps, () => namedError("ValidationException", "secret detail from the SDK"));
+    const response = await invoke(createItem, deps);
+    expect(response.status).to.equal(500);
+    expect(response.body).to.deep.equal({
+      error: { code: "internal_error", message: "internal error", requestId: response.body.error.requestId },
+    });
+    expect(JSON.stringify(response)).not.to.contain("secret detail");
+  });
+
+  it("answers 413 when DynamoDB refuses the item size", async () => {
+    const deps = dependencies(engine.endpoint);
+    failEveryAttempt(deps, () => namedError("ValidationException", "Item size has exceeded the maximum allowed size"));
+    const response = await invoke(createItem, deps);
+    expect(response.status).to.equal(413);
+    expect(response.body.error.code).to.equal("payload_too_large");
+  });
+
+  it("answers 413 when patches grow an item past DynamoDB's 400 KB", async () => {
+    const deps = dependencies(engine.endpoint);
+    const created = await invoke(createItem, deps, createEvent({ name: "big" }));
+    const id: string = created.body.id;
+    const chunk = "x".repeat(60000);
+    let last = created;
+    for (let index = 0; index < 8 && last.status !== 413; index++) {
+      last = await invoke(patchItem, deps, itemEvent("PATCH", id, { [`part${index}`]: chunk }));
+    }
+    expect(last.status).to.equal(413);
+    expect(last.body.error.code).to.equal("payload_too_large");
+    const stored = await invoke(getItem, deps, itemEvent("GET", id));
+    expect(stored.status).to.equal(200);
+    expect(Object.keys(stored.body).filter((key) => key.startsWith("part")).length).to.equal(6);
+  });
+
+  describe("DynamoDB round trips", () => {
+    it("one call per single-item operation and per list page", async () => {
+      const deps = dependencies(engine.endpoint);
+      const calls = countCalls(deps);
+      const created = await invoke(createItem, deps, createEvent({ name: "x", data: { a: 1 } }));
+      const id: string = created.body.id;
+      expect(calls.splice(0)).to.deep.equal(["PutItemCommand"]);
+      await invoke(getItem, deps, itemEvent("GET", id));
+      expect(calls.splice(0)).to.deep.equal(["GetItemCommand"]);
+      await invoke(replaceItem, deps, itemEvent("PUT", id, { name: "y", data: { a: 1 } }, { "If-Match": '"1"' }));
+      expect(calls.splice(0)).to.deep.equal(["UpdateItemCommand"]);
+      await invoke(patchItem, deps, itemEvent("PATCH", id, { data: { b: 2 }, status: null }, { "If-Match": '"2"' }));
+      expect(calls.splice(0)).to.deep.equal(["UpdateItemCommand"]);
+      await invoke(listItems, deps, proxyEvent({ method: "GET", path: "/items", resource: "/items", query: { limit: "5" } }));
+      expect(calls.splice(0)).to.deep.equal(["ScanCommand"]);
+      await invoke(deleteItem, deps, itemEvent("DELETE", id, undefined, { "If-Match": '"3"' }));
+      expect(calls.splice(0)).to.deep.equal(["DeleteItemCommand"]);
+    });
+
+    it("reads only on the failure path, and three calls for a keyed create", async () => {
+      const deps = dependencies(engine.endpoint);
+      const calls = countCalls(deps);
+      const created = await invoke(createItem, deps, createEvent({ name: "x" }, { "Idempotency-Key": `k-${Date.now()}` }));
+      expect(created.status).to.equal(201);
+      expect(calls.splice(0)).to.deep.equal(["PutItemCommand", "PutItemCommand", "UpdateItemCommand"]);
+      const stale = await invoke(deleteItem, deps, itemEvent("DELETE", created.body.id, undefined, { "If-Match": '"5"' }));
+      expect(stale.status).to.equal(412);
+      expect(calls.splice(0)).to.deep.equal(["DeleteItemCommand", "GetItemCommand"]);
+      const missing = await invoke(deleteItem, deps, itemEvent("DELETE", "0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11"));
+      expect(missing.status).to.equal(404);
+      expect(calls.splice(0)).to.deep.equal(["DeleteItemCommand"]);
+    });
+  });
+
+  it("builds the Location from the stage the client called", async () => {
+    const deps = dependencies(engine.endpoint);
+    const created = await invoke(createItem, deps, createEvent({ name: "x" }));
+    expect(created.headers.Location).to.equal(`https://api.example.com/test/items/${created.body.id}`);
+  });
+});
