@@ -1,0 +1,40 @@
+/** Runs `npm start`'s entry point as a child process, the way a user does. */
+import { ChildProcess, spawn } from "child_process";
+import { join } from "path";
+
+export const PROJECT_ROOT = join(__dirname, "..", "..");
+
+export interface RunningApi {
+  child: ChildProcess;
+  url: string;
+  apiKey: string | undefined;
+  /** Milliseconds from spawn to the ready line. */
+  readyMs: number;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+export function startApiProcess(env: Record<string, string>, args: string[] = []): Promise<RunningApi> {
+  const started = Date.now();
+  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "local/main.ts", ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+      const ready = /^apiUrl: (http:\/\/\S+\/)$/m.exec(output);
+      if (ready?.[1] !== undefined) {
+        const apiKey = /^apiKey: (\S+)$/m.exec(output)?.[1];
+        resolve({ child, url: ready[1], apiKey, readyMs: Date.now() - started, output: () => output, exited });
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+    void exited.then((code) => reject(new Error(`local runtime exited with ${code} before it was ready:\n${output}`)));
+    setTimeout(() => reject(new Error(`local runtime not ready after 30 s:\n${output}`)), 30000).unref();
+  });
+}
