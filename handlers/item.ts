@@ -50,7 +50,8 @@ export const FORBIDDEN_KEYS: readonly string[] = ["__proto__", "constructor", "p
 // DynamoDB numbers: 38 significant digits, magnitude 1E-130 .. 9.9999999999999999999999999999999999999E+125.
 // Doubles never exceed the digits; integers beyond 2^53 are refused because JSON clients lose them too.
 const DYNAMODB_MIN_MAGNITUDE = 1e-130;
-const DYNAMODB_MAX_MAGNITUDE = 9.9999999999999999e125;
+/** Exclusive: the largest storable magnitude is just below it. */
+const DYNAMODB_MAX_MAGNITUDE = 1e126;
 
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -105,7 +106,7 @@ function validateValue(attribute: string, value: Json): void {
       Number.isFinite(value) &&
       (Number.isInteger(value)
         ? Number.isSafeInteger(value)
-        : magnitude >= DYNAMODB_MIN_MAGNITUDE && magnitude <= DYNAMODB_MAX_MAGNITUDE);
+        : magnitude >= DYNAMODB_MIN_MAGNITUDE && magnitude < DYNAMODB_MAX_MAGNITUDE);
     if (!storable) {
       throw badRequest(
         `attribute ${attribute} holds the number ${value}, which cannot be stored exactly (integers must be safe, other numbers between 1e-130 and 1e125 in magnitude)`,

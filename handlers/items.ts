@@ -7,7 +7,16 @@ import type { APIGatewayProxyEvent } from "aws-lambda";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { badRequest, httpError, notFound } from "./errors";
 import { Invocation, Operation, Reply, handlerFactory } from "./http";
-import { ItemInput, Json, StoredItem, etagOf, isJsonObject, parseItemInput, parseItemPatch, toResponseItem } from "./item";
+import {
+  ItemInput,
+  Json,
+  StoredItem,
+  etagOf,
+  isJsonObject,
+  parseItemInput,
+  parseItemPatch,
+  toResponseItem,
+} from "./item";
 import { baseUrlOf, headerOf, ifMatchOf, itemIdOf, jsonBodyOf, parseEntityTags, queryOf } from "./request";
 import {
   claimIdempotencyKey,

@@ -78,7 +78,9 @@ export function ifMatchOf(event: APIGatewayProxyEvent): number[] | undefined {
 function isJsonMediaType(contentType: string): boolean {
   const [mediaType = "", ...parameters] = contentType.split(";").map((part) => part.trim().toLowerCase());
   const json = mediaType === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType);
-  const charsetOk = parameters.every((parameter) => !parameter.startsWith("charset=") || /^charset="?utf-8"?$/.test(parameter));
+  const charsetOk = parameters.every(
+    (parameter) => !parameter.startsWith("charset=") || /^charset="?utf-8"?$/.test(parameter),
+  );
   return json && charsetOk;
 }
 

@@ -182,11 +182,7 @@ async function explainConditionalFailure(store: Store, id: string, oldImage: unk
  * Writes a new item. When `mayExist` (an idempotent create taking over an abandoned attempt
  * that chose this id), an item already stored under the id is returned instead.
  */
-export async function putNewItem(
-  store: Store,
-  item: StoredItem,
-  mayExist = false,
-): Promise<StoredItem | undefined> {
+export async function putNewItem(store: Store, item: StoredItem, mayExist = false): Promise<StoredItem | undefined> {
   const builder = expressionBuilder();
   const outcome = await attempt(store, (options) =>
     store.doc.send(
@@ -441,8 +437,7 @@ export interface IdempotencyRecord {
 }
 
 export type IdempotencyClaim =
-  | { claimed: true; previous: IdempotencyRecord | undefined }
-  | { claimed: false; holder: IdempotencyRecord };
+  { claimed: true; previous: IdempotencyRecord | undefined } | { claimed: false; holder: IdempotencyRecord };
 
 function asRecord(value: unknown): IdempotencyRecord | undefined {
   if (!isJsonObject(value)) {

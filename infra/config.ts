@@ -41,23 +41,95 @@ export const LOG_RETENTION_DAYS: readonly number[] = [
 ];
 
 export const CONFIG_KEYS: readonly ConfigKey[] = [
-  { key: "logRetentionDays", type: "integer", default: 14, description: "Days CloudWatch keeps the API's logs; one of CloudWatch's allowed values." },
+  {
+    key: "logRetentionDays",
+    type: "integer",
+    default: 14,
+    description: "Days CloudWatch keeps the API's logs; one of CloudWatch's allowed values.",
+  },
   { key: "logLevel", type: "string", default: "info", description: "Handler log level: debug, info, warn or error." },
-  { key: "lambdaMemoryMb", type: "integer", default: 256, description: "Memory of every Lambda function in MB (128 to 10240)." },
-  { key: "lambdaTimeoutSeconds", type: "integer", default: 10, description: "Lambda timeout in seconds (1 to 28, under API Gateway's 29 s)." },
+  {
+    key: "lambdaMemoryMb",
+    type: "integer",
+    default: 256,
+    description: "Memory of every Lambda function in MB (128 to 10240).",
+  },
+  {
+    key: "lambdaTimeoutSeconds",
+    type: "integer",
+    default: 10,
+    description: "Lambda timeout in seconds (1 to 28, under API Gateway's 29 s).",
+  },
   { key: "lambdaArchitecture", type: "string", default: "arm64", description: "Lambda architecture: arm64 or x86_64." },
-  { key: "throttleRateLimit", type: "integer", default: 100, description: "Stage throttling: steady requests per second." },
+  {
+    key: "throttleRateLimit",
+    type: "integer",
+    default: 100,
+    description: "Stage throttling: steady requests per second.",
+  },
   { key: "throttleBurstLimit", type: "integer", default: 200, description: "Stage throttling: burst requests." },
-  { key: "corsAllowedOrigins", type: "array", default: [], description: "Origins allowed by CORS, e.g. [\"https://app.example.com\"]; [\"*\"] allows any (not with API keys)." },
-  { key: "apiKeyRequired", type: "boolean", default: false, description: "Require an API key (x-api-key) on every route, with a usage plan." },
-  { key: "usagePlanQuotaPerDay", type: "integer", default: 10000, description: "Usage plan: requests per day per API key." },
-  { key: "usagePlanRateLimit", type: "integer", default: 50, description: "Usage plan: steady requests per second per API key." },
+  {
+    key: "corsAllowedOrigins",
+    type: "array",
+    default: [],
+    description: 'Origins allowed by CORS, e.g. ["https://app.example.com"]; ["*"] allows any (not with API keys).',
+  },
+  {
+    key: "apiKeyRequired",
+    type: "boolean",
+    default: false,
+    description: "Require an API key (x-api-key) on every route, with a usage plan.",
+  },
+  {
+    key: "usagePlanQuotaPerDay",
+    type: "integer",
+    default: 10000,
+    description: "Usage plan: requests per day per API key.",
+  },
+  {
+    key: "usagePlanRateLimit",
+    type: "integer",
+    default: 50,
+    description: "Usage plan: steady requests per second per API key.",
+  },
   { key: "usagePlanBurstLimit", type: "integer", default: 100, description: "Usage plan: burst requests per API key." },
-  { key: "tracingEnabled", type: "boolean", default: false, description: "X-Ray tracing on the Lambdas and the stage." },
-  { key: "pointInTimeRecovery", type: "boolean", default: false, description: "DynamoDB point-in-time recovery on the tables." },
-  { key: "deletionProtection", type: "boolean", default: false, description: "DynamoDB deletion protection on the tables." },
-  { key: "alarmEmail", type: "string", default: "", description: "E-mail address subscribed to the alarm topic (optional)." },
-  { key: "manageApiGatewayAccount", type: "boolean", default: false, description: "Create the account-wide API Gateway CloudWatch role; only one stack per account and region should." },
+  {
+    key: "tracingEnabled",
+    type: "boolean",
+    default: false,
+    description: "X-Ray tracing on the Lambdas and the stage.",
+  },
+  {
+    key: "pointInTimeRecovery",
+    type: "boolean",
+    default: false,
+    description: "DynamoDB point-in-time recovery on the tables.",
+  },
+  {
+    key: "deletionProtection",
+    type: "boolean",
+    default: false,
+    description: "DynamoDB deletion protection on the tables.",
+  },
+  {
+    key: "alarmEmail",
+    type: "string",
+    default: "",
+    description: "E-mail address subscribed to the alarm topic (optional).",
+  },
+  {
+    key: "manageApiGatewayAccount",
+    type: "boolean",
+    default: false,
+    description: "Create the account-wide API Gateway CloudWatch role; only one stack per account and region should.",
+  },
+  {
+    key: "cursorSecret",
+    type: "string",
+    default: "",
+    description:
+      "HMAC key of list cursors, at least 32 characters; set it with --secret. Empty: derived from the stack and table (see README).",
+  },
 ];
 
 /** A raw value as a config source holds it: Pulumi gives strings, YAML gives typed values. */
@@ -142,7 +214,10 @@ function optionalEmail(read: (key: string) => RawValue, key: string): string | u
 export function parseSettings(read: (key: string) => RawValue): Settings {
   const logRetentionDays = integer(read, "logRetentionDays", 1, 3653);
   if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) {
-    fail("logRetentionDays", `must be one of CloudWatch's values ${LOG_RETENTION_DAYS.join(", ")}, got ${logRetentionDays}`);
+    fail(
+      "logRetentionDays",
+      `must be one of CloudWatch's values ${LOG_RETENTION_DAYS.join(", ")}, got ${logRetentionDays}`,
+    );
   }
   const apiKeyRequired = boolean(read, "apiKeyRequired");
   const corsAllowedOrigins = origins(read, "corsAllowedOrigins");
@@ -177,8 +252,36 @@ export function parseSettings(read: (key: string) => RawValue): Settings {
   };
 }
 
+/** Shortest `cursorSecret` accepted: an HMAC-SHA256 key should carry at least 256 bits. */
+export const CURSOR_SECRET_MIN_LENGTH = 32;
+
+/**
+ * Pure: the configured cursor secret, or undefined when none is set (the program then derives
+ * one, see infra/functions.ts). Not part of `Settings`: it is a secret, handled as an Output.
+ */
+export function parseCursorSecret(raw: RawValue): string | undefined {
+  if (raw === undefined || raw === "") {
+    return undefined;
+  }
+  if (typeof raw !== "string" || raw.length < CURSOR_SECRET_MIN_LENGTH) {
+    return fail(
+      "cursorSecret",
+      `must be a string of at least ${CURSOR_SECRET_MIN_LENGTH} characters (set it with --secret)`,
+    );
+  }
+  return raw;
+}
+
 /** Reads the current stack's configuration. */
 export function loadConfig(): Settings {
   const config = new pulumi.Config();
   return parseSettings((key) => config.get(key));
+}
+
+/** The stack's `cursorSecret` as a secret Output, or undefined when it is not set. */
+export function loadCursorSecret(): pulumi.Output<string> | undefined {
+  const config = new pulumi.Config();
+  // Read as plain text only to validate it; it leaves here wrapped as a secret.
+  const value = parseCursorSecret(config.get("cursorSecret"));
+  return value === undefined ? undefined : pulumi.secret(value);
 }

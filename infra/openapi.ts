@@ -48,7 +48,13 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
 const COMMON_ERRORS: ErrorCode[] = ["throttled", "internal_error", "unavailable"];
 
 const PARAMETERS: Record<ParameterName, JsonSchema> = {
-  id: { name: "id", in: "path", required: true, description: "The item's id", schema: { type: "string", format: "uuid" } },
+  id: {
+    name: "id",
+    in: "path",
+    required: true,
+    description: "The item's id",
+    schema: { type: "string", format: "uuid" },
+  },
   limit: {
     name: "limit",
     in: "query",
@@ -81,7 +87,8 @@ const PARAMETERS: Record<ParameterName, JsonSchema> = {
     name: "Idempotency-Key",
     in: "header",
     required: false,
-    description: "1 to 128 printable characters; a retry with the same key and body within 24 h returns the first response",
+    description:
+      "1 to 128 printable characters; a retry with the same key and body within 24 h returns the first response",
     schema: { type: "string", minLength: 1, maxLength: 128 },
   },
 };
@@ -153,7 +160,10 @@ function errorResponses(route: Route, options: OpenApiOptions): Record<string, u
 
 function operationOf(route: Route, options: OpenApiOptions): Record<string, unknown> {
   const successHeaders = Object.fromEntries(
-    [...(route.success.headers ?? []), "x-request-id"].map((header) => [header, { $ref: `#/components/headers/${header}` }]),
+    [...(route.success.headers ?? []), "x-request-id"].map((header) => [
+      header,
+      { $ref: `#/components/headers/${header}` },
+    ]),
   );
   const responses: Record<string, unknown> = {
     [String(route.success.status)]: {
@@ -191,14 +201,21 @@ function operationOf(route: Route, options: OpenApiOptions): Record<string, unkn
   };
 }
 
-export function buildOpenApiDocument(options: OpenApiOptions, routes: readonly Route[] = defaultRoutes): OpenApiDocument {
+export function buildOpenApiDocument(
+  options: OpenApiOptions,
+  routes: readonly Route[] = defaultRoutes,
+): OpenApiDocument {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [path, pathRoutes] of routesByPath(routes)) {
-    paths[path] = Object.fromEntries(pathRoutes.map((route) => [route.method.toLowerCase(), operationOf(route, options)]));
+    paths[path] = Object.fromEntries(
+      pathRoutes.map((route) => [route.method.toLowerCase(), operationOf(route, options)]),
+    );
   }
   const requestSchemas = Object.fromEntries(
     routes.flatMap((route) =>
-      route.requestSchema === undefined ? [] : [[route.requestSchema.name, toOpenApiSchema(route.requestSchema.schema)]],
+      route.requestSchema === undefined
+        ? []
+        : [[route.requestSchema.name, toOpenApiSchema(route.requestSchema.schema)]],
     ),
   );
   const usedParameters = [...new Set(routes.flatMap((route) => route.parameters))];

@@ -19,11 +19,7 @@ import { IDEMPOTENCY_TABLE, ITEMS_TABLE, TableDefinition } from "./table-definit
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 export type DynamoDbAction =
-  | "dynamodb:GetItem"
-  | "dynamodb:PutItem"
-  | "dynamodb:UpdateItem"
-  | "dynamodb:DeleteItem"
-  | "dynamodb:Scan";
+  "dynamodb:GetItem" | "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:DeleteItem" | "dynamodb:Scan";
 
 export type ParameterName = "id" | "limit" | "cursor" | "If-Match" | "If-None-Match" | "Idempotency-Key";
 

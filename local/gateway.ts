@@ -44,7 +44,8 @@ export interface GatewayOptions {
 }
 
 /** Headers a browser may send cross-origin; the preflight allows exactly these. */
-export const CORS_ALLOWED_HEADERS = "Content-Type, If-Match, If-None-Match, Idempotency-Key, x-api-key, x-correlation-id";
+export const CORS_ALLOWED_HEADERS =
+  "Content-Type, If-Match, If-None-Match, Idempotency-Key, x-api-key, x-correlation-id";
 
 /** API Gateway's own request limit; the handlers enforce the 64 KiB item body limit. */
 export const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -101,7 +102,10 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
       if (route === undefined) {
         return { kind: "method", allow: pathRoutes.map((candidate) => candidate.method) };
       }
-      return { kind: "route", match: { route, pathParameters: Object.keys(parameters).length > 0 ? parameters : null } };
+      return {
+        kind: "route",
+        match: { route, pathParameters: Object.keys(parameters).length > 0 ? parameters : null },
+      };
     }
     return { kind: "none" };
   }
@@ -164,7 +168,12 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
       }
     }
     if (request.body.length > API_GATEWAY_MAX_BODY_BYTES) {
-      return gatewayError(requestId, origin, "payload_too_large", "the request is larger than API Gateway's 10 MB limit");
+      return gatewayError(
+        requestId,
+        origin,
+        "payload_too_large",
+        "the request is larger than API Gateway's 10 MB limit",
+      );
     }
     const bodyText = request.body.length > 0 ? request.body.toString("utf8") : null;
     const invalid = validateBody(route, headers.single["content-type"], bodyText);
@@ -180,7 +189,17 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
     } catch {
       return gatewayError(requestId, origin, "not_found", `no route for ${request.method} ${path}`);
     }
-    const event = proxyEvent(request, route, path, url.searchParams, headers, decodedParameters, requestId, bodyText, options.stage);
+    const event = proxyEvent(
+      request,
+      route,
+      path,
+      url.searchParams,
+      headers,
+      decodedParameters,
+      requestId,
+      bodyText,
+      options.stage,
+    );
     const result = await invoke(route, event);
     if (result.kind === "timeout") {
       return {
@@ -189,7 +208,10 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
       };
     }
     if (result.kind === "error" || !isProxyResult(result.value)) {
-      return { ...gatewayError(requestId, origin, "bad_gateway", "Internal server error"), operationId: route.operationId };
+      return {
+        ...gatewayError(requestId, origin, "bad_gateway", "Internal server error"),
+        operationId: route.operationId,
+      };
     }
     const responseHeaders: Record<string, string> = { "x-request-id": requestId };
     for (const [key, value] of Object.entries(result.value.headers ?? {})) {
@@ -198,7 +220,9 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
     return {
       statusCode: result.value.statusCode,
       headers: responseHeaders,
-      body: result.value.isBase64Encoded ? Buffer.from(result.value.body, "base64").toString("utf8") : result.value.body,
+      body: result.value.isBase64Encoded
+        ? Buffer.from(result.value.body, "base64").toString("utf8")
+        : result.value.body,
       requestId,
       operationId: route.operationId,
     };

@@ -97,7 +97,10 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
   const engine: Engine | undefined =
     options.dynamoDbEndpoint === undefined ? await startEmbeddedEngine(options.dataDir) : undefined;
   const endpoint = options.dynamoDbEndpoint ?? engine?.endpoint ?? "";
-  const tableNames = options.tableNames ?? { items: "items-api-local-items", idempotency: "items-api-local-idempotency" };
+  const tableNames = options.tableNames ?? {
+    items: "items-api-local-items",
+    idempotency: "items-api-local-idempotency",
+  };
   const client = engineClient(endpoint);
   try {
     await ensureTables(client, [
@@ -148,7 +151,13 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
         const result =
           method === "GET" && url.split("?")[0] === "/openapi.json"
             ? { statusCode: 200, headers: { "Content-Type": "application/json" }, body: openApi, requestId: "-" }
-            : await gateway({ method, url, rawHeaders: request.rawHeaders, body, sourceIp: request.socket.remoteAddress ?? "" });
+            : await gateway({
+                method,
+                url,
+                rawHeaders: request.rawHeaders,
+                body,
+                sourceIp: request.socket.remoteAddress ?? "",
+              });
         response.writeHead(result.statusCode, result.headers);
         response.end(result.body);
         accessLog(

@@ -23,7 +23,11 @@ export function readStackSettings(stack: string, root: string = PROJECT_ROOT): S
   }
   const parsed: unknown = parse(text);
   const config: Record<string, unknown> =
-    typeof parsed === "object" && parsed !== null && "config" in parsed && typeof parsed.config === "object" && parsed.config !== null
+    typeof parsed === "object" &&
+    parsed !== null &&
+    "config" in parsed &&
+    typeof parsed.config === "object" &&
+    parsed.config !== null
       ? (parsed.config as Record<string, unknown>)
       : {};
   return parseSettings((key) => {

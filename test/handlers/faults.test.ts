@@ -69,10 +69,19 @@ const itemEvent = (method: string, id: string, body?: unknown, headers: Record<s
   proxyEvent({ method, path: `/items/${id}`, resource: "/items/{id}", pathParameters: { id }, body, headers });
 
 function parse(result: APIGatewayProxyResult) {
-  return { status: result.statusCode, headers: result.headers ?? {}, body: result.body === "" ? undefined : JSON.parse(result.body) };
+  return {
+    status: result.statusCode,
+    headers: result.headers ?? {},
+    body: result.body === "" ? undefined : JSON.parse(result.body),
+  };
 }
 
-async function invoke(operation: Operation, deps: Dependencies, event = createEvent({ name: "x" }), remainingMs = 10000) {
+async function invoke(
+  operation: Operation,
+  deps: Dependencies,
+  event = createEvent({ name: "x" }),
+  remainingMs = 10000,
+) {
   return parse(await createHandler("test", operation, deps)(event, lambdaContext(remainingMs)));
 }
 
@@ -94,7 +103,12 @@ describe("handlers under injected faults", function () {
     await engine.close();
   });
 
-  for (const name of ["ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded", "InternalServerError"]) {
+  for (const name of [
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+  ]) {
     it(`retries ${name} a bounded number of times, then answers 503 with Retry-After`, async () => {
       const deps = dependencies(engine.endpoint, { DYNAMODB_MAX_ATTEMPTS: "3" });
       const counter = failEveryAttempt(deps, () => namedError(name));
@@ -200,7 +214,11 @@ describe("handlers under injected faults", function () {
       expect(calls.splice(0)).to.deep.equal(["UpdateItemCommand"]);
       await invoke(patchItem, deps, itemEvent("PATCH", id, { data: { b: 2 }, status: null }, { "If-Match": '"2"' }));
       expect(calls.splice(0)).to.deep.equal(["UpdateItemCommand"]);
-      await invoke(listItems, deps, proxyEvent({ method: "GET", path: "/items", resource: "/items", query: { limit: "5" } }));
+      await invoke(
+        listItems,
+        deps,
+        proxyEvent({ method: "GET", path: "/items", resource: "/items", query: { limit: "5" } }),
+      );
       expect(calls.splice(0)).to.deep.equal(["ScanCommand"]);
       await invoke(deleteItem, deps, itemEvent("DELETE", id, undefined, { "If-Match": '"3"' }));
       expect(calls.splice(0)).to.deep.equal(["DeleteItemCommand"]);
@@ -209,10 +227,18 @@ describe("handlers under injected faults", function () {
     it("reads only on the failure path, and three calls for a keyed create", async () => {
       const deps = dependencies(engine.endpoint);
       const calls = countCalls(deps);
-      const created = await invoke(createItem, deps, createEvent({ name: "x" }, { "Idempotency-Key": `k-${Date.now()}` }));
+      const created = await invoke(
+        createItem,
+        deps,
+        createEvent({ name: "x" }, { "Idempotency-Key": `k-${Date.now()}` }),
+      );
       expect(created.status).to.equal(201);
       expect(calls.splice(0)).to.deep.equal(["PutItemCommand", "PutItemCommand", "UpdateItemCommand"]);
-      const stale = await invoke(deleteItem, deps, itemEvent("DELETE", created.body.id, undefined, { "If-Match": '"5"' }));
+      const stale = await invoke(
+        deleteItem,
+        deps,
+        itemEvent("DELETE", created.body.id, undefined, { "If-Match": '"5"' }),
+      );
       expect(stale.status).to.equal(412);
       expect(calls.splice(0)).to.deep.equal(["DeleteItemCommand", "GetItemCommand"]);
       const missing = await invoke(deleteItem, deps, itemEvent("DELETE", "0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11"));

@@ -94,7 +94,9 @@ describe("local runtime", function () {
 
     it("fails with a clear message for an unknown stack", async () => {
       let failure = "";
-      await startApiProcess({ DATA_DIR: dataDir }, ["--stack", "nope"]).catch((error: Error) => (failure = error.message));
+      await startApiProcess({ DATA_DIR: dataDir }, ["--stack", "nope"]).catch(
+        (error: Error) => (failure = error.message),
+      );
       expect(failure).to.contain('no settings for stack "nope": Pulumi.nope.yaml not found');
     });
   });
@@ -112,7 +114,8 @@ describe("local runtime", function () {
     }
 
     it("answers 504 gateway_timeout when the handler outlives the function timeout", async () => {
-      const slow: ProxyHandler = () => new Promise((resolve) => setTimeout(() => resolve({ statusCode: 200, body: "{}" }), 1000));
+      const slow: ProxyHandler = () =>
+        new Promise((resolve) => setTimeout(() => resolve({ statusCode: 200, body: "{}" }), 1000));
       api = await startLocalApi({ settings: dev, ...quiet, timeoutMs: 100, handlers: withHandler("listItems", slow) });
       const started = Date.now();
       expectError(await client(api.url)("GET", "items"), 504, "gateway_timeout");
@@ -160,7 +163,9 @@ describe("local runtime", function () {
       const created = await keyed("POST", "items", { json: { name: "x" } });
       expect(created.headers.get("access-control-allow-origin")).to.equal("https://app.example.com");
       expect(created.headers.get("vary")).to.equal("Origin");
-      expect(created.headers.get("access-control-expose-headers")).to.equal("ETag, Location, Retry-After, x-request-id");
+      expect(created.headers.get("access-control-expose-headers")).to.equal(
+        "ETag, Location, Retry-After, x-request-id",
+      );
       const denied = await client(api.url, { Origin: "https://app.example.com" })("GET", "items");
       expectError(denied, 403, "forbidden");
       expect(denied.headers.get("access-control-allow-origin")).to.equal("https://app.example.com");
@@ -198,11 +203,22 @@ describe("local runtime", function () {
         seen = { event, remaining: context.getRemainingTimeInMillis(), requestId: context.awsRequestId };
         return { statusCode: 200, body: "{}" };
       };
-      api = await startLocalApi({ settings: dev, ...quiet, timeoutMs: 5000, handlers: withHandler("getItem", recorder) });
+      api = await startLocalApi({
+        settings: dev,
+        ...quiet,
+        timeoutMs: 5000,
+        handlers: withHandler("getItem", recorder),
+      });
       const response = await client(api.url)("GET", "items/abc%20d?x=1&x=2&y=3", { headers: { "X-Custom": "v" } });
       expect(response.status).to.equal(200);
       const event = seen?.event as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-      expect(event).to.include({ resource: "/items/{id}", path: "/items/abc%20d", httpMethod: "GET", body: null, isBase64Encoded: false });
+      expect(event).to.include({
+        resource: "/items/{id}",
+        path: "/items/abc%20d",
+        httpMethod: "GET",
+        body: null,
+        isBase64Encoded: false,
+      });
       expect(event.pathParameters).to.deep.equal({ id: "abc d" });
       expect(event.queryStringParameters).to.deep.equal({ x: "2", y: "3" });
       expect(event.multiValueQueryStringParameters).to.deep.equal({ x: ["1", "2"], y: ["3"] });

@@ -62,7 +62,12 @@ export function proxyEvent(options: EventOptions): APIGatewayProxyEvent {
       resourcePath: options.resource,
       stage: "test",
     },
-    body: options.body === undefined ? null : typeof options.body === "string" ? options.body : JSON.stringify(options.body),
+    body:
+      options.body === undefined
+        ? null
+        : typeof options.body === "string"
+          ? options.body
+          : JSON.stringify(options.body),
     isBase64Encoded: false,
   };
 }
