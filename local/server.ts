@@ -11,6 +11,7 @@ import { Settings } from "../infra/config";
 import { buildOpenApiDocument } from "../infra/openapi";
 import { Route, routes as defaultRoutes } from "../infra/routes";
 import { IDEMPOTENCY_TABLE, ITEMS_TABLE } from "../infra/table-definitions";
+import { createLocalPages } from "./docs";
 import { Engine, engineClient, ensureTables, startEmbeddedEngine } from "./engine";
 import { API_GATEWAY_MAX_BODY_BYTES, createGateway } from "./gateway";
 
@@ -135,7 +136,9 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     memoryMb: settings.lambda.memoryMb,
     stage: "local",
   });
-  const openApi = JSON.stringify(buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required }, routes), null, 2);
+  const pages = createLocalPages(
+    JSON.stringify(buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required }, routes), null, 2),
+  );
   const accessLog = options.accessLog ?? ((line: string) => process.stdout.write(line + "\n"));
 
   let inFlight = 0;
@@ -148,16 +151,16 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
         const body = await readBody(request);
         const method = request.method ?? "GET";
         const url = request.url ?? "/";
-        const result =
-          method === "GET" && url.split("?")[0] === "/openapi.json"
-            ? { statusCode: 200, headers: { "Content-Type": "application/json" }, body: openApi, requestId: "-" }
-            : await gateway({
-                method,
-                url,
-                rawHeaders: request.rawHeaders,
-                body,
-                sourceIp: request.socket.remoteAddress ?? "",
-              });
+        const page = pages(method, url.split("?")[0] ?? "/");
+        const result = page
+          ? { ...page, requestId: "-" }
+          : await gateway({
+              method,
+              url,
+              rawHeaders: request.rawHeaders,
+              body,
+              sourceIp: request.socket.remoteAddress ?? "",
+            });
         response.writeHead(result.statusCode, result.headers);
         response.end(result.body);
         accessLog(

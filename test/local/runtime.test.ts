@@ -197,6 +197,28 @@ describe("local runtime", function () {
       expect(Object.keys(response.json.paths)).to.deep.equal(["/items", "/items/{id}"]);
     });
 
+    it("serves an API reference at /docs with every asset from npm", async () => {
+      api = await startLocalApi({ settings: dev, ...quiet });
+      const page = await client(api.url)("GET", "docs");
+      expect(page.status).to.equal(200);
+      expect(page.headers.get("content-type")).to.equal("text/html; charset=utf-8");
+      const assets = [...page.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]);
+      expect(assets).to.deep.equal([
+        "/docs/assets/swagger-ui.css",
+        "/docs/assets/favicon-32x32.png",
+        "/docs/assets/swagger-ui-bundle.js",
+        "/docs/assets/swagger-ui-standalone-preset.js",
+      ]);
+      expect(page.text).to.contain('url: "/openapi.json"');
+      for (const asset of assets) {
+        const response = await fetch(new URL(asset ?? "", api.url));
+        expect(response.status, asset).to.equal(200);
+        expect((await response.arrayBuffer()).byteLength, asset).to.be.greaterThan(1000);
+      }
+      expectError(await client(api.url)("GET", "docs/assets/package.json"), 404, "not_found");
+      expectError(await client(api.url)("GET", "docs/assets/..%2Fpackage.json"), 404, "not_found");
+    });
+
     it("hands handlers an API Gateway v1 proxy event and a Lambda-like context", async () => {
       let seen: { event: unknown; remaining: number; requestId: string } | undefined;
       const recorder: ProxyHandler = async (event, context) => {
