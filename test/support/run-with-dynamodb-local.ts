@@ -1,0 +1,99 @@
+/**
+ * `npm run test:dynamodb-local`: the contract suite against DynamoDB Local instead of the
+ * embedded engine. Starts the emulator, runs mocha on test/contract with
+ * CONTRACT_DYNAMODB_ENDPOINT set, stops the emulator and exits with mocha's exit code.
+ * Extra arguments go to mocha: `npm run test:dynamodb-local -- --grep patch`.
+ */
+import { ChildProcess, spawn } from "child_process";
+import { once } from "events";
+import { readFileSync } from "fs";
+import { constants } from "os";
+import * as path from "path";
+import { startDynamoDbLocal } from "./dynamodb-local";
+
+const CONTRACT_SPEC = "test/contract/*.test.ts";
+const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+
+/**
+ * mocha concatenates a spec given on the command line with the `spec` of .mocharc.json, which
+ * would run every test file. So the runner passes `--no-config` and repeats the rc file's other
+ * options (require, timeout, exit, ...) as flags.
+ */
+function mochaRcFlags(): string[] {
+  const rc: unknown = JSON.parse(readFileSync(path.join(PROJECT_ROOT, ".mocharc.json"), "utf8"));
+  if (typeof rc !== "object" || rc === null || Array.isArray(rc)) {
+    throw new Error(".mocharc.json must hold a JSON object");
+  }
+  return Object.entries(rc).flatMap(([key, value]: [string, unknown]): string[] => {
+    if (key === "spec") {
+      return [];
+    }
+    if (Array.isArray(value)) {
+      return value.flatMap((member) => [`--${key}`, String(member)]);
+    }
+    if (typeof value === "boolean") {
+      return [value ? `--${key}` : `--no-${key}`];
+    }
+    return [`--${key}`, String(value)];
+  });
+}
+
+/**
+ * mocha's own bin run by this node, rather than `npx mocha`: npx dies on SIGTERM without passing
+ * it on, which would orphan mocha (and the test run would outlive the engine it talks to).
+ */
+function mochaBin(): string {
+  return path.join(path.dirname(require.resolve("mocha/package.json")), "bin", "mocha.js");
+}
+
+const exitCodeOf = (signal: NodeJS.Signals): number => 128 + constants.signals[signal];
+
+async function main(): Promise<number> {
+  // As test/support/setup.ts does for mocha: the SDK's Node-version notice is noise here.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  const mochaArgs = [mochaBin(), "--no-config", ...mochaRcFlags(), CONTRACT_SPEC, ...process.argv.slice(2)];
+
+  // A signal must never leave java behind (`exit` listeners do not run when a signal kills us):
+  // before mocha runs, remember it and stop after startup; while it runs, pass it on (Ctrl-C
+  // reaches mocha through the terminal anyway, a plain `kill` of this runner does not) and let
+  // mocha finish before the engine goes.
+  let mocha: ChildProcess | undefined;
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    interrupted ??= signal;
+    mocha?.kill(signal);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const startedAt = Date.now();
+    const engine = await startDynamoDbLocal();
+    process.stdout.write(`DynamoDB Local ready at ${engine.endpoint} after ${Date.now() - startedAt} ms\n`);
+    try {
+      if (interrupted !== undefined) {
+        return exitCodeOf(interrupted);
+      }
+      // mocha expands the glob itself; no shell involved.
+      mocha = spawn(process.execPath, mochaArgs, {
+        cwd: PROJECT_ROOT,
+        stdio: "inherit",
+        env: { ...process.env, CONTRACT_DYNAMODB_ENDPOINT: engine.endpoint },
+      });
+      const [code, signal] = (await once(mocha, "exit")) as [number | null, NodeJS.Signals | null];
+      return code ?? exitCodeOf(signal ?? "SIGTERM");
+    } finally {
+      await engine.stop();
+    }
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
