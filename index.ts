@@ -1,0 +1,73 @@
+/**
+ * Composition root: settings -> tables -> functions -> API -> alarms, and the stack outputs.
+ * Every decision lives in infra/; this file only wires.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Alarms } from "./infra/alarms";
+import { ItemsRestApi } from "./infra/api";
+import { loadConfig, loadCursorSecret } from "./infra/config";
+import { RouteFunction, deriveCursorSecret, handlerEnvironment } from "./infra/functions";
+import { buildOpenApiDocument } from "./infra/openapi";
+import { routes } from "./infra/routes";
+import { DataTables } from "./infra/tables";
+
+const settings = loadConfig();
+const project = pulumi.getProject();
+const stack = pulumi.getStack();
+const prefix = `${project}-${stack}`;
+
+const data = new DataTables(project, {
+  pointInTimeRecovery: settings.pointInTimeRecovery,
+  deletionProtection: settings.deletionProtection,
+});
+
+const environment = handlerEnvironment({
+  tableNames: data.names,
+  cursorSecret: loadCursorSecret() ?? data.tables.items.arn.apply((arn) => deriveCursorSecret(stack, arn)),
+  settings,
+});
+
+const functions = Object.fromEntries(
+  routes.map((route) => [
+    route.operationId,
+    new RouteFunction(route.operationId, {
+      route,
+      functionName: `${prefix}-${route.operationId}`,
+      tables: data.tables,
+      environment,
+      settings,
+    }),
+  ]),
+);
+
+const document = buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required });
+
+const api = new ItemsRestApi(project, {
+  apiName: prefix,
+  stageName: stack,
+  document,
+  routes,
+  functions,
+  settings,
+});
+
+new Alarms(project, {
+  functionNames: Object.fromEntries(
+    Object.entries(functions).map(([operationId, fn]) => [operationId, fn.function.name]),
+  ),
+  apiName: api.restApi.name,
+  stageName: api.stage.stageName,
+  tableNames: data.names,
+  routes,
+  alarmEmail: settings.alarmEmail,
+});
+
+export const apiUrl = api.url;
+export const tableName = data.tables.items.name;
+export const idempotencyTableName = data.tables.idempotency.name;
+export const functionNames = Object.fromEntries(
+  Object.entries(functions).map(([operationId, fn]) => [operationId, fn.function.name]),
+);
+/** The public document, exactly what the local runtime serves at /openapi.json for these settings. */
+export const openApiDocument = document;
+export const apiKey = api.apiKey === undefined ? undefined : pulumi.secret(api.apiKey.value);

@@ -1,0 +1,260 @@
+/**
+ * The REST API: `aws.apigateway.RestApi` whose body is the OpenAPI document with API Gateway's
+ * extensions, a Deployment keyed on that body's hash, a Stage with JSON access logs, execution
+ * logs, throttling and tracing, one Lambda permission per route, and, when the stack asks for
+ * them, an API key with a usage plan. Plain @pulumi/aws resources only, so mocks see them all.
+ */
+import { createHash } from "crypto";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { apiGatewayDocument, permissionPath } from "./apigateway-openapi";
+import type { Settings } from "./config";
+import type { RouteFunction } from "./functions";
+import { OpenApiDocument } from "./openapi";
+import type { Route } from "./routes";
+
+export interface ItemsRestApiArgs {
+  /** Physical API name, e.g. `items-api-prod`. */
+  apiName: string;
+  stageName: string;
+  /** The public OpenAPI document (`buildOpenApiDocument`). */
+  document: OpenApiDocument;
+  routes: readonly Route[];
+  /** The route functions, by operationId. */
+  functions: Record<string, RouteFunction>;
+  settings: Pick<
+    Settings,
+    "corsAllowedOrigins" | "apiKeys" | "throttle" | "tracing" | "logRetentionDays" | "manageApiGatewayAccount"
+  >;
+}
+
+/** One JSON line per request in the access log group. */
+export const ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: "$context.requestId",
+  extendedRequestId: "$context.extendedRequestId",
+  ip: "$context.identity.sourceIp",
+  userAgent: "$context.identity.userAgent",
+  apiKeyId: "$context.identity.apiKeyId",
+  requestTime: "$context.requestTime",
+  httpMethod: "$context.httpMethod",
+  resourcePath: "$context.resourcePath",
+  path: "$context.path",
+  status: "$context.status",
+  protocol: "$context.protocol",
+  responseLength: "$context.responseLength",
+  responseLatency: "$context.responseLatency",
+  integrationLatency: "$context.integrationLatency",
+  integrationStatus: "$context.integrationStatus",
+  errorType: "$context.error.responseType",
+  errorMessage: "$context.error.message",
+  xrayTraceId: "$context.xrayTraceId",
+});
+
+/** The managed policy AWS provides for API Gateway's account-level logging role (not FullAccess). */
+export const API_GATEWAY_CLOUDWATCH_POLICY_ARN =
+  "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs";
+
+export function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+export class ItemsRestApi extends pulumi.ComponentResource {
+  readonly restApi: aws.apigateway.RestApi;
+  /** The document deployed as the REST API's body (JSON). */
+  readonly body: pulumi.Output<string>;
+  readonly deployment: aws.apigateway.Deployment;
+  readonly stage: aws.apigateway.Stage;
+  readonly accessLogGroup: aws.cloudwatch.LogGroup;
+  readonly executionLogGroup: aws.cloudwatch.LogGroup;
+  readonly methodSettings: aws.apigateway.MethodSettings;
+  readonly permissions: Record<string, aws.lambda.Permission>;
+  readonly account: aws.apigateway.Account | undefined;
+  readonly apiKey: aws.apigateway.ApiKey | undefined;
+  readonly usagePlan: aws.apigateway.UsagePlan | undefined;
+  /** Base URL of the stage, ending with `/`. */
+  readonly url: pulumi.Output<string>;
+
+  constructor(name: string, args: ItemsRestApiArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("items-api:api:RestApi", name, {}, opts);
+    this.account = args.settings.manageApiGatewayAccount ? this.createAccount(name) : undefined;
+    this.body = this.createBody(args);
+    this.restApi = new aws.apigateway.RestApi(
+      name,
+      {
+        name: args.apiName,
+        description: "Items API (see openApiDocument)",
+        body: this.body,
+        endpointConfiguration: { types: "REGIONAL" },
+        apiKeySource: args.settings.apiKeys.required ? "HEADER" : undefined,
+        // Import warnings (keywords a model ignores) must not fail the deployment.
+        failOnWarnings: false,
+      },
+      { parent: this },
+    );
+    this.deployment = new aws.apigateway.Deployment(
+      `${name}-deployment`,
+      {
+        restApi: this.restApi.id,
+        description: "Items API deployment",
+        // A new deployment exactly when the deployed document changes.
+        triggers: { documentSha256: this.body.apply(sha256) },
+      },
+      { parent: this },
+    );
+    this.accessLogGroup = new aws.cloudwatch.LogGroup(
+      `${name}-access-logs`,
+      {
+        name: `/aws/apigateway/${args.apiName}/${args.stageName}/access`,
+        retentionInDays: args.settings.logRetentionDays,
+      },
+      { parent: this },
+    );
+    // API Gateway writes execution logs to this fixed name; created here so it has a retention.
+    this.executionLogGroup = new aws.cloudwatch.LogGroup(
+      `${name}-execution-logs`,
+      {
+        name: pulumi.interpolate`API-Gateway-Execution-Logs_${this.restApi.id}/${args.stageName}`,
+        retentionInDays: args.settings.logRetentionDays,
+      },
+      { parent: this },
+    );
+    this.stage = new aws.apigateway.Stage(
+      `${name}-stage`,
+      {
+        restApi: this.restApi.id,
+        deployment: this.deployment.id,
+        stageName: args.stageName,
+        xrayTracingEnabled: args.settings.tracing,
+        accessLogSettings: { destinationArn: this.accessLogGroup.arn, format: ACCESS_LOG_FORMAT },
+      },
+      { parent: this, dependsOn: [this.executionLogGroup, ...(this.account === undefined ? [] : [this.account])] },
+    );
+    this.methodSettings = new aws.apigateway.MethodSettings(
+      `${name}-method-settings`,
+      {
+        restApi: this.restApi.id,
+        stageName: this.stage.stageName,
+        methodPath: "*/*",
+        settings: {
+          throttlingRateLimit: args.settings.throttle.rateLimit,
+          throttlingBurstLimit: args.settings.throttle.burstLimit,
+          metricsEnabled: true,
+          // Errors only: INFO would log request details; bodies are never logged.
+          loggingLevel: "ERROR",
+          dataTraceEnabled: false,
+        },
+      },
+      { parent: this },
+    );
+    this.permissions = this.createPermissions(name, args);
+    if (args.settings.apiKeys.required) {
+      const { apiKey, usagePlan } = this.createApiKey(name, args);
+      this.apiKey = apiKey;
+      this.usagePlan = usagePlan;
+    }
+    this.url = pulumi.interpolate`${this.stage.invokeUrl}/`;
+    this.registerOutputs({ url: this.url, restApiId: this.restApi.id });
+  }
+
+  private createBody(args: ItemsRestApiArgs): pulumi.Output<string> {
+    const invokeArns = Object.fromEntries(
+      Object.entries(args.functions).map(([operationId, routeFunction]) => [
+        operationId,
+        routeFunction.function.invokeArn,
+      ]),
+    );
+    return pulumi.all(invokeArns).apply((arns) =>
+      JSON.stringify(
+        apiGatewayDocument({
+          document: args.document,
+          routes: args.routes,
+          invokeArns: arns,
+          corsAllowedOrigins: args.settings.corsAllowedOrigins,
+          apiKeyRequired: args.settings.apiKeys.required,
+        }),
+      ),
+    );
+  }
+
+  /** One permission per route, scoped to its method and path on any stage of this API. */
+  private createPermissions(name: string, args: ItemsRestApiArgs): Record<string, aws.lambda.Permission> {
+    return Object.fromEntries(
+      args.routes.map((route) => {
+        const routeFunction = args.functions[route.operationId];
+        if (routeFunction === undefined) {
+          throw new pulumi.ResourceError(`no function for route ${route.operationId}`, this);
+        }
+        const permission = new aws.lambda.Permission(
+          `${name}-${route.operationId}-permission`,
+          {
+            action: "lambda:InvokeFunction",
+            function: routeFunction.function.name,
+            principal: "apigateway.amazonaws.com",
+            sourceArn: pulumi.interpolate`${this.restApi.executionArn}/*/${route.method}${permissionPath(route.path)}`,
+          },
+          { parent: this },
+        );
+        return [route.operationId, permission];
+      }),
+    );
+  }
+
+  private createApiKey(
+    name: string,
+    args: ItemsRestApiArgs,
+  ): { apiKey: aws.apigateway.ApiKey; usagePlan: aws.apigateway.UsagePlan } {
+    const limits = args.settings.apiKeys;
+    const apiKey = new aws.apigateway.ApiKey(
+      `${name}-key`,
+      {
+        name: `${args.apiName}-default`,
+        description: "Default key of the Items API (value generated by API Gateway)",
+        enabled: true,
+      },
+      { parent: this },
+    );
+    const usagePlan = new aws.apigateway.UsagePlan(
+      `${name}-usage-plan`,
+      {
+        name: `${args.apiName}-default`,
+        apiStages: [{ apiId: this.restApi.id, stage: this.stage.stageName }],
+        quotaSettings: { limit: limits.quotaPerDay, period: "DAY" },
+        throttleSettings: { rateLimit: limits.rateLimit, burstLimit: limits.burstLimit },
+      },
+      { parent: this },
+    );
+    new aws.apigateway.UsagePlanKey(
+      `${name}-usage-plan-key`,
+      { keyId: apiKey.id, keyType: "API_KEY", usagePlanId: usagePlan.id },
+      { parent: this },
+    );
+    return { apiKey, usagePlan };
+  }
+
+  /** API Gateway's account-level CloudWatch role (one per account and region). */
+  private createAccount(name: string): aws.apigateway.Account {
+    const role = new aws.iam.Role(
+      `${name}-cloudwatch-role`,
+      {
+        description: "Lets API Gateway write access and execution logs (account-wide setting)",
+        assumeRolePolicy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [
+            { Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+    const attachment = new aws.iam.RolePolicyAttachment(
+      `${name}-cloudwatch-role-policy`,
+      { role: role.name, policyArn: API_GATEWAY_CLOUDWATCH_POLICY_ARN },
+      { parent: this },
+    );
+    return new aws.apigateway.Account(
+      `${name}-account`,
+      { cloudwatchRoleArn: role.arn },
+      { parent: this, dependsOn: [attachment] },
+    );
+  }
+}
