@@ -28,9 +28,21 @@ export function createDocumentClient(settings: HandlerSettings): DynamoDBDocumen
       throwOnRequestTimeout: true,
     },
   });
-  return DynamoDBDocumentClient.from(client, {
+  const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { convertEmptyValues: false, removeUndefinedValues: true },
   });
+  // Every call reports the capacity it consumed; the request log sums it.
+  doc.middlewareStack.add(
+    (next) => (args) => {
+      const input: unknown = args.input;
+      if (typeof input === "object" && input !== null) {
+        Object.assign(input, { ReturnConsumedCapacity: "TOTAL" });
+      }
+      return next(args);
+    },
+    { step: "initialize", name: "returnConsumedCapacity" },
+  );
+  return doc;
 }
 
 export function createDependencies(env: Record<string, string | undefined> = process.env): Dependencies {

@@ -31,7 +31,10 @@ export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Pr
 /** Time kept back from the Lambda deadline so a slow store still gets a 503 out in time. */
 const DEADLINE_MARGIN_MS = 500;
 
-const EXPOSED_HEADERS = "ETag, Location, Retry-After, x-request-id";
+const EXPOSED_HEADERS = "ETag, Location, Retry-After, x-request-id, x-correlation-id";
+
+/** A caller's `x-correlation-id` is kept when it is 1 to 128 printable characters. */
+const CORRELATION_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
 
 export function corsHeaders(allowedOrigins: string[], origin: string | undefined): Record<string, string> {
   if (allowedOrigins.includes("*")) {
@@ -52,11 +55,14 @@ export function createHandler(operationId: string, operation: Operation, deps: D
   return async (event, context) => {
     const started = Date.now();
     const requestId = event.requestContext?.requestId || context.awsRequestId;
+    const offered = headerOf(event, "x-correlation-id");
+    const correlationId = offered !== undefined && CORRELATION_ID_PATTERN.test(offered) ? offered : requestId;
     const store: Store = {
       doc: deps.doc,
       itemsTable: deps.settings.tableName,
       idempotencyTable: deps.settings.idempotencyTableName,
       abortSignal: abortSignalFor(context),
+      consumed: { capacityUnits: 0 },
     };
     let reply: Reply;
     let failure: HttpError | undefined;
@@ -66,7 +72,7 @@ export function createHandler(operationId: string, operation: Operation, deps: D
       failure = isHttpError(error) ? error : internalError(error);
       reply = { statusCode: failure.statusCode, body: errorEnvelope(failure, requestId), headers: failure.headers };
       if (failure.statusCode >= 500) {
-        deps.log.error("request failed", { operationId, requestId, ...describeError(error) });
+        deps.log.error("request failed", { operationId, requestId, correlationId, ...describeError(error) });
       }
     }
     const headers: Record<string, string> = {
@@ -74,17 +80,21 @@ export function createHandler(operationId: string, operation: Operation, deps: D
       "Cache-Control": "no-store",
       "X-Content-Type-Options": "nosniff",
       "x-request-id": requestId,
+      "x-correlation-id": correlationId,
       ...corsHeaders(deps.settings.corsAllowedOrigins, headerOf(event, "origin")),
       ...reply.headers,
     };
+    // Never the body or headers: they may hold personal data or keys.
     deps.log.info("request", {
       operationId,
       requestId,
+      correlationId,
       method: event.httpMethod,
       path: event.path,
       status: reply.statusCode,
       errorCode: failure?.code,
       latencyMs: Date.now() - started,
+      consumedCapacityUnits: store.consumed.capacityUnits,
     });
     return {
       statusCode: reply.statusCode,

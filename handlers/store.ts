@@ -35,6 +35,8 @@ export interface Store {
   idempotencyTable: string;
   /** Aborts calls that would outlive the invocation, so a slow store answers 503, not a timeout. */
   abortSignal?: AbortSignal;
+  /** Capacity units this request consumed, summed over its calls (for the request log). */
+  consumed: { capacityUnits: number };
 }
 
 /** UpdateExpression and ConditionExpression are limited to 4 KB each. */
@@ -100,13 +102,27 @@ type Outcome<T> = { ok: true; value: T } | { ok: false; oldImage: unknown };
  */
 async function attempt<T>(store: Store, call: (options: CallOptions) => Promise<T>): Promise<Outcome<T>> {
   try {
-    return { ok: true, value: await call({ abortSignal: store.abortSignal }) };
+    const value = await call({ abortSignal: store.abortSignal });
+    store.consumed.capacityUnits += consumedUnits(value);
+    return { ok: true, value };
   } catch (error) {
     if (isConditionalFailure(error)) {
       return { ok: false, oldImage: (error as { Item?: unknown }).Item };
     }
     throw translateStoreError(error);
   }
+}
+
+/** `ConsumedCapacity.CapacityUnits` of a response (the client asks for TOTAL on every call). */
+function consumedUnits(output: unknown): number {
+  if (typeof output !== "object" || output === null || !("ConsumedCapacity" in output)) {
+    return 0;
+  }
+  const capacity: unknown = output.ConsumedCapacity;
+  if (typeof capacity === "object" && capacity !== null && "CapacityUnits" in capacity) {
+    return typeof capacity.CapacityUnits === "number" ? capacity.CapacityUnits : 0;
+  }
+  return 0;
 }
 
 /** For calls without a condition. */

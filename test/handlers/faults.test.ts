@@ -9,6 +9,7 @@ import { expect } from "chai";
 import type { APIGatewayProxyResult } from "aws-lambda";
 import { createDependencies, Dependencies } from "../../handlers/dependencies";
 import { createHandler, Operation } from "../../handlers/http";
+import { createLogger } from "../../handlers/logger";
 import { createItem, deleteItem, getItem, listItems, patchItem, replaceItem } from "../../handlers/items";
 import { IDEMPOTENCY_TABLE, ITEMS_TABLE } from "../../infra/table-definitions";
 import { Engine, engineClient, ensureTables, startEmbeddedEngine } from "../../local/engine";
@@ -244,6 +245,73 @@ describe("handlers under injected faults", function () {
       const missing = await invoke(deleteItem, deps, itemEvent("DELETE", "0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11"));
       expect(missing.status).to.equal(404);
       expect(calls.splice(0)).to.deep.equal(["DeleteItemCommand"]);
+    });
+  });
+
+  describe("request log", () => {
+    function capture(deps: Dependencies): Record<string, unknown>[] {
+      const lines: Record<string, unknown>[] = [];
+      deps.log = createLogger("info", {}, (line) => lines.push(JSON.parse(line)));
+      return lines;
+    }
+
+    it("writes one JSON line per request with ids, status, latency and consumed capacity, never the body", async () => {
+      const deps = dependencies(engine.endpoint);
+      const lines = capture(deps);
+      const event = createEvent({ name: "secret-name", password: "hunter2" }, { "x-correlation-id": "trace-123" });
+      const result = await createHandler("createItem", createItem, deps)(event, lambdaContext());
+      expect(result.headers?.["x-correlation-id"]).to.equal("trace-123");
+      expect(lines).to.have.length(1);
+      const [line] = lines;
+      expect(Object.keys(line ?? {})).to.deep.equal([
+        "level",
+        "time",
+        "message",
+        "operationId",
+        "requestId",
+        "correlationId",
+        "method",
+        "path",
+        "status",
+        "latencyMs",
+        "consumedCapacityUnits",
+      ]);
+      expect(line).to.include({
+        level: "info",
+        message: "request",
+        operationId: "createItem",
+        requestId: event.requestContext.requestId,
+        correlationId: "trace-123",
+        method: "POST",
+        path: "/items",
+        status: 201,
+        consumedCapacityUnits: 1,
+      });
+      expect(JSON.stringify(lines)).not.to.match(/secret-name|hunter2/);
+    });
+
+    it("uses the request id as correlation id when none, or an unusable one, is sent", async () => {
+      const deps = dependencies(engine.endpoint);
+      const lines = capture(deps);
+      for (const headers of [{}, { "x-correlation-id": "bad id with spaces" }]) {
+        const event = createEvent({ name: "x" }, headers);
+        const result = await createHandler("createItem", createItem, deps)(event, lambdaContext());
+        expect(result.headers?.["x-correlation-id"]).to.equal(event.requestContext.requestId);
+      }
+      expect(lines.map((line) => line.correlationId)).to.have.length(2);
+    });
+
+    it("logs 5xx failures with their cause for operators, at error level", async () => {
+      const deps = dependencies(engine.endpoint);
+      const lines = capture(deps);
+      failEveryAttempt(deps, () => namedError("ValidationException", "detail for operators"));
+      await createHandler("createItem", createItem, deps)(createEvent({ name: "x" }), lambdaContext());
+      expect(lines.map((line) => [line.level, line.message])).to.deep.equal([
+        ["error", "request failed"],
+        ["info", "request"],
+      ]);
+      expect(JSON.stringify(lines[0])).to.contain("detail for operators");
+      expect(lines[1]).to.include({ status: 500, errorCode: "internal_error" });
     });
   });
 

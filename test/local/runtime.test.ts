@@ -164,7 +164,7 @@ describe("local runtime", function () {
       expect(created.headers.get("access-control-allow-origin")).to.equal("https://app.example.com");
       expect(created.headers.get("vary")).to.equal("Origin");
       expect(created.headers.get("access-control-expose-headers")).to.equal(
-        "ETag, Location, Retry-After, x-request-id",
+        "ETag, Location, Retry-After, x-request-id, x-correlation-id",
       );
       const denied = await client(api.url, { Origin: "https://app.example.com" })("GET", "items");
       expectError(denied, 403, "forbidden");
