@@ -25,7 +25,7 @@ import {
   getItem as getStoredItem,
   patchItem as patchStoredItem,
   putNewItem,
-  releaseIdempotencyKey,
+  expireIdempotencyLock,
   replaceItem as replaceStoredItem,
   scanItems,
 } from "./store";
@@ -128,8 +128,8 @@ async function createIdempotently(
   try {
     stored = (await putNewItem(store, resumed, resumed !== item)) ?? resumed;
   } catch (error) {
-    await releaseIdempotencyKey(store, key).catch((releaseError: unknown) =>
-      deps.log.warn("could not release idempotency key", { key, error: String(releaseError) }),
+    await expireIdempotencyLock(store, key, deps.now().getTime()).catch((unlockError: unknown) =>
+      deps.log.warn("could not end the idempotency lock", { key, error: String(unlockError) }),
     );
     throw error;
   }

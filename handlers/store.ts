@@ -425,14 +425,14 @@ export async function scanItems(
       options,
     ),
   );
-  const found = (result.Items ?? []).map(asItem).filter((item): item is StoredItem => item !== undefined);
-  if (found.length > limit) {
-    const page = found.slice(0, limit);
-    return { items: page, lastId: page[page.length - 1]?.id };
-  }
-  // Fewer than asked: either the table ends here or the 1 MB page limit cut the page short.
-  const lastKey: unknown = result.LastEvaluatedKey?.id;
-  return { items: found, lastId: typeof lastKey === "string" ? lastKey : undefined };
+  const scanned = result.Items ?? [];
+  // The cursor follows what DynamoDB returned, so a record that is not an item never shifts it.
+  const onPage = scanned.length > limit ? scanned.slice(0, limit) : scanned;
+  const lastKey: unknown = scanned.length > limit ? onPage[onPage.length - 1]?.id : result.LastEvaluatedKey?.id; // else the table ended or the 1 MB page limit cut in
+  return {
+    items: onPage.map(asItem).filter((item): item is StoredItem => item !== undefined),
+    lastId: typeof lastKey === "string" ? lastKey : undefined,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -535,9 +535,24 @@ export async function completeIdempotencyKey(store: Store, id: string, item: Sto
   );
 }
 
-/** Gives a key back after a failed create, so that a retry can run instead of waiting. */
-export async function releaseIdempotencyKey(store: Store, id: string): Promise<void> {
-  await call(store, (options) =>
-    store.doc.send(new DeleteCommand({ TableName: store.idempotencyTable, Key: { id } }), options),
+/**
+ * Ends the lock of a claim whose item write failed, so that a retry takes the claim over at once.
+ * The retry reuses the item id of this claim: if the failed write was applied after all (a
+ * timeout), the retry finds that item instead of storing a second one.
+ */
+export async function expireIdempotencyLock(store: Store, id: string, nowMs: number): Promise<void> {
+  const builder = expressionBuilder();
+  await attempt(store, (options) =>
+    store.doc.send(
+      new UpdateCommand({
+        TableName: store.idempotencyTable,
+        Key: { id },
+        UpdateExpression: `SET ${builder.name("lockedUntil")} = ${builder.value(nowMs - 1)}`,
+        ConditionExpression: `${builder.name("status")} = ${builder.value("in_progress")}`,
+        ExpressionAttributeNames: builder.names,
+        ExpressionAttributeValues: builder.values,
+      }),
+      options,
+    ),
   );
 }

@@ -71,7 +71,7 @@ export const routes: readonly Route[] = [
       { table: ITEMS_TABLE, actions: ["dynamodb:PutItem", "dynamodb:GetItem"] },
       {
         table: IDEMPOTENCY_TABLE,
-        actions: ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+        actions: ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
       },
     ],
   },

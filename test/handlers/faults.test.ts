@@ -248,6 +248,58 @@ describe("handlers under injected faults", function () {
     });
   });
 
+  describe("idempotent create when the item write fails", () => {
+    /** Fails the first PutItem on the items table, after (`applied`) or instead of sending it. */
+    function failFirstItemWrite(deps: Dependencies, applied: boolean): void {
+      let failed = false;
+      deps.doc.middlewareStack.add(
+        (next, context) => async (args) => {
+          const input = args.input as { TableName?: string };
+          const target = context.commandName === "PutItemCommand" && input.TableName === TABLES.items && !failed;
+          if (target && !applied) {
+            failed = true;
+            throw namedError("TimeoutError", "socket timed out");
+          }
+          const output = await next(args);
+          if (target) {
+            failed = true;
+            throw namedError("TimeoutError", "response lost");
+          }
+          return output;
+        },
+        { step: "initialize", name: "failFirstItemWrite" },
+      );
+    }
+
+    for (const applied of [false, true]) {
+      it(`answers 503, then lets a retry store exactly one item (write ${applied ? "applied" : "not applied"})`, async () => {
+        const deps = dependencies(engine.endpoint, { DYNAMODB_MAX_ATTEMPTS: "1" });
+        failFirstItemWrite(deps, applied);
+        const key = `retry-${applied}-${Date.now()}`;
+        const body = { name: `retried ${applied}` };
+        const first = await invoke(createItem, deps, createEvent(body, { "Idempotency-Key": key }));
+        expect(first.status).to.equal(503);
+        const retry = await invoke(createItem, deps, createEvent(body, { "Idempotency-Key": key }));
+        expect(retry.status).to.equal(201);
+        const replay = await invoke(createItem, deps, createEvent(body, { "Idempotency-Key": key }));
+        expect(replay.body).to.deep.equal(retry.body);
+        const matching: unknown[] = [];
+        let cursor: string | undefined;
+        do {
+          const query: Record<string, string> = { limit: "100", ...(cursor === undefined ? {} : { cursor }) };
+          const page = await invoke(
+            listItems,
+            deps,
+            proxyEvent({ method: "GET", path: "/items", resource: "/items", query }),
+          );
+          matching.push(...page.body.items.filter((item: { name: string }) => item.name === body.name));
+          cursor = page.body.nextCursor;
+        } while (cursor !== undefined);
+        expect(matching).to.deep.equal([retry.body]);
+      });
+    }
+  });
+
   describe("request log", () => {
     function capture(deps: Dependencies): Record<string, unknown>[] {
       const lines: Record<string, unknown>[] = [];
@@ -293,7 +345,8 @@ describe("handlers under injected faults", function () {
     it("uses the request id as correlation id when none, or an unusable one, is sent", async () => {
       const deps = dependencies(engine.endpoint);
       const lines = capture(deps);
-      for (const headers of [{}, { "x-correlation-id": "bad id with spaces" }]) {
+      const variants: Record<string, string>[] = [{}, { "x-correlation-id": "bad id with spaces" }];
+      for (const headers of variants) {
         const event = createEvent({ name: "x" }, headers);
         const result = await createHandler("createItem", createItem, deps)(event, lambdaContext());
         expect(result.headers?.["x-correlation-id"]).to.equal(event.requestContext.requestId);
