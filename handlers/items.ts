@@ -30,7 +30,10 @@ import {
   scanItems,
 } from "./store";
 
-export const PAGE_SIZE = { default: 20, max: 100 };
+// Not an object with a `default` key: CallbackFunction's serializer takes such objects for
+// ES-module interop wrappers and fails on them.
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
 /** How long an Idempotency-Key is remembered. */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,128}$/;
@@ -146,11 +149,11 @@ async function createIdempotently(
 function limitOf(event: APIGatewayProxyEvent): number {
   const raw = queryOf(event, "limit");
   if (raw === undefined) {
-    return PAGE_SIZE.default;
+    return DEFAULT_PAGE_SIZE;
   }
   const limit = /^\d{1,3}$/.test(raw) ? Number(raw) : NaN;
-  if (!(limit >= 1 && limit <= PAGE_SIZE.max)) {
-    throw badRequest(`limit must be an integer from 1 to ${PAGE_SIZE.max}`);
+  if (!(limit >= 1 && limit <= MAX_PAGE_SIZE)) {
+    throw badRequest(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
   }
   return limit;
 }

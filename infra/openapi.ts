@@ -4,7 +4,7 @@
  * Gateway's `x-amazon-apigateway-*` extensions added by `apiGatewayBody`, deployed.
  */
 import type { ErrorCode } from "../handlers/errors";
-import { PAGE_SIZE } from "../handlers/items";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../handlers/items";
 import { Route, ParameterName, routes as defaultRoutes, routesByPath } from "./routes";
 import { JsonSchema, errorSchema, itemListSchema, itemSchema } from "./schemas";
 
@@ -60,7 +60,7 @@ const PARAMETERS: Record<ParameterName, JsonSchema> = {
     in: "query",
     required: false,
     description: "Items per page",
-    schema: { type: "integer", minimum: 1, maximum: PAGE_SIZE.max, default: PAGE_SIZE.default },
+    schema: { type: "integer", minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE },
   },
   cursor: {
     name: "cursor",
