@@ -1,0 +1,525 @@
+/**
+ * The real `index.ts` under Pulumi mocks, once per stack with that stack's own YAML config
+ * (DESIGN §3, §5): every resource the program registers, with exact inputs.
+ */
+import { createHash } from "crypto";
+import { expect } from "chai";
+import { buildOpenApiDocument } from "../../infra/openapi";
+import { startLocalApi } from "../../local/server";
+import {
+  ProgramSnapshot,
+  RegisteredResource,
+  resourceNamed,
+  resourcesOfType,
+  stackSettings,
+  stackSnapshot,
+} from "../support/program-snapshot";
+
+const STACKS = ["dev", "prod"] as const;
+type Stack = (typeof STACKS)[number];
+const ACCOUNT = "123456789012";
+const REGION = "us-east-1";
+
+/** The routes as the contract states them (DESIGN §2), not as the route table says. */
+const ROUTES: { operationId: string; method: string; path: string; permissionPath: string }[] = [
+  { operationId: "createItem", method: "POST", path: "/items", permissionPath: "/items" },
+  { operationId: "listItems", method: "GET", path: "/items", permissionPath: "/items" },
+  { operationId: "getItem", method: "GET", path: "/items/{id}", permissionPath: "/items/*" },
+  { operationId: "replaceItem", method: "PUT", path: "/items/{id}", permissionPath: "/items/*" },
+  { operationId: "patchItem", method: "PATCH", path: "/items/{id}", permissionPath: "/items/*" },
+  { operationId: "deleteItem", method: "DELETE", path: "/items/{id}", permissionPath: "/items/*" },
+];
+
+/** Exactly the DynamoDB actions each operation's handler performs, per table. */
+export const EXPECTED_DYNAMODB_ACTIONS: Record<string, { items?: string[]; idempotency?: string[] }> = {
+  createItem: {
+    items: ["dynamodb:PutItem", "dynamodb:GetItem"],
+    idempotency: ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
+  },
+  listItems: { items: ["dynamodb:Scan"] },
+  getItem: { items: ["dynamodb:GetItem"] },
+  replaceItem: { items: ["dynamodb:UpdateItem", "dynamodb:GetItem"] },
+  patchItem: { items: ["dynamodb:UpdateItem", "dynamodb:GetItem"] },
+  deleteItem: { items: ["dynamodb:DeleteItem", "dynamodb:GetItem"] },
+};
+
+/** Resources per type, per stack: dev manages the account's API Gateway role, prod has keys and e-mail. */
+const EXPECTED_COUNTS: Record<Stack, Record<string, number>> = {
+  dev: {
+    "aws:dynamodb/table:Table": 2,
+    "aws:cloudwatch/logGroup:LogGroup": 8,
+    "aws:iam/role:Role": 7,
+    "aws:iam/rolePolicy:RolePolicy": 6,
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 1,
+    "aws:lambda/function:Function": 6,
+    "aws:lambda/permission:Permission": 6,
+    "aws:apigateway/restApi:RestApi": 1,
+    "aws:apigateway/deployment:Deployment": 1,
+    "aws:apigateway/stage:Stage": 1,
+    "aws:apigateway/methodSettings:MethodSettings": 1,
+    "aws:apigateway/account:Account": 1,
+    "aws:sns/topic:Topic": 1,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": 18,
+    "items-api:data:Tables": 1,
+    "items-api:lambda:RouteFunction": 6,
+    "items-api:api:RestApi": 1,
+    "items-api:monitoring:Alarms": 1,
+  },
+  prod: {
+    "aws:dynamodb/table:Table": 2,
+    "aws:cloudwatch/logGroup:LogGroup": 8,
+    "aws:iam/role:Role": 6,
+    "aws:iam/rolePolicy:RolePolicy": 6,
+    "aws:lambda/function:Function": 6,
+    "aws:lambda/permission:Permission": 6,
+    "aws:apigateway/restApi:RestApi": 1,
+    "aws:apigateway/deployment:Deployment": 1,
+    "aws:apigateway/stage:Stage": 1,
+    "aws:apigateway/methodSettings:MethodSettings": 1,
+    "aws:apigateway/apiKey:ApiKey": 1,
+    "aws:apigateway/usagePlan:UsagePlan": 1,
+    "aws:apigateway/usagePlanKey:UsagePlanKey": 1,
+    "aws:sns/topic:Topic": 1,
+    "aws:sns/topicSubscription:TopicSubscription": 1,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": 18,
+    "items-api:data:Tables": 1,
+    "items-api:lambda:RouteFunction": 6,
+    "items-api:api:RestApi": 1,
+    "items-api:monitoring:Alarms": 1,
+  },
+};
+
+function countByType(snapshot: ProgramSnapshot): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const resource of snapshot.resources) {
+    counts[resource.type] = (counts[resource.type] ?? 0) + 1;
+  }
+  return counts;
+}
+
+function functionOf(snapshot: ProgramSnapshot, operationId: string): RegisteredResource {
+  return resourceNamed(snapshot, `${operationId}-function`);
+}
+
+function tableNamed(snapshot: ProgramSnapshot, logicalName: "items" | "idempotency"): RegisteredResource {
+  return resourceNamed(snapshot, `items-api-${logicalName}`);
+}
+
+function parseJson(text: unknown): Record<string, unknown> {
+  expect(text).to.be.a("string");
+  return JSON.parse(String(text)) as Record<string, unknown>;
+}
+
+describe("infra: index.ts under Pulumi mocks", function () {
+  this.timeout(120000);
+
+  before(async () => {
+    // Both stacks' child processes run at once; each test then reads its memoized snapshot.
+    await Promise.all(STACKS.map((stack) => stackSnapshot(stack)));
+  });
+
+  it("has different, real settings per stack (prod: PITR, protection, keys, no wildcard CORS, longer retention, tighter throttling)", () => {
+    const dev = stackSettings("dev");
+    const prod = stackSettings("prod");
+    expect([dev.pointInTimeRecovery, dev.deletionProtection, dev.apiKeys.required]).to.deep.equal([
+      false,
+      false,
+      false,
+    ]);
+    expect([prod.pointInTimeRecovery, prod.deletionProtection, prod.apiKeys.required]).to.deep.equal([
+      true,
+      true,
+      true,
+    ]);
+    expect(dev.corsAllowedOrigins).to.deep.equal(["*"]);
+    expect(prod.corsAllowedOrigins).to.deep.equal(["https://app.example.com"]);
+    expect(prod.logRetentionDays).to.be.greaterThan(dev.logRetentionDays);
+    expect(prod.throttle.rateLimit).to.be.lessThan(dev.throttle.rateLimit);
+    expect(prod.throttle.burstLimit).to.be.lessThan(dev.throttle.burstLimit);
+  });
+
+  for (const stack of STACKS) {
+    describe(`${stack} stack`, () => {
+      const settings = stackSettings(stack);
+      const prefix = `items-api-${stack}`;
+      let snapshot: ProgramSnapshot;
+      before(async () => {
+        snapshot = await stackSnapshot(stack);
+      });
+
+      it("registers exactly the expected resources, each under a component", () => {
+        expect(snapshot.project).to.equal("items-api");
+        expect(countByType(snapshot)).to.deep.equal(EXPECTED_COUNTS[stack]);
+        for (const resource of snapshot.resources.filter((candidate) => candidate.custom)) {
+          // urn:pulumi:<stack>::items-api::<parent type>$<type>::<name>
+          expect(resource.urn, resource.name).to.match(
+            new RegExp(`^urn:pulumi:${stack}::items-api::items-api:[a-z]+:[A-Za-z]+\\$`),
+          );
+        }
+      });
+
+      it("creates both tables on demand with an `id` hash key, SSE, PITR and deletion protection from config", () => {
+        for (const logicalName of ["items", "idempotency"] as const) {
+          const table = tableNamed(snapshot, logicalName);
+          expect(table.inputs).to.deep.include({
+            billingMode: "PAY_PER_REQUEST",
+            hashKey: "id",
+            attributes: [{ name: "id", type: "S" }],
+            serverSideEncryption: { enabled: true },
+            pointInTimeRecovery: { enabled: settings.pointInTimeRecovery },
+            deletionProtectionEnabled: settings.deletionProtection,
+          });
+          expect(table.inputs.ttl).to.deep.equal(
+            logicalName === "idempotency" ? { attributeName: "expiresAt", enabled: true } : undefined,
+          );
+        }
+      });
+
+      it("creates one log group per function and two for the stage, all with the configured retention", () => {
+        const logGroups = resourcesOfType(snapshot, "aws:cloudwatch/logGroup:LogGroup");
+        const restApiId = resourceNamed(snapshot, "items-api").id;
+        expect(
+          Object.fromEntries(logGroups.map((group) => [group.inputs.name, group.inputs.retentionInDays])),
+        ).to.deep.equal({
+          ...Object.fromEntries(
+            ROUTES.map((route) => [`/aws/lambda/${prefix}-${route.operationId}`, settings.logRetentionDays]),
+          ),
+          [`/aws/apigateway/${prefix}/${stack}/access`]: settings.logRetentionDays,
+          [`API-Gateway-Execution-Logs_${restApiId}/${stack}`]: settings.logRetentionDays,
+        });
+      });
+
+      for (const route of ROUTES) {
+        describe(route.operationId, () => {
+          it("is a nodejs22.x CallbackFunction with its own role, settings as environment variables and JSON logs", () => {
+            const fn = functionOf(snapshot, route.operationId);
+            const role = resourceNamed(snapshot, `${route.operationId}-role`);
+            const items = tableNamed(snapshot, "items");
+            const idempotency = tableNamed(snapshot, "idempotency");
+            const expectedSecret = createHash("sha256")
+              .update(`items-api/cursor/v1/${stack}/${String(items.state.arn)}`)
+              .digest("hex");
+            expect(fn.inputs).to.deep.include({
+              name: `${prefix}-${route.operationId}`,
+              description: `${route.operationId}: ${route.method} ${route.path}`,
+              runtime: "nodejs22.x",
+              handler: "__index.handler",
+              role: role.state.arn,
+              architectures: [settings.lambda.architecture],
+              memorySize: settings.lambda.memoryMb,
+              timeout: settings.lambda.timeoutSeconds,
+              loggingConfig: { logFormat: "JSON", logGroup: `/aws/lambda/${prefix}-${route.operationId}` },
+              tracingConfig: { mode: settings.tracing ? "Active" : "PassThrough" },
+            });
+            expect(fn.inputs.timeout).to.be.below(29);
+            expect(fn.inputs.environment).to.deep.equal({
+              variables: {
+                TABLE_NAME: items.state.name,
+                IDEMPOTENCY_TABLE_NAME: idempotency.state.name,
+                CURSOR_SECRET: expectedSecret,
+                CORS_ALLOWED_ORIGINS: settings.corsAllowedOrigins.join(","),
+                DYNAMODB_MAX_ATTEMPTS: "3",
+                DYNAMODB_REQUEST_TIMEOUT_MS: "2000",
+                LOG_LEVEL: settings.logLevel,
+              },
+            });
+            expect(fn.secretPaths).to.deep.equal([]);
+          });
+
+          it("has a role only Lambda can assume, with exactly one hand-written inline policy and nothing attached", () => {
+            const role = resourceNamed(snapshot, `${route.operationId}-role`);
+            expect(parseJson(role.inputs.assumeRolePolicy)).to.deep.equal({
+              Version: "2012-10-17",
+              Statement: [
+                { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
+              ],
+            });
+            expect(role.inputs.managedPolicyArns).to.equal(undefined);
+            expect(role.inputs.inlinePolicies).to.equal(undefined);
+            const policies = resourcesOfType(snapshot, "aws:iam/rolePolicy:RolePolicy").filter(
+              (policy) => policy.inputs.role === role.id,
+            );
+            expect(policies.map((policy) => policy.name)).to.deep.equal([`${route.operationId}-policy`]);
+            const attachments = resourcesOfType(snapshot, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter(
+              (attachment) => attachment.inputs.role === role.id,
+            );
+            expect(attachments).to.deep.equal([]);
+          });
+
+          it("allows exactly its DynamoDB actions on its tables, log writes to its own group, X-Ray only with tracing", () => {
+            const policy = resourceNamed(snapshot, `${route.operationId}-policy`);
+            const logGroupArn = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/${prefix}-${route.operationId}`;
+            const expected = EXPECTED_DYNAMODB_ACTIONS[route.operationId] ?? {};
+            const tableStatements = (["items", "idempotency"] as const).flatMap((logicalName) => {
+              const actions = expected[logicalName];
+              return actions === undefined
+                ? []
+                : [
+                    {
+                      Sid: logicalName === "items" ? "DynamoDbItems" : "DynamoDbIdempotency",
+                      Effect: "Allow",
+                      Action: actions,
+                      Resource: [
+                        `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${String(tableNamed(snapshot, logicalName).state.name)}`,
+                      ],
+                    },
+                  ];
+            });
+            expect(parseJson(policy.inputs.policy)).to.deep.equal({
+              Version: "2012-10-17",
+              Statement: [
+                ...tableStatements,
+                {
+                  Sid: "OwnLogGroup",
+                  Effect: "Allow",
+                  Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                  Resource: [logGroupArn, `${logGroupArn}:log-stream:*`],
+                },
+                ...(settings.tracing
+                  ? [
+                      {
+                        Sid: "XRayWrite",
+                        Effect: "Allow",
+                        Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                        Resource: ["*"],
+                      },
+                    ]
+                  : []),
+              ],
+            });
+          });
+
+          it("is wired into the REST API body as an aws_proxy integration, with a permission scoped to its method and path", () => {
+            const restApi = resourceNamed(snapshot, "items-api");
+            const body = parseJson(restApi.inputs.body) as {
+              paths: Record<string, Record<string, Record<string, unknown>>>;
+            };
+            const operation = body.paths[route.path]?.[route.method.toLowerCase()];
+            const fn = functionOf(snapshot, route.operationId);
+            expect(operation?.operationId).to.equal(route.operationId);
+            expect(operation?.["x-amazon-apigateway-integration"]).to.deep.equal({
+              type: "aws_proxy",
+              httpMethod: "POST",
+              uri: `arn:aws:apigateway:${REGION}:lambda:path/2015-03-31/functions/arn:aws:lambda:${REGION}:${ACCOUNT}:function:${prefix}-${route.operationId}/invocations`,
+              passthroughBehavior: "when_no_match",
+              timeoutInMillis: 29000,
+            });
+            expect(fn.state.invokeArn).to.equal(
+              (operation?.["x-amazon-apigateway-integration"] as { uri: string }).uri,
+            );
+            const permission = resourceNamed(snapshot, `items-api-${route.operationId}-permission`);
+            expect(permission.inputs).to.deep.include({
+              action: "lambda:InvokeFunction",
+              function: `${prefix}-${route.operationId}`,
+              principal: "apigateway.amazonaws.com",
+              sourceArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${restApi.id}/*/${route.method}${route.permissionPath}`,
+            });
+          });
+        });
+      }
+
+      it("deploys the REST API body with a Deployment keyed on the body's hash, regional, keys from config", () => {
+        const restApi = resourceNamed(snapshot, "items-api");
+        expect(restApi.inputs).to.deep.include({
+          name: prefix,
+          endpointConfiguration: { types: "REGIONAL" },
+          failOnWarnings: false,
+        });
+        expect(restApi.inputs.apiKeySource).to.equal(settings.apiKeys.required ? "HEADER" : undefined);
+        const deployment = resourceNamed(snapshot, "items-api-deployment");
+        expect(deployment.inputs.restApi).to.equal(restApi.id);
+        expect(deployment.inputs.triggers).to.deep.equal({
+          documentSha256: createHash("sha256").update(String(restApi.inputs.body)).digest("hex"),
+        });
+      });
+
+      it("has a stage named after the stack with JSON access logs, tracing, throttling and error-level execution logs", () => {
+        const restApi = resourceNamed(snapshot, "items-api");
+        const stage = resourceNamed(snapshot, "items-api-stage");
+        const accessLogs = resourceNamed(snapshot, "items-api-access-logs");
+        expect(stage.inputs).to.deep.include({
+          restApi: restApi.id,
+          deployment: resourceNamed(snapshot, "items-api-deployment").id,
+          stageName: stack,
+          xrayTracingEnabled: settings.tracing,
+        });
+        const accessLogSettings = stage.inputs.accessLogSettings as { destinationArn: string; format: string };
+        expect(accessLogSettings.destinationArn).to.equal(accessLogs.state.arn);
+        const format = parseJson(accessLogSettings.format);
+        expect(format).to.include({
+          requestId: "$context.requestId",
+          httpMethod: "$context.httpMethod",
+          resourcePath: "$context.resourcePath",
+          status: "$context.status",
+          apiKeyId: "$context.identity.apiKeyId",
+        });
+        expect(resourceNamed(snapshot, "items-api-method-settings").inputs).to.deep.equal({
+          restApi: restApi.id,
+          stageName: stack,
+          methodPath: "*/*",
+          settings: {
+            throttlingRateLimit: settings.throttle.rateLimit,
+            throttlingBurstLimit: settings.throttle.burstLimit,
+            metricsEnabled: true,
+            loggingLevel: "ERROR",
+            dataTraceEnabled: false,
+          },
+        });
+      });
+
+      it("manages API Gateway's account-level CloudWatch role only where the stack says so", () => {
+        const accounts = resourcesOfType(snapshot, "aws:apigateway/account:Account");
+        if (!settings.manageApiGatewayAccount) {
+          expect(accounts).to.deep.equal([]);
+          return;
+        }
+        const role = resourceNamed(snapshot, "items-api-cloudwatch-role");
+        expect(accounts.map((account) => account.inputs)).to.deep.equal([{ cloudwatchRoleArn: role.state.arn }]);
+        expect(parseJson(role.inputs.assumeRolePolicy)).to.deep.equal({
+          Version: "2012-10-17",
+          Statement: [
+            { Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" },
+          ],
+        });
+        expect(resourceNamed(snapshot, "items-api-cloudwatch-role-policy").inputs).to.deep.equal({
+          role: role.state.name,
+          policyArn: "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+        });
+      });
+
+      it("issues an API key with a usage plan exactly when the stack requires keys", () => {
+        const keys = resourcesOfType(snapshot, "aws:apigateway/apiKey:ApiKey");
+        const plans = resourcesOfType(snapshot, "aws:apigateway/usagePlan:UsagePlan");
+        if (!settings.apiKeys.required) {
+          expect([keys, plans]).to.deep.equal([[], []]);
+          expect(snapshot.outputs).not.to.have.property("apiKey");
+          return;
+        }
+        const restApi = resourceNamed(snapshot, "items-api");
+        expect(plans.map((plan) => plan.inputs)).to.deep.equal([
+          {
+            name: `${prefix}-default`,
+            apiStages: [{ apiId: restApi.id, stage: stack }],
+            quotaSettings: { limit: settings.apiKeys.quotaPerDay, period: "DAY" },
+            throttleSettings: { rateLimit: settings.apiKeys.rateLimit, burstLimit: settings.apiKeys.burstLimit },
+          },
+        ]);
+        const [key] = keys;
+        expect(
+          resourcesOfType(snapshot, "aws:apigateway/usagePlanKey:UsagePlanKey").map((entry) => entry.inputs),
+        ).to.deep.equal([{ keyId: key?.id, keyType: "API_KEY", usagePlanId: plans[0]?.id }]);
+        expect(snapshot.outputs.apiKey).to.deep.equal({ value: key?.state.value, secret: true });
+      });
+
+      it("alarms on Lambda errors and throttles, API 5XX and p99 latency, DynamoDB throttles and system errors", () => {
+        const topic = resourceNamed(snapshot, "items-api-topic");
+        const alarms = resourcesOfType(snapshot, "aws:cloudwatch/metricAlarm:MetricAlarm");
+        for (const alarm of alarms) {
+          expect(alarm.inputs.alarmActions, alarm.name).to.deep.equal([topic.state.arn]);
+          expect(alarm.inputs.okActions, alarm.name).to.deep.equal([topic.state.arn]);
+          expect(alarm.inputs.treatMissingData, alarm.name).to.equal("notBreaching");
+        }
+        const summary = Object.fromEntries(
+          alarms
+            .filter((alarm) => alarm.inputs.metricName !== undefined)
+            .map((alarm) => [
+              alarm.name,
+              [alarm.inputs.namespace, alarm.inputs.metricName, alarm.inputs.dimensions, alarm.inputs.threshold],
+            ]),
+        );
+        const apiDimensions = { ApiName: prefix, Stage: stack };
+        expect(summary).to.deep.equal({
+          ...Object.fromEntries(
+            ROUTES.flatMap((route) => [
+              [
+                `items-api-${route.operationId}-errors`,
+                ["AWS/Lambda", "Errors", { FunctionName: `${prefix}-${route.operationId}` }, 1],
+              ],
+              [
+                `items-api-${route.operationId}-throttles`,
+                ["AWS/Lambda", "Throttles", { FunctionName: `${prefix}-${route.operationId}` }, 1],
+              ],
+            ]),
+          ),
+          "items-api-api-5xx": ["AWS/ApiGateway", "5XXError", apiDimensions, 5],
+          "items-api-api-latency-p99": ["AWS/ApiGateway", "Latency", apiDimensions, 3000],
+        });
+        expect(resourceNamed(snapshot, "items-api-api-latency-p99").inputs.extendedStatistic).to.equal("p99");
+        const tableOperations = {
+          items: ["DeleteItem", "GetItem", "PutItem", "Scan", "UpdateItem"],
+          idempotency: ["GetItem", "PutItem", "UpdateItem"],
+        };
+        for (const [logicalName, operations] of Object.entries(tableOperations)) {
+          const tableName = tableNamed(snapshot, logicalName as "items" | "idempotency").state.name;
+          for (const metricName of ["ThrottledRequests", "SystemErrors"]) {
+            const alarm = resourceNamed(snapshot, `items-api-${logicalName}-${metricName.toLowerCase()}`);
+            const queries = alarm.inputs.metricQueries as { id: string; expression?: string; metric?: unknown }[];
+            expect(queries.filter((query) => query.metric !== undefined).map((query) => query.metric)).to.deep.equal(
+              operations.map((operation) => ({
+                namespace: "AWS/DynamoDB",
+                metricName,
+                dimensions: { TableName: tableName, Operation: operation },
+                stat: "Sum",
+                period: 300,
+              })),
+            );
+            expect(queries.find((query) => query.id === "total")?.expression).to.equal(
+              `SUM([${operations.map((_, index) => `m${index}`).join(", ")}])`,
+            );
+          }
+        }
+        const subscriptions = resourcesOfType(snapshot, "aws:sns/topicSubscription:TopicSubscription");
+        expect(subscriptions.map((subscription) => subscription.inputs)).to.deep.equal(
+          settings.alarmEmail === undefined
+            ? []
+            : [{ topic: topic.state.arn, protocol: "email", endpoint: settings.alarmEmail }],
+        );
+      });
+
+      it("exports apiUrl, tableName, functionNames and the public OpenAPI document", () => {
+        const restApi = resourceNamed(snapshot, "items-api");
+        expect(snapshot.outputs.apiUrl).to.deep.equal({
+          value: `https://${restApi.id}.execute-api.${REGION}.amazonaws.com/${stack}/`,
+          secret: false,
+        });
+        expect(snapshot.outputs.tableName).to.deep.equal({
+          value: tableNamed(snapshot, "items").state.name,
+          secret: false,
+        });
+        expect(snapshot.outputs.idempotencyTableName).to.deep.equal({
+          value: tableNamed(snapshot, "idempotency").state.name,
+          secret: false,
+        });
+        expect(snapshot.outputs.functionNames).to.deep.equal({
+          value: Object.fromEntries(ROUTES.map((route) => [route.operationId, `${prefix}-${route.operationId}`])),
+          secret: false,
+        });
+        expect(snapshot.outputs.openApiDocument).to.deep.equal({
+          value: JSON.parse(JSON.stringify(buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required }))),
+          secret: false,
+        });
+        expect(Object.keys(snapshot.outputs).sort()).to.deep.equal(
+          [
+            "apiUrl",
+            "functionNames",
+            "idempotencyTableName",
+            "openApiDocument",
+            "tableName",
+            ...(settings.apiKeys.required ? ["apiKey"] : []),
+          ].sort(),
+        );
+      });
+
+      it("exports the very document the local runtime serves at /openapi.json for this stack", async () => {
+        const api = await startLocalApi({ settings, port: 0, accessLog: () => undefined });
+        try {
+          const response = await fetch(`${api.url}openapi.json`);
+          expect(response.status).to.equal(200);
+          expect(await response.json()).to.deep.equal(snapshot.outputs.openApiDocument?.value);
+        } finally {
+          await api.close();
+        }
+      });
+    });
+  }
+});

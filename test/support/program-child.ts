@@ -1,0 +1,312 @@
+/**
+ * Child-process entry: runs the real `index.ts` under Pulumi mocks with one stack's YAML config
+ * and writes a JSON snapshot (every registered resource with its inputs, the stack outputs, and
+ * each Lambda archive's entries and `__index.js`) to the file named by argv[3].
+ *
+ *   node -r ts-node/register/transpile-only test/support/program-child.ts <request.json> <out.json>
+ *
+ * A process per run: the Pulumi runtime keeps global state (mocks, config, the stack resource),
+ * so stacks cannot share one. Use `programSnapshot` (program-snapshot.ts), not this file.
+ */
+import { createHash } from "crypto";
+import { readFileSync, readdirSync, statSync, writeFileSync } from "fs";
+import { join, relative } from "path";
+import { deflateRawSync } from "zlib";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import type {
+  ArchiveEntry,
+  ArchiveSnapshot,
+  ProgramRequest,
+  ProgramSnapshot,
+  RegisteredResource,
+} from "./program-snapshot";
+
+const PROJECT_ROOT = join(__dirname, "..", "..");
+export const MOCK_ACCOUNT = "123456789012";
+export const MOCK_REGION = "us-east-1";
+
+/** Pulumi's marker for a secret value in serialized properties. */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+function isSecretWrapper(value: unknown): value is { value: unknown } {
+  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+
+/** Unwraps secret markers, noting where they were; drops the code archive (snapshotted apart). */
+function plain(value: unknown, path: string, secretPaths: string[]): unknown {
+  if (isSecretWrapper(value)) {
+    secretPaths.push(path);
+    return plain(value.value, path, secretPaths);
+  }
+  if (value instanceof pulumi.asset.Archive || value instanceof pulumi.asset.Asset) {
+    return { archive: true };
+  }
+  if (Array.isArray(value)) {
+    return value.map((member, index) => plain(member, `${path}[${index}]`, secretPaths));
+  }
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, member]) => [
+        key,
+        plain(member, path === "" ? key : `${path}.${key}`, secretPaths),
+      ]),
+    );
+  }
+  return value;
+}
+
+function suffix(name: string): string {
+  return createHash("sha256").update(name).digest("hex").slice(0, 7);
+}
+
+/** Outputs the mock provider reports: inputs plus the attributes AWS would compute. */
+function mockState(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+): { id: string; state: Record<string, unknown> } {
+  const physicalName = typeof inputs.name === "string" ? inputs.name : `${name}-${suffix(name)}`;
+  const arnPrefix = (service: string) => `arn:aws:${service}:${MOCK_REGION}:${MOCK_ACCOUNT}`;
+  const { code: _code, ...state } = inputs;
+  switch (type) {
+    case "aws:dynamodb/table:Table":
+      return {
+        id: physicalName,
+        state: { ...state, name: physicalName, arn: `${arnPrefix("dynamodb")}:table/${physicalName}` },
+      };
+    case "aws:cloudwatch/logGroup:LogGroup":
+      return {
+        id: physicalName,
+        state: { ...state, name: physicalName, arn: `${arnPrefix("logs")}:log-group:${physicalName}` },
+      };
+    case "aws:iam/role:Role":
+      return {
+        id: physicalName,
+        state: { ...state, name: physicalName, arn: `arn:aws:iam::${MOCK_ACCOUNT}:role/${physicalName}` },
+      };
+    case "aws:lambda/function:Function": {
+      const arn = `${arnPrefix("lambda")}:function:${physicalName}`;
+      return {
+        id: physicalName,
+        state: {
+          ...state,
+          name: physicalName,
+          arn,
+          invokeArn: `arn:aws:apigateway:${MOCK_REGION}:lambda:path/2015-03-31/functions/${arn}/invocations`,
+        },
+      };
+    }
+    case "aws:apigateway/restApi:RestApi": {
+      const id = `api${suffix(name)}`;
+      return {
+        id,
+        state: {
+          ...state,
+          name: physicalName,
+          executionArn: `${arnPrefix("execute-api")}:${id}`,
+          rootResourceId: "root",
+        },
+      };
+    }
+    case "aws:apigateway/stage:Stage": {
+      const restApi = String(inputs.restApi);
+      const stageName = String(inputs.stageName);
+      return {
+        id: `ags-${restApi}-${stageName}`,
+        state: { ...state, invokeUrl: `https://${restApi}.execute-api.${MOCK_REGION}.amazonaws.com/${stageName}` },
+      };
+    }
+    case "aws:apigateway/apiKey:ApiKey":
+      return { id: `key${suffix(name)}`, state: { ...state, value: `mock-api-key-${suffix(name)}` } };
+    case "aws:sns/topic:Topic":
+      return {
+        id: `${arnPrefix("sns")}:${physicalName}`,
+        state: { ...state, name: physicalName, arn: `${arnPrefix("sns")}:${physicalName}` },
+      };
+    default:
+      return {
+        id: `${name}-id`,
+        state: { ...state, arn: `arn:aws:mock:${MOCK_REGION}:${MOCK_ACCOUNT}:${type}/${name}` },
+      };
+  }
+}
+
+/** Config from `Pulumi.<stack>.yaml`, as the Pulumi CLI hands it to a program (strings). */
+function stackConfig(stack: string): Record<string, string> {
+  const parsed: unknown = parse(readFileSync(join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), "utf8"));
+  const config = (parsed as { config?: Record<string, unknown> } | null)?.config ?? {};
+  return Object.fromEntries(
+    Object.entries(config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
+  );
+}
+
+function projectName(): string {
+  const parsed = parse(readFileSync(join(PROJECT_ROOT, "Pulumi.yaml"), "utf8")) as { name?: unknown };
+  if (parsed.name !== "items-api") {
+    throw new Error(`Pulumi.yaml names project ${String(parsed.name)}, expected items-api`);
+  }
+  return parsed.name;
+}
+
+function filesUnder(root: string): string[] {
+  return readdirSync(root).flatMap((entry) => {
+    const full = join(root, entry);
+    return statSync(full).isDirectory() ? filesUnder(full) : [full];
+  });
+}
+
+/** Size of a zip holding these files, deflated (local header + central directory per file). */
+function zipBytes(files: { path: string; content: Buffer }[]): number {
+  const perFile = files.reduce((total, file) => {
+    const name = Buffer.byteLength(file.path);
+    return total + 30 + name + Math.min(deflateRawSync(file.content).length, file.content.length) + 46 + name;
+  }, 0);
+  return perFile + 22;
+}
+
+async function snapshotArchive(archive: pulumi.asset.AssetArchive): Promise<ArchiveSnapshot> {
+  const assets = (await archive.assets) as Record<string, pulumi.asset.Asset | pulumi.asset.Archive>;
+  const entries: ArchiveEntry[] = [];
+  const files: { path: string; content: Buffer }[] = [];
+  let indexJs = "";
+  for (const [path, asset] of Object.entries(assets)) {
+    if (asset instanceof pulumi.asset.StringAsset) {
+      const text = await asset.text;
+      if (path === "__index.js") {
+        indexJs = text;
+      }
+      files.push({ path, content: Buffer.from(text, "utf8") });
+      entries.push({ path, kind: "string", files: 1, bytes: Buffer.byteLength(text) });
+    } else if (asset instanceof pulumi.asset.FileArchive) {
+      const source = await asset.path;
+      const contents = filesUnder(join(PROJECT_ROOT, source)).map((file) => ({
+        path: `${path}/${relative(join(PROJECT_ROOT, source), file)}`,
+        content: readFileSync(file),
+      }));
+      files.push(...contents);
+      entries.push({
+        path,
+        kind: "directory",
+        files: contents.length,
+        bytes: contents.reduce((sum, file) => sum + file.content.length, 0),
+      });
+    } else if (asset instanceof pulumi.asset.FileAsset) {
+      const content = readFileSync(join(PROJECT_ROOT, await asset.path));
+      files.push({ path, content });
+      entries.push({ path, kind: "file", files: 1, bytes: content.length });
+    } else {
+      entries.push({ path, kind: "other", files: 0, bytes: 0 });
+    }
+  }
+  return {
+    entries: entries.sort((a, b) => a.path.localeCompare(b.path)),
+    indexJs,
+    unzippedBytes: files.reduce((sum, file) => sum + file.content.length, 0),
+    zippedBytes: zipBytes(files),
+  };
+}
+
+async function settle<T>(value: T): Promise<{ value: unknown; secret: boolean }> {
+  if (pulumi.Output.isInstance(value)) {
+    const output = value as pulumi.Output<unknown>;
+    const resolved = await new Promise<unknown>((resolve) => output.apply((inner) => resolve(inner)));
+    return { value: resolved, secret: await pulumi.isSecret(output) };
+  }
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    const entries = await Promise.all(
+      Object.entries(value).map(async ([key, member]) => [key, await settle(member)] as const),
+    );
+    return {
+      value: Object.fromEntries(entries.map(([key, member]) => [key, member.value])),
+      secret: entries.some(([, member]) => member.secret),
+    };
+  }
+  return { value, secret: false };
+}
+
+async function main(): Promise<void> {
+  const [requestFile, outFile] = process.argv.slice(2);
+  if (requestFile === undefined || outFile === undefined) {
+    throw new Error("usage: program-child.ts <request.json> <out.json>");
+  }
+  const request = JSON.parse(readFileSync(requestFile, "utf8")) as ProgramRequest;
+  const project = projectName();
+  const resources: RegisteredResource[] = [];
+  const archives = new Map<string, pulumi.asset.AssetArchive>();
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+        const inputs = args.inputs as Record<string, unknown>;
+        if (inputs.code instanceof pulumi.asset.AssetArchive) {
+          archives.set(args.name, inputs.code);
+        }
+        const secretPaths: string[] = [];
+        const plainInputs = plain(inputs, "", secretPaths) as Record<string, unknown>;
+        const { id, state } =
+          args.custom === false ? { id: "", state: {} } : mockState(args.type, args.name, plainInputs);
+        resources.push({
+          type: args.type,
+          name: args.name,
+          custom: args.custom !== false,
+          id,
+          inputs: plainInputs,
+          secretPaths,
+          state,
+        });
+        return { id, state };
+      },
+      call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        throw new Error(`unexpected provider function call ${args.token}`);
+      },
+    },
+    project,
+    request.stack,
+    false,
+  );
+  pulumi.runtime.setAllConfig({ ...stackConfig(request.stack), ...request.config }, request.secretKeys ?? []);
+
+  let snapshot: ProgramSnapshot;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require(join(PROJECT_ROOT, "index.ts")) as Record<string, unknown>;
+    const outputs: ProgramSnapshot["outputs"] = {};
+    for (const [name, value] of Object.entries(program)) {
+      // Pulumi drops undefined stack outputs (e.g. apiKey where keys are off).
+      if (value !== undefined) {
+        outputs[name] = await settle(value);
+      }
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    await (require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    const monitor = pulumi.runtime.getMonitor() as unknown as { getRegisteredResources(): Map<string, unknown> };
+    const urns = [...monitor.getRegisteredResources().keys()];
+    for (const resource of resources) {
+      resource.urn = urns.find((urn) => urn.endsWith(`::${resource.name}`) && urn.includes(resource.type));
+    }
+    const archiveSnapshots: Record<string, ArchiveSnapshot> = {};
+    for (const [name, archive] of archives) {
+      archiveSnapshots[name] = await snapshotArchive(archive);
+    }
+    snapshot = { project, stack: request.stack, resources, outputs, archives: archiveSnapshots };
+  } catch (error) {
+    snapshot = {
+      project,
+      stack: request.stack,
+      resources,
+      outputs: {},
+      archives: {},
+      error: error instanceof Error ? error.message : String(error),
+    };
+  }
+  writeFileSync(outFile, JSON.stringify(snapshot));
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,131 @@
+/**
+ * Runs the real Pulumi program (`index.ts`) under Pulumi mocks with a stack's own
+ * `Pulumi.<stack>.yaml`, in a child process (the Pulumi runtime's state is global, so each
+ * stack gets a fresh process), and returns what it registered as plain JSON. Results are
+ * memoized per request, so every test file shares one run per stack.
+ */
+import { execFile } from "child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { promisify } from "util";
+import { parse } from "yaml";
+import { RawValue, Settings, parseSettings } from "../../infra/config";
+
+export interface ProgramRequest {
+  stack: string;
+  /** Extra or overriding config, `project:key` -> string value, applied over the YAML. */
+  config?: Record<string, string>;
+  /** Keys of `config` to mark secret (as `pulumi config set --secret` does). */
+  secretKeys?: string[];
+}
+
+export interface RegisteredResource {
+  type: string;
+  name: string;
+  custom: boolean;
+  id: string;
+  /** Inputs as the provider would receive them (secrets unwrapped; see secretPaths). */
+  inputs: Record<string, unknown>;
+  /** Dotted paths of inputs that were secret, e.g. `environment.variables.CURSOR_SECRET`. */
+  secretPaths: string[];
+  /** What the mock provider answered (inputs plus synthesized ARNs, names, URLs). */
+  state: Record<string, unknown>;
+  /** `urn:pulumi:stack::project::parent$type::name`: shows the parent chain. */
+  urn?: string;
+}
+
+export interface ArchiveEntry {
+  path: string;
+  kind: "string" | "file" | "directory" | "other";
+  files: number;
+  bytes: number;
+}
+
+export interface ArchiveSnapshot {
+  entries: ArchiveEntry[];
+  /** The exact `__index.js` that would ship. */
+  indexJs: string;
+  unzippedBytes: number;
+  /** Size of a deflated zip of the same files (local headers and central directory included). */
+  zippedBytes: number;
+}
+
+export interface ProgramSnapshot {
+  project: string;
+  stack: string;
+  resources: RegisteredResource[];
+  outputs: Record<string, { value: unknown; secret: boolean }>;
+  /** By CallbackFunction resource name. */
+  archives: Record<string, ArchiveSnapshot>;
+  /** Set when the program threw (e.g. invalid config); resources holds what came before. */
+  error?: string;
+}
+
+export const PROJECT_ROOT = join(__dirname, "..", "..");
+
+const execFileAsync = promisify(execFile);
+const runs = new Map<string, Promise<ProgramSnapshot>>();
+
+async function run(request: ProgramRequest): Promise<ProgramSnapshot> {
+  const dir = mkdtempSync(join(tmpdir(), "items-api-program-"));
+  try {
+    const requestFile = join(dir, "request.json");
+    const outFile = join(dir, "snapshot.json");
+    writeFileSync(requestFile, JSON.stringify(request));
+    await execFileAsync(
+      process.execPath,
+      ["-r", "ts-node/register/transpile-only", join(__dirname, "program-child.ts"), requestFile, outFile],
+      {
+        cwd: PROJECT_ROOT,
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, PULUMI_NODEJS_SKIP_PROJECT_CHECK: "true" },
+      },
+    );
+    return JSON.parse(readFileSync(outFile, "utf8")) as ProgramSnapshot;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function programSnapshot(request: ProgramRequest): Promise<ProgramSnapshot> {
+  const key = JSON.stringify(request);
+  let snapshot = runs.get(key);
+  if (snapshot === undefined) {
+    snapshot = run(request);
+    runs.set(key, snapshot);
+  }
+  return snapshot;
+}
+
+/** The program's snapshot for a stack; throws if the program failed. */
+export async function stackSnapshot(stack: string): Promise<ProgramSnapshot> {
+  const snapshot = await programSnapshot({ stack });
+  if (snapshot.error !== undefined) {
+    throw new Error(`the program failed for stack ${stack}: ${snapshot.error}`);
+  }
+  return snapshot;
+}
+
+export function resourcesOfType(snapshot: ProgramSnapshot, type: string): RegisteredResource[] {
+  return snapshot.resources.filter((resource) => resource.type === type);
+}
+
+/** The one custom resource (or, given a component type, the one component) with this name. */
+export function resourceNamed(snapshot: ProgramSnapshot, name: string, type?: string): RegisteredResource {
+  const found = snapshot.resources.filter(
+    (resource) => resource.name === name && (type === undefined ? resource.custom : resource.type === type),
+  );
+  if (found.length !== 1 || found[0] === undefined) {
+    throw new Error(`expected one resource named ${name}, found ${found.length}`);
+  }
+  return found[0];
+}
+
+/** A stack's settings, parsed from its `Pulumi.<stack>.yaml` by the program's own parser. */
+export function stackSettings(stack: string): Settings {
+  const parsed = parse(readFileSync(join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as {
+    config?: Record<string, RawValue>;
+  };
+  return parseSettings((key) => parsed.config?.[`items-api:${key}`] ?? undefined);
+}
