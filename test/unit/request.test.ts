@@ -1,0 +1,348 @@
+/** handlers/request.ts: headers, path id, conditional headers, JSON body and base URL. */
+import { expect } from "chai";
+import {
+  MAX_BODY_BYTES,
+  baseUrlOf,
+  headerOf,
+  ifMatchOf,
+  itemIdOf,
+  jsonBodyOf,
+  parseEntityTags,
+  queryOf,
+} from "../../handlers/request";
+import { parseItemInput } from "../../handlers/item";
+import { EventParts, expectHttpError, proxyEvent } from "./fixtures";
+
+const UNSUPPORTED = "the request body must be JSON: send Content-Type: application/json (charset utf-8)";
+const TOO_LARGE = "the request body must be at most 65536 bytes";
+const NOT_JSON = "the request body is not valid JSON";
+const EMPTY = "the request body is empty; send a JSON object";
+const ID = "0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11";
+
+const withBody = (body: string | null, contentType?: string, extra: EventParts = {}): ReturnType<typeof proxyEvent> =>
+  proxyEvent({ body, headers: contentType === undefined ? {} : { "Content-Type": contentType }, ...extra });
+
+/** A JSON object body of exactly `bytes` UTF-8 bytes. */
+function bodyOfBytes(bytes: number): string {
+  const skeleton = '{"name":"n","pad":""}';
+  const body = `{"name":"n","pad":"${"x".repeat(bytes - skeleton.length)}"}`;
+  expect(Buffer.byteLength(body)).to.equal(bytes);
+  return body;
+}
+
+describe("handlers/request", () => {
+  describe("jsonBodyOf", () => {
+    it("parses a JSON body sent with a JSON media type", () => {
+      const accepted = [
+        "application/json",
+        "Application/JSON",
+        "application/merge-patch+json",
+        "application/json; charset=utf-8",
+        "application/json;charset=UTF-8",
+        'application/json; charset="utf-8"',
+        "application/merge-patch+json; charset=utf-8",
+        "application/json; version=2",
+      ];
+      for (const contentType of accepted) {
+        expect(jsonBodyOf(withBody('{"name":"n","tags":[1,null]}', contentType)), contentType).to.deep.equal({
+          name: "n",
+          tags: [1, null],
+        });
+      }
+    });
+
+    it("finds Content-Type whatever its casing", () => {
+      for (const header of ["content-type", "Content-Type", "CONTENT-TYPE"]) {
+        expect(jsonBodyOf(proxyEvent({ body: "{}", headers: { [header]: "application/json" } }))).to.deep.equal({});
+      }
+    });
+
+    it("answers 415 without a JSON media type", () => {
+      const refused: Array<string | undefined> = [
+        undefined,
+        "",
+        "text/plain",
+        "text/json",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/jsonp",
+        "application/json, text/plain",
+        "json",
+      ];
+      for (const contentType of refused) {
+        expectHttpError(() => jsonBodyOf(withBody("{}", contentType)), 415, "unsupported_media_type", UNSUPPORTED);
+      }
+    });
+
+    it("answers 415 for a charset other than UTF-8", () => {
+      for (const contentType of [
+        "application/json; charset=latin1",
+        "application/json; charset=iso-8859-1",
+        "application/json; charset=utf-16",
+        "application/merge-patch+json; charset=us-ascii",
+        "application/json; charset=utf-8; charset=latin1",
+      ]) {
+        expectHttpError(() => jsonBodyOf(withBody("{}", contentType)), 415, "unsupported_media_type", UNSUPPORTED);
+      }
+    });
+
+    it("answers 413 over 65536 bytes and accepts exactly 65536", () => {
+      expect(MAX_BODY_BYTES).to.equal(65536);
+      expect(jsonBodyOf(withBody(bodyOfBytes(65536), "application/json"))).to.have.property("name", "n");
+      expectHttpError(
+        () => jsonBodyOf(withBody(bodyOfBytes(65537), "application/json")),
+        413,
+        "payload_too_large",
+        TOO_LARGE,
+      );
+    });
+
+    it("counts bytes, not characters", () => {
+      // 21,846 euro signs are 65,538 UTF-8 bytes in fewer than 22,000 characters.
+      const body = `"${"€".repeat(21846)}"`;
+      expect(body.length).to.be.lessThan(22000);
+      expectHttpError(() => jsonBodyOf(withBody(body, "application/json")), 413, "payload_too_large", TOO_LARGE);
+    });
+
+    it("decodes base64 bodies and limits their decoded size", () => {
+      const encode = (text: string): string => Buffer.from(text, "utf8").toString("base64");
+      const base64 = (text: string): ReturnType<typeof proxyEvent> =>
+        withBody(encode(text), "application/json", { isBase64Encoded: true });
+      expect(jsonBodyOf(base64('{"name":"é"}'))).to.deep.equal({ name: "é" });
+      // 65536 bytes are 87,384 base64 characters: the decoded size is what counts.
+      expect(encode(bodyOfBytes(65536)).length).to.be.greaterThan(65536);
+      expect(jsonBodyOf(base64(bodyOfBytes(65536)))).to.have.property("name", "n");
+      expectHttpError(() => jsonBodyOf(base64(bodyOfBytes(65537))), 413, "payload_too_large", TOO_LARGE);
+    });
+
+    it("answers 400 malformed_json for an empty body", () => {
+      for (const body of [null, "", "   ", "\n\t "]) {
+        expectHttpError(() => jsonBodyOf(withBody(body, "application/json")), 400, "malformed_json", EMPTY);
+      }
+    });
+
+    it("answers 400 malformed_json for a body that is not JSON", () => {
+      for (const body of [
+        "{",
+        "{'name':'n'}",
+        '{"name":"n",}',
+        "undefined",
+        "NaN",
+        "{name: 1}",
+        "\uFEFF{}",
+        '{"a":1}x',
+      ]) {
+        expectHttpError(() => jsonBodyOf(withBody(body, "application/json")), 400, "malformed_json", NOT_JSON);
+      }
+    });
+
+    it("returns other JSON values as they are (the item parsers refuse them)", () => {
+      expect(jsonBodyOf(withBody("[1]", "application/json"))).to.deep.equal([1]);
+      expect(jsonBodyOf(withBody("null", "application/json"))).to.equal(null);
+      expect(jsonBodyOf(withBody(' "s" ', "application/json"))).to.equal("s");
+    });
+
+    it("refuses __proto__, constructor and prototype keys at any depth with 400 validation_failed", () => {
+      const cases: Array<[string, string]> = [
+        ['{"__proto__":{"admin":true}}', "__proto__"],
+        ['{"name":"n","a":{"b":{"__proto__":{}}}}', "__proto__"],
+        ['{"constructor":{"prototype":{"x":1}}}', "prototype"],
+        ['{"name":"n","constructor":1}', "constructor"],
+        ['{"list":[{"prototype":null}]}', "prototype"],
+      ];
+      for (const [body, key] of cases) {
+        expectHttpError(
+          () => jsonBodyOf(withBody(body, "application/json")),
+          400,
+          "validation_failed",
+          `the property name ${key} is not allowed`,
+        );
+      }
+      expect(({} as Record<string, unknown>).admin).to.equal(undefined);
+    });
+
+    // BUG (reported, not fixed here): JSON.parse with a reviver recurses once per nesting level;
+    // about 2,700 levels (a 5.5 KB body) overflow the stack, and jsonBodyOf throws a RangeError,
+    // which the central handler turns into 500 internal_error. A body within the 64 KiB limit must
+    // get a 4xx: here 400 validation_failed, from jsonBodyOf or from the item parser after it.
+    it.skip("answers 400 for a body nested 20,000 levels deep, not a stack overflow (500)", () => {
+      const body = `{"name":"n","a":${"[".repeat(20000)}${"]".repeat(20000)}}`;
+      expect(Buffer.byteLength(body)).to.be.lessThan(MAX_BODY_BYTES);
+      expectHttpError(() => parseItemInput(jsonBodyOf(withBody(body, "application/json"))), 400, "validation_failed");
+    });
+
+    it("keeps keys that merely contain those words", () => {
+      const body = '{"proto":1,"__proto":2,"constructors":3,"myPrototype":4}';
+      expect(jsonBodyOf(withBody(body, "application/json"))).to.deep.equal({
+        proto: 1,
+        __proto: 2,
+        constructors: 3,
+        myPrototype: 4,
+      });
+    });
+  });
+
+  describe("parseEntityTags", () => {
+    const INVALID_IF_MATCH = 'If-Match must be * or a list of entity tags such as "3"';
+
+    it("is undefined without the header", () => {
+      expect(parseEntityTags(undefined, "If-Match", false)).to.equal(undefined);
+    });
+
+    it("reads * as any", () => {
+      for (const header of ["*", "  *  "]) {
+        expect(parseEntityTags(header, "If-Match", false)).to.deep.equal({ any: true, versions: [] });
+      }
+    });
+
+    it("reads one strong tag and lists of them", () => {
+      expect(parseEntityTags('"3"', "If-Match", false)).to.deep.equal({ any: false, versions: [3] });
+      expect(parseEntityTags(' "1", "22" ,"333"', "If-Match", false)).to.deep.equal({
+        any: false,
+        versions: [1, 22, 333],
+      });
+      expect(parseEntityTags('"123456789012345"', "If-Match", false)).to.deep.equal({
+        any: false,
+        versions: [123456789012345],
+      });
+    });
+
+    it("drops weak tags unless weak comparison is allowed", () => {
+      expect(parseEntityTags('W/"3"', "If-Match", false)).to.deep.equal({ any: false, versions: [] });
+      expect(parseEntityTags('W/"3", "4"', "If-Match", false)).to.deep.equal({ any: false, versions: [4] });
+      expect(parseEntityTags('W/"3", "4"', "If-None-Match", true)).to.deep.equal({ any: false, versions: [3, 4] });
+    });
+
+    it("answers 400 for anything else, naming the header", () => {
+      const invalid = [
+        "",
+        "3",
+        '"abc"',
+        '""',
+        "W/3",
+        'w/"3"',
+        '"1",',
+        '*, "1"',
+        '"-1"',
+        '"1.5"',
+        "'3'",
+        '"1234567890123456"',
+        '"3"x',
+      ];
+      for (const header of invalid) {
+        expectHttpError(() => parseEntityTags(header, "If-Match", false), 400, "validation_failed", INVALID_IF_MATCH);
+      }
+      expectHttpError(
+        () => parseEntityTags("nope", "If-None-Match", true),
+        400,
+        "validation_failed",
+        'If-None-Match must be * or a list of entity tags such as "3"',
+      );
+    });
+  });
+
+  describe("ifMatchOf", () => {
+    const ifMatch = (value: string, header = "If-Match"): number[] | undefined =>
+      ifMatchOf(proxyEvent({ headers: { [header]: value } }));
+
+    it("is undefined (unconditional) without If-Match or with *", () => {
+      expect(ifMatchOf(proxyEvent())).to.equal(undefined);
+      expect(ifMatch("*")).to.equal(undefined);
+    });
+
+    it("lists the versions a write accepts, whatever the header's casing", () => {
+      expect(ifMatch('"5"')).to.deep.equal([5]);
+      expect(ifMatch('"5", "6"', "if-match")).to.deep.equal([5, 6]);
+      expect(ifMatch('"7"', "IF-MATCH")).to.deep.equal([7]);
+    });
+
+    it("lets a weak tag match nothing (If-Match compares strongly)", () => {
+      expect(ifMatch('W/"5"')).to.deep.equal([]);
+    });
+
+    it("answers 400 for a malformed If-Match", () => {
+      expectHttpError(
+        () => ifMatch("5"),
+        400,
+        "validation_failed",
+        'If-Match must be * or a list of entity tags such as "3"',
+      );
+    });
+  });
+
+  describe("itemIdOf", () => {
+    it("returns a lowercase UUID", () => {
+      expect(itemIdOf(proxyEvent({ pathParameters: { id: ID } }))).to.equal(ID);
+    });
+
+    it("answers 404 for anything that cannot be a server-made id", () => {
+      const ids = [
+        "",
+        "1",
+        ID.toUpperCase(),
+        ID.replace(/-/g, ""),
+        `${ID}0`,
+        `${ID}\n`,
+        ` ${ID}`,
+        `{${ID}}`,
+        "../items",
+        "0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c1g",
+      ];
+      for (const id of ids) {
+        expectHttpError(() => itemIdOf(proxyEvent({ pathParameters: { id } })), 404, "not_found", "item not found");
+      }
+      expectHttpError(() => itemIdOf(proxyEvent({ pathParameters: null })), 404, "not_found", "item not found");
+      expectHttpError(
+        () => itemIdOf(proxyEvent({ pathParameters: { other: ID } })),
+        404,
+        "not_found",
+        "item not found",
+      );
+    });
+  });
+
+  describe("headerOf and queryOf", () => {
+    it("look headers up case-insensitively and read single query values", () => {
+      const event = { ...proxyEvent({ headers: { "X-Custom": "1" } }), queryStringParameters: { limit: "5" } };
+      expect(headerOf(event, "x-custom")).to.equal("1");
+      expect(headerOf(event, "X-CUSTOM")).to.equal("1");
+      expect(headerOf(event, "x-other")).to.equal(undefined);
+      expect(queryOf(event, "limit")).to.equal("5");
+      expect(queryOf(event, "cursor")).to.equal(undefined);
+      expect(queryOf(proxyEvent(), "limit")).to.equal(undefined);
+    });
+  });
+
+  describe("baseUrlOf", () => {
+    const host = "abc123.execute-api.eu-west-1.amazonaws.com";
+
+    it("keeps the stage prefix of the path the client called", () => {
+      expect(baseUrlOf(proxyEvent({ headers: { Host: host }, path: "/items", fullPath: "/dev/items" }))).to.equal(
+        `https://${host}/dev/`,
+      );
+      expect(
+        baseUrlOf(proxyEvent({ headers: { Host: host }, path: `/items/${ID}`, fullPath: `/prod/items/${ID}` })),
+      ).to.equal(`https://${host}/prod/`);
+    });
+
+    it("keeps a custom domain's base path, and has none without one", () => {
+      const domain = "api.example.com";
+      expect(baseUrlOf(proxyEvent({ headers: { host: domain }, path: "/items", fullPath: "/v1/items" }))).to.equal(
+        "https://api.example.com/v1/",
+      );
+      expect(baseUrlOf(proxyEvent({ headers: { host: domain }, path: "/items", fullPath: "/items" }))).to.equal(
+        "https://api.example.com/",
+      );
+    });
+
+    it("uses X-Forwarded-Proto, and the request context's domain without a Host header", () => {
+      expect(
+        baseUrlOf(proxyEvent({ headers: { Host: "127.0.0.1:3000", "X-Forwarded-Proto": "http" }, path: "/items" })),
+      ).to.equal("http://127.0.0.1:3000/");
+      expect(baseUrlOf(proxyEvent({ domainName: host, path: "/items", fullPath: "/dev/items" }))).to.equal(
+        `https://${host}/dev/`,
+      );
+      expect(baseUrlOf(proxyEvent({ path: "/items" }))).to.equal("https://localhost/");
+    });
+  });
+});
