@@ -38,8 +38,9 @@ export function functionPolicyDocument(inputs: FunctionPolicyInputs): aws.iam.Po
     Sid: "OwnLogGroup",
     Effect: "Allow",
     Action: [...LOG_WRITE_ACTIONS],
-    // The group (CreateLogStream) and its streams (PutLogEvents); no other group.
-    Resource: [inputs.logGroupArn, `${inputs.logGroupArn}:log-stream:*`],
+    // Both actions authorize against log streams (`log-group:NAME:log-stream:STREAM`), and only
+    // this function's group: no CreateLogGroup (the group is pre-created), no other group.
+    Resource: [`${inputs.logGroupArn}:log-stream:*`],
   };
   const xray: aws.iam.PolicyStatement[] = inputs.tracing
     ? [{ Sid: "XRayWrite", Effect: "Allow", Action: [...XRAY_WRITE_ACTIONS], Resource: ["*"] }]
