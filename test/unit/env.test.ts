@@ -1,0 +1,103 @@
+/** handlers/env.ts: handler settings from environment variables, fail-fast. */
+import { expect } from "chai";
+import { readSettings } from "../../handlers/env";
+import { expectPlainError } from "./fixtures";
+
+const REQUIRED = { TABLE_NAME: "items", IDEMPOTENCY_TABLE_NAME: "idempotency", CURSOR_SECRET: "secret" };
+
+describe("handlers/env", () => {
+  it("applies the defaults when only the required variables are set", () => {
+    expect(readSettings({ ...REQUIRED })).to.deep.equal({
+      tableName: "items",
+      idempotencyTableName: "idempotency",
+      cursorSecret: "secret",
+      corsAllowedOrigins: [],
+      dynamoDbMaxAttempts: 3,
+      dynamoDbRequestTimeoutMs: 2000,
+      dynamoDbEndpoint: undefined,
+      logLevel: "info",
+    });
+  });
+
+  it("reads every variable", () => {
+    expect(
+      readSettings({
+        TABLE_NAME: " t ",
+        IDEMPOTENCY_TABLE_NAME: "i",
+        CURSOR_SECRET: "s",
+        CORS_ALLOWED_ORIGINS: " https://a.example.com ,,https://b.example.com:8443, ",
+        DYNAMODB_MAX_ATTEMPTS: "10",
+        DYNAMODB_REQUEST_TIMEOUT_MS: " 28000 ",
+        DYNAMODB_ENDPOINT: " http://127.0.0.1:8000 ",
+        LOG_LEVEL: " DEBUG ",
+      }),
+    ).to.deep.equal({
+      tableName: "t",
+      idempotencyTableName: "i",
+      cursorSecret: "s",
+      corsAllowedOrigins: ["https://a.example.com", "https://b.example.com:8443"],
+      dynamoDbMaxAttempts: 10,
+      dynamoDbRequestTimeoutMs: 28000,
+      dynamoDbEndpoint: "http://127.0.0.1:8000",
+      logLevel: "debug",
+    });
+  });
+
+  it("fails naming each missing or blank required variable", () => {
+    for (const name of Object.keys(REQUIRED)) {
+      for (const value of [undefined, "", "   "]) {
+        expectPlainError(
+          () => readSettings({ ...REQUIRED, [name]: value }),
+          `environment variable ${name} is required`,
+        );
+      }
+    }
+    expectPlainError(() => readSettings({}), "environment variable TABLE_NAME is required");
+  });
+
+  it("takes integers within their bounds, and blank as the default", () => {
+    const bounds: Array<[string, string, number]> = [
+      ["DYNAMODB_MAX_ATTEMPTS", "1", 1],
+      ["DYNAMODB_MAX_ATTEMPTS", "", 3],
+      ["DYNAMODB_REQUEST_TIMEOUT_MS", "100", 100],
+      ["DYNAMODB_REQUEST_TIMEOUT_MS", " ", 2000],
+    ];
+    for (const [name, raw, expected] of bounds) {
+      const settings = readSettings({ ...REQUIRED, [name]: raw });
+      const value = name === "DYNAMODB_MAX_ATTEMPTS" ? settings.dynamoDbMaxAttempts : settings.dynamoDbRequestTimeoutMs;
+      expect(value, `${name}=${JSON.stringify(raw)}`).to.equal(expected);
+    }
+  });
+
+  it("fails on bad integers, naming the variable, its range and the value", () => {
+    for (const raw of ["abc", "0", "11", "2.5", "-1", "3 attempts", "Infinity"]) {
+      expectPlainError(
+        () => readSettings({ ...REQUIRED, DYNAMODB_MAX_ATTEMPTS: raw }),
+        `environment variable DYNAMODB_MAX_ATTEMPTS must be an integer from 1 to 10, got "${raw}"`,
+      );
+    }
+    for (const raw of ["99", "28001", "1s", "2e5"]) {
+      expectPlainError(
+        () => readSettings({ ...REQUIRED, DYNAMODB_REQUEST_TIMEOUT_MS: raw }),
+        `environment variable DYNAMODB_REQUEST_TIMEOUT_MS must be an integer from 100 to 28000, got "${raw}"`,
+      );
+    }
+  });
+
+  it("accepts the four log levels in any case and fails on others", () => {
+    for (const level of ["debug", "info", "warn", "error", "WARN", "Error"]) {
+      expect(readSettings({ ...REQUIRED, LOG_LEVEL: level }).logLevel).to.equal(level.toLowerCase());
+    }
+    for (const level of ["verbose", "trace", "warning"]) {
+      expectPlainError(
+        () => readSettings({ ...REQUIRED, LOG_LEVEL: level }),
+        `environment variable LOG_LEVEL must be one of debug, info, warn, error, got "${level}"`,
+      );
+    }
+  });
+
+  it("leaves the endpoint unset when blank", () => {
+    expect(readSettings({ ...REQUIRED, DYNAMODB_ENDPOINT: "  " }).dynamoDbEndpoint).to.equal(undefined);
+    expect(readSettings({ ...REQUIRED, CORS_ALLOWED_ORIGINS: " , " }).corsAllowedOrigins).to.deep.equal([]);
+  });
+});
