@@ -11,7 +11,9 @@ import { buildOpenApiDocument } from "./infra/openapi";
 import { routes } from "./infra/routes";
 import { DataTables } from "./infra/tables";
 
+// All configuration is read and validated before the first resource exists.
 const settings = loadConfig();
+const configuredCursorSecret = loadCursorSecret();
 const project = pulumi.getProject();
 const stack = pulumi.getStack();
 const prefix = `${project}-${stack}`;
@@ -23,7 +25,7 @@ const data = new DataTables(project, {
 
 const environment = handlerEnvironment({
   tableNames: data.names,
-  cursorSecret: loadCursorSecret() ?? data.tables.items.arn.apply((arn) => deriveCursorSecret(stack, arn)),
+  cursorSecret: configuredCursorSecret ?? data.tables.items.arn.apply((arn) => deriveCursorSecret(stack, arn)),
   settings,
 });
 

@@ -5,7 +5,7 @@
  * memoized per request, so every test file shares one run per stack.
  */
 import { execFile } from "child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { promisify } from "util";
@@ -73,15 +73,22 @@ async function run(request: ProgramRequest): Promise<ProgramSnapshot> {
     const requestFile = join(dir, "request.json");
     const outFile = join(dir, "snapshot.json");
     writeFileSync(requestFile, JSON.stringify(request));
-    await execFileAsync(
-      process.execPath,
-      ["-r", "ts-node/register/transpile-only", join(__dirname, "program-child.ts"), requestFile, outFile],
-      {
-        cwd: PROJECT_ROOT,
-        maxBuffer: 64 * 1024 * 1024,
-        env: { ...process.env, PULUMI_NODEJS_SKIP_PROJECT_CHECK: "true" },
-      },
-    );
+    try {
+      await execFileAsync(
+        process.execPath,
+        ["-r", "ts-node/register/transpile-only", join(__dirname, "program-child.ts"), requestFile, outFile],
+        { cwd: PROJECT_ROOT, maxBuffer: 64 * 1024 * 1024 },
+      );
+    } catch (error) {
+      // A program that threw still leaves its snapshot (with `error`); anything else is a crash,
+      // e.g. closure serialization failing on a handler module.
+      if (!existsSync(outFile)) {
+        const stderr = (error as { stderr?: string }).stderr ?? String(error);
+        throw new Error(`the Pulumi program crashed under mocks (stack ${request.stack}):\n${stderr}`, {
+          cause: error,
+        });
+      }
+    }
     return JSON.parse(readFileSync(outFile, "utf8")) as ProgramSnapshot;
   } finally {
     rmSync(dir, { recursive: true, force: true });

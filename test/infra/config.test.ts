@@ -1,0 +1,95 @@
+/**
+ * Stack configuration as the program sees it: `Pulumi.yaml` declares exactly CONFIG_KEYS, a bad
+ * value stops the program before any resource with a message naming the key, and a configured
+ * `cursorSecret` reaches the functions as a secret and never the code. (parseSettings itself is
+ * tested value by value in test/unit/config.test.ts.)
+ */
+import { readFileSync } from "fs";
+import { join } from "path";
+import { expect } from "chai";
+import { parse } from "yaml";
+import { CONFIG_KEYS } from "../../infra/config";
+import { PROJECT_ROOT, programSnapshot, resourcesOfType } from "../support/program-snapshot";
+
+const INVALID: readonly (readonly [key: string, value: string, message: string])[] = [
+  ["logRetentionDays", "8", "invalid config items-api:logRetentionDays: must be one of CloudWatch's values"],
+  ["lambdaTimeoutSeconds", "29", "invalid config items-api:lambdaTimeoutSeconds: must be an integer from 1 to 28"],
+  ["cursorSecret", "too-short", "invalid config items-api:cursorSecret: must be a string of at least 32 characters"],
+];
+const CURSOR_SECRET = "a-configured-cursor-secret-of-40-chars-!!";
+const withCursorSecret = {
+  stack: "prod",
+  config: { "items-api:cursorSecret": CURSOR_SECRET },
+  secretKeys: ["items-api:cursorSecret"],
+};
+
+describe("infra: stack configuration", function () {
+  this.timeout(120000);
+
+  before(async () => {
+    // Start every program run this file needs at once (memoized for the tests below).
+    await Promise.all([
+      ...INVALID.map(([key, value]) => programSnapshot({ stack: "dev", config: { [`items-api:${key}`]: value } })),
+      programSnapshot(withCursorSecret),
+    ]);
+  });
+
+  it("declares exactly CONFIG_KEYS in Pulumi.yaml, with type, description and default", () => {
+    const project = parse(readFileSync(join(PROJECT_ROOT, "Pulumi.yaml"), "utf8")) as {
+      name: string;
+      runtime: unknown;
+      config: Record<string, unknown>;
+    };
+    expect(project.name).to.equal("items-api");
+    expect(project.runtime).to.deep.equal({ name: "nodejs", options: { typescript: true } });
+    expect(project.config).to.deep.equal(
+      Object.fromEntries(
+        CONFIG_KEYS.map((entry) => [
+          entry.key,
+          {
+            type: entry.type,
+            description: entry.description,
+            ...(entry.type === "array" ? { items: { type: "string" } } : {}),
+            default: entry.default,
+          },
+        ]),
+      ),
+    );
+  });
+
+  it("sets in the stack files only keys that Pulumi.yaml declares (besides aws:region)", () => {
+    const declared = CONFIG_KEYS.map((entry) => `items-api:${entry.key}`);
+    for (const stack of ["dev", "prod"]) {
+      const file = parse(readFileSync(join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as {
+        config: Record<string, unknown>;
+      };
+      const unknown = Object.keys(file.config).filter((key) => key !== "aws:region" && !declared.includes(key));
+      expect(unknown, stack).to.deep.equal([]);
+      expect(file.config["aws:region"], stack).to.be.a("string");
+    }
+  });
+
+  for (const [key, value, message] of INVALID) {
+    it(`stops the program before any resource when ${key} is invalid, naming items-api:${key}`, async () => {
+      const snapshot = await programSnapshot({ stack: "dev", config: { [`items-api:${key}`]: value } });
+      expect(snapshot.error)
+        .to.be.a("string")
+        .and.satisfy((error: string) => error.startsWith(message));
+      expect(snapshot.resources.filter((resource) => resource.custom)).to.deep.equal([]);
+    });
+  }
+
+  it("passes a configured cursorSecret to every function as a secret environment variable, not in the code", async () => {
+    const secret = CURSOR_SECRET;
+    const snapshot = await programSnapshot(withCursorSecret);
+    expect(snapshot.error).to.equal(undefined);
+    const functions = resourcesOfType(snapshot, "aws:lambda/function:Function");
+    expect(functions).to.have.length(6);
+    for (const fn of functions) {
+      expect((fn.inputs.environment as { variables: Record<string, string> }).variables.CURSOR_SECRET).to.equal(secret);
+      // Pulumi marks the whole `environment` input secret when any value in it is.
+      expect(fn.secretPaths, fn.name).to.deep.equal(["environment"]);
+      expect(snapshot.archives[fn.name]?.indexJs, fn.name).to.be.a("string").and.not.include(secret);
+    }
+  });
+});
