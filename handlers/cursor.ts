@@ -18,6 +18,10 @@ export function encodeCursor(secret: string, lastId: string): string {
   return `${payload}.${sign(secret, payload).toString("base64url")}`;
 }
 
+function isCanonicalBase64Url(part: string): boolean {
+  return /^[A-Za-z0-9_-]+$/.test(part) && Buffer.from(part, "base64url").toString("base64url") === part;
+}
+
 function invalidCursor(): Error {
   return httpError(400, "invalid_cursor", "cursor is not one this API issued; start again without it");
 }
@@ -25,7 +29,8 @@ function invalidCursor(): Error {
 /** The id the next page starts after. */
 export function decodeCursor(secret: string, cursor: string): string {
   const parts = cursor.split(".");
-  if (cursor.length > MAX_CURSOR_LENGTH || parts.length !== 2) {
+  // Canonical base64url only: Node's decoder would skip stray characters and padding.
+  if (cursor.length > MAX_CURSOR_LENGTH || parts.length !== 2 || !parts.every(isCanonicalBase64Url)) {
     throw invalidCursor();
   }
   const [payload = "", signature = ""] = parts;

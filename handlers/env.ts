@@ -41,7 +41,7 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   if (raw === undefined || raw.trim() === "") {
     return fallback;
   }
-  const value = Number(raw);
+  const value = /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new Error(`environment variable ${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   }
@@ -49,7 +49,8 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 }
 
 function logLevel(env: Env): LogLevel {
-  const raw = (env.LOG_LEVEL ?? "info").trim().toLowerCase();
+  const given = env.LOG_LEVEL?.trim();
+  const raw = (given === undefined || given === "" ? "info" : given).toLowerCase();
   if (!LOG_LEVELS.includes(raw)) {
     throw new Error(`environment variable LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`);
   }

@@ -88,15 +88,24 @@ function validateAttributeName(name: string): void {
   }
 }
 
-/** Depth of a JSON value: scalars 0, arrays and objects 1 + their deepest member. */
+/**
+ * Depth of a JSON value: scalars 0, arrays and objects 1 + their deepest member. Iterative, so
+ * a value nested thousands of levels deep is measured, not a stack overflow.
+ */
 export function jsonDepth(value: Json): number {
-  if (Array.isArray(value)) {
-    return 1 + value.reduce<number>((deepest, member) => Math.max(deepest, jsonDepth(member)), 0);
+  let deepest = 0;
+  const pending: [Json, number][] = [[value, 0]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [current, depth] = next;
+    if (Array.isArray(current) || isJsonObject(current)) {
+      const members = Array.isArray(current) ? current : Object.values(current);
+      deepest = Math.max(deepest, depth + 1);
+      for (const member of members) {
+        pending.push([member, depth + 1]);
+      }
+    }
   }
-  if (isJsonObject(value)) {
-    return 1 + Object.values(value).reduce<number>((deepest, member) => Math.max(deepest, jsonDepth(member)), 0);
-  }
-  return 0;
+  return deepest;
 }
 
 function validateValue(attribute: string, value: Json): void {

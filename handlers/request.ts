@@ -84,6 +84,37 @@ function isJsonMediaType(contentType: string): boolean {
   return json && charsetOk;
 }
 
+/**
+ * Deepest nesting of arrays and objects in a JSON text, counted without parsing. JSON.parse's
+ * reviver recurses, so a body nested thousands of levels deep must be refused before it.
+ */
+function nestingOf(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index];
+    if (inString) {
+      if (char === "\\") {
+        index += 1;
+      } else if (char === '"') {
+        inString = false;
+      }
+    } else if (char === '"') {
+      inString = true;
+    } else if (char === "[" || char === "{") {
+      depth += 1;
+      deepest = Math.max(deepest, depth);
+    } else if (char === "]" || char === "}") {
+      depth -= 1;
+    }
+  }
+  return deepest;
+}
+
+/** Far above what an item may hold (the body, plus attributes nested 8 deep). */
+export const MAX_BODY_NESTING = 64;
+
 function refusePrototypeKeys(key: string, value: unknown): unknown {
   if (FORBIDDEN_KEYS.includes(key)) {
     throw badRequest(`the property name ${key} is not allowed`);
@@ -112,6 +143,9 @@ export function jsonBodyOf(event: APIGatewayProxyEvent): unknown {
   const text = bytes.toString("utf8");
   if (text.trim() === "") {
     throw httpError(400, "malformed_json", "the request body is empty; send a JSON object");
+  }
+  if (nestingOf(text) > MAX_BODY_NESTING) {
+    throw badRequest(`the request body is nested deeper than ${MAX_BODY_NESTING} levels`);
   }
   try {
     return JSON.parse(text, refusePrototypeKeys);

@@ -192,7 +192,9 @@ function stringList(read: (key: string) => RawValue, key: string): string[] {
 function origins(read: (key: string) => RawValue, key: string): string[] {
   const list = stringList(read, key);
   for (const origin of list) {
-    if (origin !== "*" && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(origin)) {
+    const port = /:(\d+)$/.exec(origin)?.[1];
+    const validPort = port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
+    if (origin !== "*" && (!/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(origin) || !validPort)) {
       fail(key, `"${origin}" is not an origin such as https://app.example.com (scheme, host and optional port only)`);
     }
   }

@@ -36,7 +36,7 @@ export const itemPatchSchema: JsonSchema = {
   properties: { name, description: { type: ["string", "null"], maxLength: LIMITS.descriptionMaxLength } },
   patternProperties: { [ATTRIBUTE_NAME_PATTERN]: {} },
   additionalProperties: false,
-  maxProperties,
+  // No maxProperties: removals (null) do not count, and the limit holds after merging.
 };
 
 /** Response schemas (OpenAPI 3.0 dialect), for the document and the docs page. */

@@ -197,6 +197,11 @@ export function describeContract(label: string, startTarget: () => Promise<Contr
         expectError(over, 413, "payload_too_large");
       });
 
+      it("refuses a body nested thousands of levels deep with 400, not 500", async () => {
+        const raw = `{"name":"x","deep":${"[".repeat(5000)}${"]".repeat(5000)}}`;
+        expectError(await api("POST", "items", { raw, contentType: "application/json" }), 400, "validation_failed");
+      });
+
       it("refuses prototype keys anywhere in the body", async () => {
         expectError(
           await api("POST", "items", { raw: '{"name":"x","__proto__":{"a":1}}', contentType: "application/json" }),
