@@ -245,8 +245,8 @@ export function buildOpenApiDocument(
         : {}),
     },
   };
-  // Always stated, so no tool has to guess: the API key where the stack requires one, otherwise
-  // explicitly no security requirement (an empty list).
-  document.security = options.apiKeyRequired ? [{ api_key: [] }] : [];
+  if (options.apiKeyRequired) {
+    document.security = [{ api_key: [] }];
+  }
   return document;
 }
