@@ -10,29 +10,12 @@ import { expect } from "chai";
 import { parse } from "yaml";
 import { CONFIG_KEYS } from "../../infra/config";
 import { PROJECT_ROOT, programSnapshot, resourcesOfType } from "../support/program-snapshot";
+import { CURSOR_SECRET, CURSOR_SECRET_RUN, INVALID_CONFIG, invalidConfigRun, startInfraPrograms } from "./programs";
 
-const INVALID: readonly (readonly [key: string, value: string, message: string])[] = [
-  ["logRetentionDays", "8", "invalid config items-api:logRetentionDays: must be one of CloudWatch's values"],
-  ["lambdaTimeoutSeconds", "29", "invalid config items-api:lambdaTimeoutSeconds: must be an integer from 1 to 28"],
-  ["cursorSecret", "too-short", "invalid config items-api:cursorSecret: must be a string of at least 32 characters"],
-];
-const CURSOR_SECRET = "a-configured-cursor-secret-of-40-chars-!!";
-const withCursorSecret = {
-  stack: "prod",
-  config: { "items-api:cursorSecret": CURSOR_SECRET },
-  secretKeys: ["items-api:cursorSecret"],
-};
+startInfraPrograms();
 
 describe("infra: stack configuration", function () {
   this.timeout(120000);
-
-  before(async () => {
-    // Start every program run this file needs at once (memoized for the tests below).
-    await Promise.all([
-      ...INVALID.map(([key, value]) => programSnapshot({ stack: "dev", config: { [`items-api:${key}`]: value } })),
-      programSnapshot(withCursorSecret),
-    ]);
-  });
 
   it("declares exactly CONFIG_KEYS in Pulumi.yaml, with type, description and default", () => {
     const project = parse(readFileSync(join(PROJECT_ROOT, "Pulumi.yaml"), "utf8")) as {
@@ -69,9 +52,9 @@ describe("infra: stack configuration", function () {
     }
   });
 
-  for (const [key, value, message] of INVALID) {
+  for (const [key, value, message] of INVALID_CONFIG) {
     it(`stops the program before any resource when ${key} is invalid, naming items-api:${key}`, async () => {
-      const snapshot = await programSnapshot({ stack: "dev", config: { [`items-api:${key}`]: value } });
+      const snapshot = await programSnapshot(invalidConfigRun(key, value));
       expect(snapshot.error)
         .to.be.a("string")
         .and.satisfy((error: string) => error.startsWith(message));
@@ -81,7 +64,7 @@ describe("infra: stack configuration", function () {
 
   it("passes a configured cursorSecret to every function as a secret environment variable, not in the code", async () => {
     const secret = CURSOR_SECRET;
-    const snapshot = await programSnapshot(withCursorSecret);
+    const snapshot = await programSnapshot(CURSOR_SECRET_RUN);
     expect(snapshot.error).to.equal(undefined);
     const functions = resourcesOfType(snapshot, "aws:lambda/function:Function");
     expect(functions).to.have.length(6);

@@ -9,6 +9,7 @@ import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { expect } from "chai";
 import { ProgramSnapshot, resourceNamed, stackSettings, stackSnapshot } from "../support/program-snapshot";
 import { EXPECTED_DYNAMODB_ACTIONS, ROUTES } from "./expectations";
+import { startInfraPrograms } from "./programs";
 
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
@@ -96,6 +97,8 @@ async function allowed(policy: unknown, principal: string, probes: Probe[]): Pro
 function tableArn(snapshot: ProgramSnapshot, logicalName: "items" | "idempotency"): string {
   return String(resourceNamed(snapshot, `items-api-${logicalName}`).state.arn);
 }
+
+startInfraPrograms();
 
 describe("infra: IAM policy evaluation of every function role", function () {
   this.timeout(120000);

@@ -18,6 +18,7 @@ import {
 import { corsHeaders } from "../../handlers/http";
 import { CORS_ALLOWED_HEADERS, createGateway } from "../../local/gateway";
 import { resourceNamed, stackSettings, stackSnapshot } from "../support/program-snapshot";
+import { startInfraPrograms } from "./programs";
 
 /** `Access-Control-Expose-Headers` as the handlers send it, quoted as a static mapping value. */
 const EXPOSE = `'${corsHeaders(["*"], undefined)["Access-Control-Expose-Headers"] ?? ""}'`;
@@ -106,6 +107,8 @@ async function localAnswer(
   );
   return { status: response.statusCode, headers };
 }
+
+startInfraPrograms();
 
 describe("infra: OpenAPI documents", function () {
   this.timeout(120000);

@@ -15,6 +15,7 @@ import {
   stackSnapshot,
 } from "../support/program-snapshot";
 import { EXPECTED_DYNAMODB_ACTIONS, ROUTES } from "./expectations";
+import { startInfraPrograms } from "./programs";
 
 const STACKS = ["dev", "prod"] as const;
 type Stack = (typeof STACKS)[number];
@@ -87,6 +88,8 @@ function parseJson(text: unknown): Record<string, unknown> {
   expect(text).to.be.a("string");
   return JSON.parse(String(text)) as Record<string, unknown>;
 }
+
+startInfraPrograms();
 
 describe("infra: index.ts under Pulumi mocks", function () {
   this.timeout(120000);
