@@ -7,7 +7,9 @@ import { expect } from "chai";
 import { buildOpenApiDocument } from "../../infra/openapi";
 import { startLocalApi } from "../../local/server";
 import {
+  ProgramRequest,
   ProgramSnapshot,
+  programSnapshot,
   RegisteredResource,
   resourceNamed,
   resourcesOfType,
@@ -15,7 +17,7 @@ import {
   stackSnapshot,
 } from "../support/program-snapshot";
 import { EXPECTED_DYNAMODB_ACTIONS, ROUTES } from "./expectations";
-import { startInfraPrograms } from "./programs";
+import { CURSOR_SECRET_RUN, startInfraPrograms } from "./programs";
 
 const STACKS = ["dev", "prod"] as const;
 type Stack = (typeof STACKS)[number];
@@ -117,6 +119,15 @@ describe("infra: index.ts under Pulumi mocks", function () {
     expect(prod.logRetentionDays).to.be.greaterThan(dev.logRetentionDays);
     expect(prod.throttle.rateLimit).to.be.lessThan(dev.throttle.rateLimit);
     expect(prod.throttle.burstLimit).to.be.lessThan(dev.throttle.burstLimit);
+  });
+
+  it("redeploys exactly when the deployed document changes: same document, same trigger; another, another", async () => {
+    const trigger = async (request: ProgramRequest) =>
+      resourceNamed(await programSnapshot(request), "items-api-deployment").inputs.triggers;
+    const prod = await trigger({ stack: "prod" });
+    // A setting the document does not depend on (the cursor secret) leaves the trigger alone.
+    expect(await trigger(CURSOR_SECRET_RUN)).to.deep.equal(prod);
+    expect(await trigger({ stack: "dev" })).to.not.deep.equal(prod);
   });
 
   for (const stack of STACKS) {
