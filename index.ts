@@ -18,7 +18,7 @@ const project = pulumi.getProject();
 const stack = pulumi.getStack();
 const prefix = `${project}-${stack}`;
 
-const data = new DataTables(project, {
+const data = new DataTables(prefix, {
   pointInTimeRecovery: settings.pointInTimeRecovery,
   deletionProtection: settings.deletionProtection,
 });
@@ -32,7 +32,7 @@ const environment = handlerEnvironment({
 const functions = Object.fromEntries(
   routes.map((route) => [
     route.operationId,
-    new RouteFunction(route.operationId, {
+    new RouteFunction(`${prefix}-${route.operationId}`, {
       route,
       functionName: `${prefix}-${route.operationId}`,
       tables: data.tables,
@@ -44,7 +44,7 @@ const functions = Object.fromEntries(
 
 const document = buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required });
 
-const api = new ItemsRestApi(project, {
+const api = new ItemsRestApi(prefix, {
   apiName: prefix,
   stageName: stack,
   document,
@@ -53,7 +53,7 @@ const api = new ItemsRestApi(project, {
   settings,
 });
 
-new Alarms(project, {
+new Alarms(prefix, {
   functionNames: Object.fromEntries(
     Object.entries(functions).map(([operationId, fn]) => [operationId, fn.function.name]),
   ),

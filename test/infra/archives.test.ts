@@ -9,13 +9,7 @@ import { join } from "path";
 import { expect } from "chai";
 import type { ProxyHandler } from "../../handlers/http";
 import { proxyEvent, lambdaContext } from "../support/lambda";
-import {
-  PROJECT_ROOT,
-  ProgramSnapshot,
-  resourceNamed,
-  stackSettings,
-  stackSnapshot,
-} from "../support/program-snapshot";
+import { PROJECT_ROOT, ProgramSnapshot, resourceOf, stackSettings, stackSnapshot } from "../support/program-snapshot";
 import { loadSerializedHandlers, serializedFunctions } from "../support/serialized-handlers";
 import { ROUTES } from "./expectations";
 import { startInfraPrograms } from "./programs";
@@ -79,9 +73,9 @@ describe("infra: Lambda archives and their serialized code", function () {
       });
 
       it("captures no stack setting or resource attribute in the code", () => {
-        const items = resourceNamed(snapshot, "items-api-items");
-        const idempotency = resourceNamed(snapshot, "items-api-idempotency");
-        const fn = resourceNamed(snapshot, "getItem-function");
+        const items = resourceOf(snapshot, "items");
+        const idempotency = resourceOf(snapshot, "idempotency");
+        const fn = resourceOf(snapshot, "getItem-function");
         const environment = (fn.inputs.environment as { variables: Record<string, string> }).variables;
         const forbidden = [
           String(items.state.name),

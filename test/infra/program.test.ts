@@ -11,7 +11,7 @@ import {
   ProgramSnapshot,
   programSnapshot,
   RegisteredResource,
-  resourceNamed,
+  resourceOf,
   resourcesOfType,
   stackSettings,
   stackSnapshot,
@@ -79,11 +79,11 @@ function countByType(snapshot: ProgramSnapshot): Record<string, number> {
 }
 
 function functionOf(snapshot: ProgramSnapshot, operationId: string): RegisteredResource {
-  return resourceNamed(snapshot, `${operationId}-function`);
+  return resourceOf(snapshot, `${operationId}-function`);
 }
 
 function tableNamed(snapshot: ProgramSnapshot, logicalName: "items" | "idempotency"): RegisteredResource {
-  return resourceNamed(snapshot, `items-api-${logicalName}`);
+  return resourceOf(snapshot, `${logicalName}`);
 }
 
 function parseJson(text: unknown): Record<string, unknown> {
@@ -123,7 +123,7 @@ describe("infra: index.ts under Pulumi mocks", function () {
 
   it("redeploys exactly when the deployed document changes: same document, same trigger; another, another", async () => {
     const trigger = async (request: ProgramRequest) =>
-      resourceNamed(await programSnapshot(request), "items-api-deployment").inputs.triggers;
+      resourceOf(await programSnapshot(request), "deployment").inputs.triggers;
     const prod = await trigger({ stack: "prod" });
     // A setting the document does not depend on (the cursor secret) leaves the trigger alone.
     expect(await trigger(CURSOR_SECRET_RUN)).to.deep.equal(prod);
@@ -169,7 +169,7 @@ describe("infra: index.ts under Pulumi mocks", function () {
 
       it("creates one log group per function and two for the stage, all with the configured retention", () => {
         const logGroups = resourcesOfType(snapshot, "aws:cloudwatch/logGroup:LogGroup");
-        const restApiId = resourceNamed(snapshot, "items-api").id;
+        const restApiId = resourceOf(snapshot).id;
         expect(
           Object.fromEntries(logGroups.map((group) => [group.inputs.name, group.inputs.retentionInDays])),
         ).to.deep.equal({
@@ -185,7 +185,7 @@ describe("infra: index.ts under Pulumi mocks", function () {
         describe(route.operationId, () => {
           it("is a nodejs22.x CallbackFunction with its own role, settings as environment variables and JSON logs", () => {
             const fn = functionOf(snapshot, route.operationId);
-            const role = resourceNamed(snapshot, `${route.operationId}-role`);
+            const role = resourceOf(snapshot, `${route.operationId}-role`);
             const items = tableNamed(snapshot, "items");
             const idempotency = tableNamed(snapshot, "idempotency");
             const expectedSecret = createHash("sha256")
@@ -219,7 +219,7 @@ describe("infra: index.ts under Pulumi mocks", function () {
           });
 
           it("has a role only Lambda can assume, with exactly one hand-written inline policy and nothing attached", () => {
-            const role = resourceNamed(snapshot, `${route.operationId}-role`);
+            const role = resourceOf(snapshot, `${route.operationId}-role`);
             expect(parseJson(role.inputs.assumeRolePolicy)).to.deep.equal({
               Version: "2012-10-17",
               Statement: [
@@ -231,7 +231,7 @@ describe("infra: index.ts under Pulumi mocks", function () {
             const policies = resourcesOfType(snapshot, "aws:iam/rolePolicy:RolePolicy").filter(
               (policy) => policy.inputs.role === role.id,
             );
-            expect(policies.map((policy) => policy.name)).to.deep.equal([`${route.operationId}-policy`]);
+            expect(policies.map((policy) => policy.name)).to.deep.equal([`${prefix}-${route.operationId}-policy`]);
             const attachments = resourcesOfType(snapshot, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter(
               (attachment) => attachment.inputs.role === role.id,
             );
@@ -239,7 +239,7 @@ describe("infra: index.ts under Pulumi mocks", function () {
           });
 
           it("allows exactly its DynamoDB actions on its tables, log writes to its own group, X-Ray only with tracing", () => {
-            const policy = resourceNamed(snapshot, `${route.operationId}-policy`);
+            const policy = resourceOf(snapshot, `${route.operationId}-policy`);
             const logGroupArn = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/${prefix}-${route.operationId}`;
             const expected = EXPECTED_DYNAMODB_ACTIONS[route.operationId] ?? {};
             const tableStatements = (["items", "idempotency"] as const).flatMap((logicalName) => {
@@ -282,7 +282,7 @@ describe("infra: index.ts under Pulumi mocks", function () {
           });
 
           it("is wired into the REST API body as an aws_proxy integration, with a permission scoped to its method and path", () => {
-            const restApi = resourceNamed(snapshot, "items-api");
+            const restApi = resourceOf(snapshot);
             const body = parseJson(restApi.inputs.body) as {
               paths: Record<string, Record<string, Record<string, unknown>>>;
             };
@@ -299,7 +299,7 @@ describe("infra: index.ts under Pulumi mocks", function () {
             expect(fn.state.invokeArn).to.equal(
               (operation?.["x-amazon-apigateway-integration"] as { uri: string }).uri,
             );
-            const permission = resourceNamed(snapshot, `items-api-${route.operationId}-permission`);
+            const permission = resourceOf(snapshot, `${route.operationId}-permission`);
             expect(permission.inputs).to.deep.include({
               action: "lambda:InvokeFunction",
               function: `${prefix}-${route.operationId}`,
@@ -311,14 +311,14 @@ describe("infra: index.ts under Pulumi mocks", function () {
       }
 
       it("deploys the REST API body with a Deployment keyed on the body's hash, regional, keys from config", () => {
-        const restApi = resourceNamed(snapshot, "items-api");
+        const restApi = resourceOf(snapshot);
         expect(restApi.inputs).to.deep.include({
           name: prefix,
           endpointConfiguration: { types: "REGIONAL" },
           failOnWarnings: false,
         });
         expect(restApi.inputs.apiKeySource).to.equal(settings.apiKeys.required ? "HEADER" : undefined);
-        const deployment = resourceNamed(snapshot, "items-api-deployment");
+        const deployment = resourceOf(snapshot, "deployment");
         expect(deployment.inputs.restApi).to.equal(restApi.id);
         expect(deployment.inputs.triggers).to.deep.equal({
           documentSha256: createHash("sha256").update(String(restApi.inputs.body)).digest("hex"),
@@ -326,12 +326,12 @@ describe("infra: index.ts under Pulumi mocks", function () {
       });
 
       it("has a stage named after the stack with JSON access logs, tracing, throttling and error-level execution logs", () => {
-        const restApi = resourceNamed(snapshot, "items-api");
-        const stage = resourceNamed(snapshot, "items-api-stage");
-        const accessLogs = resourceNamed(snapshot, "items-api-access-logs");
+        const restApi = resourceOf(snapshot);
+        const stage = resourceOf(snapshot, "stage");
+        const accessLogs = resourceOf(snapshot, "access-logs");
         expect(stage.inputs).to.deep.include({
           restApi: restApi.id,
-          deployment: resourceNamed(snapshot, "items-api-deployment").id,
+          deployment: resourceOf(snapshot, "deployment").id,
           stageName: stack,
           xrayTracingEnabled: settings.tracing,
         });
@@ -345,7 +345,7 @@ describe("infra: index.ts under Pulumi mocks", function () {
           status: "$context.status",
           apiKeyId: "$context.identity.apiKeyId",
         });
-        expect(resourceNamed(snapshot, "items-api-method-settings").inputs).to.deep.equal({
+        expect(resourceOf(snapshot, "method-settings").inputs).to.deep.equal({
           restApi: restApi.id,
           stageName: stack,
           methodPath: "*/*",
@@ -365,7 +365,7 @@ describe("infra: index.ts under Pulumi mocks", function () {
           expect(accounts).to.deep.equal([]);
           return;
         }
-        const role = resourceNamed(snapshot, "items-api-cloudwatch-role");
+        const role = resourceOf(snapshot, "cloudwatch-role");
         expect(accounts.map((account) => account.inputs)).to.deep.equal([{ cloudwatchRoleArn: role.state.arn }]);
         expect(parseJson(role.inputs.assumeRolePolicy)).to.deep.equal({
           Version: "2012-10-17",
@@ -373,7 +373,7 @@ describe("infra: index.ts under Pulumi mocks", function () {
             { Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" },
           ],
         });
-        expect(resourceNamed(snapshot, "items-api-cloudwatch-role-policy").inputs).to.deep.equal({
+        expect(resourceOf(snapshot, "cloudwatch-role-policy").inputs).to.deep.equal({
           role: role.state.name,
           policyArn: "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
         });
@@ -387,7 +387,7 @@ describe("infra: index.ts under Pulumi mocks", function () {
           expect(snapshot.outputs).not.to.have.property("apiKey");
           return;
         }
-        const restApi = resourceNamed(snapshot, "items-api");
+        const restApi = resourceOf(snapshot);
         expect(plans.map((plan) => plan.inputs)).to.deep.equal([
           {
             name: `${prefix}-default`,
@@ -404,7 +404,7 @@ describe("infra: index.ts under Pulumi mocks", function () {
       });
 
       it("alarms on Lambda errors and throttles, API 5XX and p99 latency, DynamoDB throttles and system errors", () => {
-        const topic = resourceNamed(snapshot, "items-api-topic");
+        const topic = resourceOf(snapshot, "topic");
         const alarms = resourcesOfType(snapshot, "aws:cloudwatch/metricAlarm:MetricAlarm");
         for (const alarm of alarms) {
           expect(alarm.inputs.alarmActions, alarm.name).to.deep.equal([topic.state.arn]);
@@ -424,19 +424,19 @@ describe("infra: index.ts under Pulumi mocks", function () {
           ...Object.fromEntries(
             ROUTES.flatMap((route) => [
               [
-                `items-api-${route.operationId}-errors`,
+                `${prefix}-${route.operationId}-errors`,
                 ["AWS/Lambda", "Errors", { FunctionName: `${prefix}-${route.operationId}` }, 1],
               ],
               [
-                `items-api-${route.operationId}-throttles`,
+                `${prefix}-${route.operationId}-throttles`,
                 ["AWS/Lambda", "Throttles", { FunctionName: `${prefix}-${route.operationId}` }, 1],
               ],
             ]),
           ),
-          "items-api-api-5xx": ["AWS/ApiGateway", "5XXError", apiDimensions, 5],
-          "items-api-api-latency-p99": ["AWS/ApiGateway", "Latency", apiDimensions, 3000],
+          [`${prefix}-api-5xx`]: ["AWS/ApiGateway", "5XXError", apiDimensions, 5],
+          [`${prefix}-api-latency-p99`]: ["AWS/ApiGateway", "Latency", apiDimensions, 3000],
         });
-        expect(resourceNamed(snapshot, "items-api-api-latency-p99").inputs.extendedStatistic).to.equal("p99");
+        expect(resourceOf(snapshot, "api-latency-p99").inputs.extendedStatistic).to.equal("p99");
         const tableOperations = {
           items: ["DeleteItem", "GetItem", "PutItem", "Scan", "UpdateItem"],
           idempotency: ["GetItem", "PutItem", "UpdateItem"],
@@ -444,7 +444,7 @@ describe("infra: index.ts under Pulumi mocks", function () {
         for (const [logicalName, operations] of Object.entries(tableOperations)) {
           const tableName = tableNamed(snapshot, logicalName as "items" | "idempotency").state.name;
           for (const metricName of ["ThrottledRequests", "SystemErrors"]) {
-            const alarm = resourceNamed(snapshot, `items-api-${logicalName}-${metricName.toLowerCase()}`);
+            const alarm = resourceOf(snapshot, `${logicalName}-${metricName.toLowerCase()}`);
             const queries = alarm.inputs.metricQueries as { id: string; expression?: string; metric?: unknown }[];
             expect(queries.filter((query) => query.metric !== undefined).map((query) => query.metric)).to.deep.equal(
               operations.map((operation) => ({
@@ -469,7 +469,7 @@ describe("infra: index.ts under Pulumi mocks", function () {
       });
 
       it("exports apiUrl, tableName, functionNames and the public OpenAPI document", () => {
-        const restApi = resourceNamed(snapshot, "items-api");
+        const restApi = resourceOf(snapshot);
         expect(snapshot.outputs.apiUrl).to.deep.equal({
           value: `https://${restApi.id}.execute-api.${REGION}.amazonaws.com/${stack}/`,
           secret: false,

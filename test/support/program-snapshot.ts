@@ -118,6 +118,17 @@ export function resourcesOfType(snapshot: ProgramSnapshot, type: string): Regist
   return snapshot.resources.filter((resource) => resource.type === type);
 }
 
+/** `items-api-<stack>`: what the program names its components, and so every resource, after. */
+export function stackPrefix(snapshot: ProgramSnapshot): string {
+  return `${snapshot.project}-${snapshot.stack}`;
+}
+
+/** The custom resource named `<prefix>-<suffix>` (the REST API itself: `<prefix>`). */
+export function resourceOf(snapshot: ProgramSnapshot, suffix?: string): RegisteredResource {
+  const prefix = stackPrefix(snapshot);
+  return resourceNamed(snapshot, suffix === undefined ? prefix : `${prefix}-${suffix}`);
+}
+
 /** The one custom resource (or, given a component type, the one component) with this name. */
 export function resourceNamed(snapshot: ProgramSnapshot, name: string, type?: string): RegisteredResource {
   const found = snapshot.resources.filter(
