@@ -53,10 +53,12 @@ const api = new ItemsRestApi(prefix, {
   settings,
 });
 
+const functionNameOutputs = Object.fromEntries(
+  Object.entries(functions).map(([operationId, fn]) => [operationId, fn.function.name]),
+);
+
 new Alarms(prefix, {
-  functionNames: Object.fromEntries(
-    Object.entries(functions).map(([operationId, fn]) => [operationId, fn.function.name]),
-  ),
+  functionNames: functionNameOutputs,
   apiName: api.restApi.name,
   stageName: api.stage.stageName,
   tableNames: data.names,
@@ -67,9 +69,7 @@ new Alarms(prefix, {
 export const apiUrl = api.url;
 export const tableName = data.tables.items.name;
 export const idempotencyTableName = data.tables.idempotency.name;
-export const functionNames = Object.fromEntries(
-  Object.entries(functions).map(([operationId, fn]) => [operationId, fn.function.name]),
-);
+export const functionNames = functionNameOutputs;
 /** The public document, exactly what the local runtime serves at /openapi.json for these settings. */
 export const openApiDocument = document;
 export const apiKey = api.apiKey === undefined ? undefined : pulumi.secret(api.apiKey.value);

@@ -28,27 +28,36 @@ export interface ItemsRestApiArgs {
   >;
 }
 
-/** One JSON line per request in the access log group. */
-export const ACCESS_LOG_FORMAT = JSON.stringify({
-  requestId: "$context.requestId",
-  extendedRequestId: "$context.extendedRequestId",
-  ip: "$context.identity.sourceIp",
-  userAgent: "$context.identity.userAgent",
-  apiKeyId: "$context.identity.apiKeyId",
-  requestTime: "$context.requestTime",
-  httpMethod: "$context.httpMethod",
-  resourcePath: "$context.resourcePath",
-  path: "$context.path",
-  status: "$context.status",
-  protocol: "$context.protocol",
-  responseLength: "$context.responseLength",
-  responseLatency: "$context.responseLatency",
-  integrationLatency: "$context.integrationLatency",
-  integrationStatus: "$context.integrationStatus",
-  errorType: "$context.error.responseType",
-  errorMessage: "$context.error.message",
-  xrayTraceId: "$context.xrayTraceId",
-});
+/**
+ * One JSON line per request in the access log group. API Gateway substitutes the variables
+ * without escaping, so only values that cannot hold a quote are quoted here; the error message
+ * comes as `$context.error.messageString`, which API Gateway quotes and escapes itself. (No user
+ * agent: it can hold quotes.)
+ */
+export const ACCESS_LOG_FORMAT =
+  "{" +
+  [
+    ...Object.entries({
+      requestId: "$context.requestId",
+      extendedRequestId: "$context.extendedRequestId",
+      ip: "$context.identity.sourceIp",
+      apiKeyId: "$context.identity.apiKeyId",
+      requestTime: "$context.requestTime",
+      httpMethod: "$context.httpMethod",
+      resourcePath: "$context.resourcePath",
+      path: "$context.path",
+      status: "$context.status",
+      protocol: "$context.protocol",
+      responseLength: "$context.responseLength",
+      responseLatency: "$context.responseLatency",
+      integrationLatency: "$context.integrationLatency",
+      integrationStatus: "$context.integrationStatus",
+      errorType: "$context.error.responseType",
+      xrayTraceId: "$context.xrayTraceId",
+    }).map(([key, variable]) => `"${key}":"${variable}"`),
+    '"errorMessage":$context.error.messageString',
+  ].join(",") +
+  "}";
 
 /** The managed policy AWS provides for API Gateway's account-level logging role (not FullAccess). */
 export const API_GATEWAY_CLOUDWATCH_POLICY_ARN =
