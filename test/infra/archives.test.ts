@@ -37,10 +37,10 @@ const ENV = {
   LOG_LEVEL: "error",
 };
 
-startInfraPrograms();
-
 describe("infra: Lambda archives and their serialized code", function () {
   this.timeout(120000);
+  // Start every program run of the infra suite at once, when (and only if) it runs.
+  before(startInfraPrograms);
 
   for (const stack of ["dev", "prod"]) {
     describe(`${stack} stack`, () => {

@@ -12,10 +12,10 @@ import { CONFIG_KEYS } from "../../infra/config";
 import { PROJECT_ROOT, programSnapshot, resourcesOfType } from "../support/program-snapshot";
 import { CURSOR_SECRET, CURSOR_SECRET_RUN, INVALID_CONFIG, invalidConfigRun, startInfraPrograms } from "./programs";
 
-startInfraPrograms();
-
 describe("infra: stack configuration", function () {
   this.timeout(120000);
+  // Start every program run of the infra suite at once, when (and only if) it runs.
+  before(startInfraPrograms);
 
   it("declares exactly CONFIG_KEYS in Pulumi.yaml, with type, description and default", () => {
     const project = parse(readFileSync(join(PROJECT_ROOT, "Pulumi.yaml"), "utf8")) as {

@@ -91,10 +91,10 @@ function parseJson(text: unknown): Record<string, unknown> {
   return JSON.parse(String(text)) as Record<string, unknown>;
 }
 
-startInfraPrograms();
-
 describe("infra: index.ts under Pulumi mocks", function () {
   this.timeout(120000);
+  // Start every program run of the infra suite at once, when (and only if) it runs.
+  before(startInfraPrograms);
 
   before(async () => {
     // Both stacks' child processes run at once; each test then reads its memoized snapshot.

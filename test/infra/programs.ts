@@ -1,7 +1,7 @@
 /**
- * Every program run the infra suite needs. Each is a child process of several seconds, so all
- * start at once when the first infra test file loads (they are memoized, and overlap whatever
- * mocha runs meanwhile) instead of one after another inside hooks.
+ * Every program run the infra suite needs. Each is a child process of several seconds, so the
+ * first infra suite to run starts them all at once (they are memoized) instead of one after
+ * another in each test's hooks.
  */
 import { ProgramRequest, programSnapshot } from "../support/program-snapshot";
 
