@@ -15,6 +15,8 @@ export interface ContractTarget {
   url: string;
   dynamoDbEndpoint: string;
   tableNames: { items: string; idempotency: string };
+  /** The API key, where the stack requires one. */
+  apiKey?: string;
   close(): Promise<void>;
 }
 
@@ -41,7 +43,7 @@ export function describeContract(label: string, startTarget: () => Promise<Contr
 
     before(async () => {
       target = await startTarget();
-      api = client(target.url);
+      api = client(target.url, target.apiKey === undefined ? {} : { "x-api-key": target.apiKey });
       doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: target.dynamoDbEndpoint }));
     });
 

@@ -1,0 +1,46 @@
+/**
+ * Serialized parity: the contract suite through the handlers exactly as CallbackFunction ships
+ * them (each function's `__index.js`, taken from its archive under Pulumi mocks), per stack.
+ * A closure-capture mistake fails here, not in AWS.
+ */
+import { randomUUID } from "crypto";
+import { IDEMPOTENCY_TABLE, ITEMS_TABLE } from "../../infra/table-definitions";
+import { startEmbeddedEngine } from "../../local/engine";
+import { startLocalApi } from "../../local/server";
+import { readStackSettings } from "../../local/stack-settings";
+import { loadSerializedHandlers } from "../support/serialized-handlers";
+import { describeContract } from "./contract";
+
+for (const stack of ["dev", "prod"]) {
+  describeContract(`serialized ${stack} handlers`, async () => {
+    const settings = readStackSettings(stack);
+    const engine = await startEmbeddedEngine(undefined);
+    const suffix = randomUUID().slice(0, 8);
+    const tableNames = { items: `serialized-${suffix}-items`, idempotency: `serialized-${suffix}-idempotency` };
+    const handlers = await loadSerializedHandlers(stack, {
+      env: {
+        [ITEMS_TABLE.environmentVariable]: tableNames.items,
+        [IDEMPOTENCY_TABLE.environmentVariable]: tableNames.idempotency,
+        CURSOR_SECRET: `serialized-${suffix}-cursor-secret`,
+        CORS_ALLOWED_ORIGINS: settings.corsAllowedOrigins.join(","),
+        DYNAMODB_ENDPOINT: engine.endpoint,
+        LOG_LEVEL: "warn",
+      },
+    });
+    const api = await startLocalApi({
+      settings,
+      handlers,
+      dynamoDbEndpoint: engine.endpoint,
+      tableNames,
+      apiKey: settings.apiKeys.required ? `serialized-${suffix}-api-key` : undefined,
+      accessLog: () => undefined,
+    });
+    return {
+      ...api,
+      close: async () => {
+        await api.close();
+        await engine.close();
+      },
+    };
+  });
+}
