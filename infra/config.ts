@@ -12,7 +12,13 @@ export interface Settings {
   /** Days CloudWatch keeps Lambda, access and execution logs. */
   logRetentionDays: number;
   logLevel: LogLevel;
-  lambda: { memoryMb: number; timeoutSeconds: number; architecture: Architecture };
+  lambda: {
+    memoryMb: number;
+    timeoutSeconds: number;
+    architecture: Architecture;
+    /** Ship AWS SDK v3 in every archive instead of using the runtime's copy (see infra/functions.ts). */
+    bundleAwsSdk: boolean;
+  };
   /** Stage-wide API Gateway throttling (requests per second and burst). */
   throttle: { rateLimit: number; burstLimit: number };
   /** Exact origins CORS allows; `*` allows any (refused when API keys are on). Empty: no CORS. */
@@ -61,6 +67,13 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     description: "Lambda timeout in seconds (1 to 28, under API Gateway's 29 s).",
   },
   { key: "lambdaArchitecture", type: "string", default: "arm64", description: "Lambda architecture: arm64 or x86_64." },
+  {
+    key: "bundleAwsSdk",
+    type: "boolean",
+    default: false,
+    description:
+      "Ship AWS SDK v3 inside every Lambda archive (about 10.6 MB each) instead of using the copy the nodejs22.x runtime provides; see README, Performance.",
+  },
   {
     key: "throttleRateLimit",
     type: "integer",
@@ -237,6 +250,7 @@ export function parseSettings(read: (key: string) => RawValue): Settings {
       memoryMb: integer(read, "lambdaMemoryMb", 128, 10240),
       timeoutSeconds: integer(read, "lambdaTimeoutSeconds", 1, 28),
       architecture: oneOf(read, "lambdaArchitecture", ["arm64", "x86_64"] as const),
+      bundleAwsSdk: boolean(read, "bundleAwsSdk"),
     },
     throttle,
     corsAllowedOrigins,

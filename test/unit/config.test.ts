@@ -22,6 +22,7 @@ const FIELD: Record<string, (settings: Settings) => unknown> = {
   lambdaMemoryMb: (s) => s.lambda.memoryMb,
   lambdaTimeoutSeconds: (s) => s.lambda.timeoutSeconds,
   lambdaArchitecture: (s) => s.lambda.architecture,
+  bundleAwsSdk: (s) => s.lambda.bundleAwsSdk,
   throttleRateLimit: (s) => s.throttle.rateLimit,
   throttleBurstLimit: (s) => s.throttle.burstLimit,
   corsAllowedOrigins: (s) => s.corsAllowedOrigins,
@@ -48,6 +49,7 @@ const INTEGERS: Array<[key: string, min: number, max: number]> = [
 ];
 
 const BOOLEANS = [
+  "bundleAwsSdk",
   "apiKeyRequired",
   "tracingEnabled",
   "pointInTimeRecovery",
@@ -85,7 +87,7 @@ describe("infra/config", () => {
       expect(settings).to.deep.equal({
         logRetentionDays: 14,
         logLevel: "info",
-        lambda: { memoryMb: 256, timeoutSeconds: 10, architecture: "arm64" },
+        lambda: { memoryMb: 256, timeoutSeconds: 10, architecture: "arm64", bundleAwsSdk: false },
         throttle: { rateLimit: 100, burstLimit: 200 },
         corsAllowedOrigins: [],
         apiKeys: { required: false, quotaPerDay: 10000, rateLimit: 50, burstLimit: 100 },
@@ -104,6 +106,7 @@ describe("infra/config", () => {
         lambdaMemoryMb: "1024",
         lambdaTimeoutSeconds: " 28 ",
         lambdaArchitecture: "x86_64",
+        bundleAwsSdk: "true",
         throttleRateLimit: "10",
         throttleBurstLimit: "20",
         corsAllowedOrigins: '["https://app.example.com","http://localhost:5173"]',
@@ -123,6 +126,7 @@ describe("infra/config", () => {
         lambdaMemoryMb: 1024,
         lambdaTimeoutSeconds: 28,
         lambdaArchitecture: "x86_64",
+        bundleAwsSdk: true,
         throttleRateLimit: 10,
         throttleBurstLimit: 20,
         corsAllowedOrigins: ["https://app.example.com", "http://localhost:5173"],
@@ -139,7 +143,7 @@ describe("infra/config", () => {
       const expected: Settings = {
         logRetentionDays: 30,
         logLevel: "debug",
-        lambda: { memoryMb: 1024, timeoutSeconds: 28, architecture: "x86_64" },
+        lambda: { memoryMb: 1024, timeoutSeconds: 28, architecture: "x86_64", bundleAwsSdk: true },
         throttle: { rateLimit: 10, burstLimit: 20 },
         corsAllowedOrigins: ["https://app.example.com", "http://localhost:5173"],
         apiKeys: { required: true, quotaPerDay: 500, rateLimit: 5, burstLimit: 10 },
