@@ -92,8 +92,15 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
     }
   }
 
+  // API Gateway prefers literal segments over `{parameters}`: /items/count beats /items/{id}.
+  const templates = [...byPath.entries()].sort(
+    ([a], [b]) =>
+      b.split("/").filter((part) => !part.startsWith("{")).length -
+      a.split("/").filter((part) => !part.startsWith("{")).length,
+  );
+
   function matchPath(method: string, path: string): PathMatch {
-    for (const [template, pathRoutes] of byPath) {
+    for (const [template, pathRoutes] of templates) {
       const parameters = matchTemplate(template, path);
       if (parameters === undefined) {
         continue;

@@ -269,6 +269,10 @@ async function main(): Promise<void> {
 
   let snapshot: ProgramSnapshot;
   try {
+    for (const module of request.preload ?? []) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require(join(PROJECT_ROOT, module));
+    }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const program = require(join(PROJECT_ROOT, "index.ts")) as Record<string, unknown>;
     const outputs: ProgramSnapshot["outputs"] = {};

@@ -18,6 +18,8 @@ export interface ProgramRequest {
   config?: Record<string, string>;
   /** Keys of `config` to mark secret (as `pulumi config set --secret` does). */
   secretKeys?: string[];
+  /** Project-relative modules required before index.ts (e.g. one that adds a route). */
+  preload?: string[];
 }
 
 export interface RegisteredResource {
