@@ -189,9 +189,9 @@ interface Panel {
   marks?: { value: number; label: string }[];
 }
 
-const WIDTH = 960;
+const WIDTH = 1000;
 const LABEL_WIDTH = 300;
-const PLOT_WIDTH = 520;
+const PLOT_WIDTH = 470;
 const BAR_HEIGHT = 16;
 const BAR_GAP = 5;
 
@@ -208,24 +208,44 @@ function panel(spec: Panel, top: number): { svg: string; height: number } {
       ? LABEL_WIDTH + (PLOT_WIDTH * (Math.log10(value) - Math.log10(min))) / (Math.log10(max) - Math.log10(min))
       : LABEL_WIDTH + (PLOT_WIDTH * value) / max;
   const parts: string[] = [`<text x="10" y="${top + 18}" class="title">${escape(spec.title)}</text>`];
+  const bottom = top + 30 + spec.bars.length * (BAR_HEIGHT + BAR_GAP);
+  // Budget lines first, so bars and labels stay readable on top of them.
+  for (const mark of spec.marks ?? []) {
+    const position = x(mark.value).toFixed(1);
+    parts.push(
+      `<line x1="${position}" x2="${position}" y1="${top + 26}" y2="${bottom}" class="mark"/>`,
+      `<text x="${position}" y="${bottom + 12}" text-anchor="middle" class="mark-label">${escape(mark.label)}</text>`,
+    );
+  }
   let y = top + 30;
   for (const bar of spec.bars) {
     const width = Math.max(1, x(bar.value) - LABEL_WIDTH);
     parts.push(
       `<text x="${LABEL_WIDTH - 8}" y="${y + 12}" text-anchor="end">${escape(bar.label)}</text>`,
       `<rect x="${LABEL_WIDTH}" y="${y}" width="${width.toFixed(1)}" height="${BAR_HEIGHT}" fill="${bar.color}"/>`,
-      `<text x="${(LABEL_WIDTH + width + 6).toFixed(1)}" y="${y + 12}">${escape(bar.text)}</text>`,
+      `<text x="${(LABEL_WIDTH + width + 6).toFixed(1)}" y="${y + 12}" class="value">${escape(bar.text)}</text>`,
     );
     y += BAR_HEIGHT + BAR_GAP;
   }
-  for (const mark of spec.marks ?? []) {
-    const position = x(mark.value).toFixed(1);
-    parts.push(
-      `<line x1="${position}" x2="${position}" y1="${top + 26}" y2="${y}" class="mark"/>`,
-      `<text x="${position}" y="${y + 12}" text-anchor="middle" class="mark-label">${escape(mark.label)}</text>`,
-    );
-  }
   return { svg: parts.join("\n"), height: y - top + 24 };
+}
+
+function legend(y: number): string {
+  const entries: [string, string][] = [
+    ["items-api (the design)", COLORS["items-api"] ?? ""],
+    ["items-api, SDK bundled / serialized code", COLORS["items-api, SDK bundled"] ?? ""],
+    ["naive baseline", COLORS.naive ?? ""],
+    ["floor / engine direct", COLORS.floor ?? ""],
+    ["validation options", COLORS.validation ?? ""],
+  ];
+  let x = 10;
+  return entries
+    .map(([label, color]) => {
+      const item = `<rect x="${x}" y="${y - 10}" width="12" height="12" fill="${color}"/><text x="${x + 16}" y="${y}">${escape(label)}</text>`;
+      x += 22 + label.length * 6.2;
+      return item;
+    })
+    .join("\n");
 }
 
 export function renderChart(results: BenchResults): string {
@@ -245,7 +265,8 @@ export function renderChart(results: BenchResults): string {
   panels.push({
     title: `Cold init: load + factory in a fresh process, median of ${results.cold.runs} (ms)`,
     bars: results.cold.figures.map((figure) => ({
-      label: figure.name,
+      label:
+        figure.group === "floor" || figure.group === "validation" ? figure.name : `${figure.name} (${figure.group})`,
       value: figure.initMs,
       color: COLORS[figure.group] ?? "#333",
       text: `${figure.initMs.toFixed(1)} ms, ${figure.ratioToFloor.toFixed(2)}x floor`,
@@ -306,7 +327,7 @@ export function renderChart(results: BenchResults): string {
   });
 
   const rendered: string[] = [];
-  let top = 50;
+  let top = 70;
   for (const spec of panels) {
     const { svg, height } = panel(spec, top);
     rendered.push(svg);
@@ -319,10 +340,12 @@ export function renderChart(results: BenchResults): string {
 .title { font-size: 14px; font-weight: bold; }
 .mark { stroke: #d62728; stroke-width: 1.5; stroke-dasharray: 4 3; }
 .mark-label { fill: #d62728; font-size: 11px; }
+.value { paint-order: stroke; stroke: white; stroke-width: 3px; }
 </style>
 <rect width="100%" height="100%" fill="white"/>
 <text x="10" y="22" font-size="16" font-weight="bold">Items API bench (${results.mode}): ${passed} of ${results.budgets.length} budgets pass</text>
 <text x="10" y="40" fill="#555">${escape(`${machine.cpus} CPUs, ${machine.cpuModel}, Node ${machine.node}, ${results.generatedAt}`)}</text>
+${legend(60)}
 ${rendered.join("\n")}
 </svg>
 `;
