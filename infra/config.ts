@@ -72,7 +72,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     type: "boolean",
     default: false,
     description:
-      "Ship AWS SDK v3 inside every Lambda archive (about 10.6 MB each) instead of using the copy the nodejs22.x runtime provides; see README, Performance.",
+      "Ship AWS SDK v3 inside every Lambda archive (about 7.8 MB, 2.8 MB zipped, each) instead of using the copy the nodejs22.x runtime provides; see README, Performance.",
   },
   {
     key: "throttleRateLimit",

@@ -16,7 +16,7 @@ import type { TableName } from "./tables";
 
 /**
  * Packages the archive leaves out because the `nodejs22.x` runtime provides them (AWS SDK v3),
- * unless the stack sets `bundleAwsSdk`. Shipping them adds about 3,200 files (10.6 MB, 2.8 MB
+ * unless the stack sets `bundleAwsSdk`. Shipping them adds about 3,300 files (7.8 MB, 2.8 MB
  * zipped) to every function and, measured by `npm run bench`, buys no faster init; the handlers
  * use only long-stable SDK APIs (DynamoDBClient options, DynamoDBDocumentClient.from,
  * Get/Put/Update/Delete/Scan commands). `bundleAwsSdk: true` pins the SDK version instead.
