@@ -39,6 +39,8 @@ export interface Budget {
   name: string;
   pass: boolean;
   detail: string;
+  /** Where the time goes, from the same run, when a figure needs explaining. */
+  note?: string;
 }
 
 export interface BenchResults {
@@ -91,6 +93,7 @@ export function evaluateBudgets(results: Omit<BenchResults, "budgets">): Budget[
       name: `local runtime p50 get <= ${BUDGETS.getP50Ratio}x direct engine call`,
       pass: get.p50Ratio <= BUDGETS.getP50Ratio,
       detail: `${get.api.p50Ms.toFixed(2)} ms vs ${get.direct.p50Ms.toFixed(2)} ms = ${get.p50Ratio.toFixed(2)}x at ${results.load.options.connections} connections`,
+      note: getBreakdownNote(results),
     });
   }
   for (const count of results.calls.filter((candidate) => candidate.design === "items-api" && candidate.budgeted)) {
@@ -101,4 +104,25 @@ export function evaluateBudgets(results: Omit<BenchResults, "budgets">): Budget[
     });
   }
   return budgets;
+}
+
+/** One get at a time: what each layer adds to the engine's own time (medians, microseconds). */
+function getBreakdownNote(results: Omit<BenchResults, "budgets">): string | undefined {
+  const wall = (prefix: string) => results.breakdown.find((step) => step.step.startsWith(prefix))?.wallUs;
+  const engine = wall("engine");
+  const sdk = wall("+ SDK");
+  const handler = wall("+ handler, source");
+  const runtime = wall("+ local runtime");
+  const handlerAlone = wall("handler alone, no I/O (404), source");
+  if ([engine, sdk, handler, runtime, handlerAlone].some((value) => value === undefined)) {
+    return undefined;
+  }
+  const us = (value: number | undefined) => `${(value ?? 0).toFixed(0)} us`;
+  return (
+    `one get at a time: engine ${us(engine)}; the SDK client adds ${us((sdk ?? 0) - (engine ?? 0))}, ` +
+    `the handler ${us((handler ?? 0) - (sdk ?? 0))} (its code alone, no I/O: ${us(handlerAlone)}), ` +
+    `the runtime's HTTP server and API Gateway emulation ${us((runtime ?? 0) - (handler ?? 0))}: ` +
+    `${((runtime ?? 0) / (engine ?? 1)).toFixed(1)}x the engine. Under load the runtime process runs all of it ` +
+    `and the engine on one event loop, so the ratio approaches the CPU ratio.`
+  );
 }

@@ -38,7 +38,7 @@ interface Mode {
 
 const FULL: Mode = {
   name: "full",
-  coldRuns: 15,
+  coldRuns: 20,
   load: { connections: 10, durationSeconds: 5, warmupSeconds: 1, seedItems: 200 },
   breakdownIterations: 2000,
   everything: true,

@@ -4,10 +4,9 @@
  * archive is `__index.js` alone and the nodejs22.x runtime's SDK is used.
  */
 import { expect } from "chai";
+import { BUNDLED_SDK_RUN } from "../../bench/archives";
 import { ProgramSnapshot, programSnapshot, stackSnapshot } from "../support/program-snapshot";
 import { serializedFunctions } from "../support/serialized-handlers";
-
-export const BUNDLED_SDK_RUN = { stack: "dev", config: { "items-api:bundleAwsSdk": "true" } };
 
 describe("infra: bundleAwsSdk ships AWS SDK v3 in every archive", function () {
   this.timeout(120000);
