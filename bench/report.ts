@@ -24,7 +24,8 @@ export function formatReport(results: BenchResults): string {
   const sections: string[] = [];
   sections.push(
     `Items API bench (${results.mode}): ${machine.cpus} CPUs, ${machine.cpuModel}, Node ${machine.node}, ` +
-      `${machine.platform}, ${results.generatedAt}, ${results.durationSeconds.toFixed(0)} s`,
+      `${machine.platform}, load average ${machine.loadAverage.start.toFixed(1)} -> ${machine.loadAverage.end.toFixed(1)}, ` +
+      `${results.generatedAt}, ${results.durationSeconds.toFixed(0)} s`,
   );
 
   sections.push(

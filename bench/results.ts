@@ -47,7 +47,15 @@ export interface BenchResults {
   generatedAt: string;
   mode: "full" | "short";
   command: string;
-  machine: { cpus: number; cpuModel: string; node: string; platform: string; memoryGiB: number };
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    node: string;
+    platform: string;
+    memoryGiB: number;
+    /** 1-minute load average when the run started and ended: other work on the machine skews timings. */
+    loadAverage: { start: number; end: number };
+  };
   durationSeconds: number;
   archives: ArchiveRow[];
   cold: { runs: number; figures: ColdFigures[] };

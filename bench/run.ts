@@ -7,7 +7,7 @@
  *
  * Exits non-zero only when the bench itself fails; a FAIL budget line is a finding, not a crash.
  */
-import { cpus, totalmem } from "os";
+import { cpus, loadavg, totalmem } from "os";
 import { mkdirSync, writeFileSync } from "fs";
 import { join } from "path";
 import { performance } from "perf_hooks";
@@ -57,9 +57,10 @@ function progress(message: string): void {
   process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1)} s] ${message}\n`);
 }
 
-function machine(): BenchResults["machine"] {
+function machine(startLoad: number): BenchResults["machine"] {
   const model = cpus()[0]?.model.trim() ?? "unknown";
   return {
+    loadAverage: { start: startLoad, end: loadavg()[0] ?? NaN },
     cpus: cpus().length,
     cpuModel: model,
     node: process.version,
@@ -87,6 +88,7 @@ function lambdaSizing(initCpuMs: number, getCpuUs: number, rssMb: number): Lambd
 async function main(): Promise<void> {
   const mode = process.argv.includes("--short") ? SHORT : FULL;
   started = performance.now();
+  const startLoad = loadavg()[0] ?? NaN;
   process.env.AWS_REGION ??= "us-east-1";
   process.env.AWS_ACCESS_KEY_ID ??= "bench";
   process.env.AWS_SECRET_ACCESS_KEY ??= "bench";
@@ -202,7 +204,7 @@ async function main(): Promise<void> {
     generatedAt: new Date().toISOString(),
     mode: mode.name,
     command: mode.name === "full" ? "npm run bench" : "npm run bench -- --short",
-    machine: machine(),
+    machine: machine(startLoad),
     durationSeconds: (performance.now() - started) / 1000,
     archives,
     cold: { runs: mode.coldRuns, figures: cold },
