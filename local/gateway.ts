@@ -153,8 +153,10 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
     const requestId = randomUUID();
     const headers = headerMaps(request.rawHeaders);
     const origin = headers.single.origin;
-    const url = new URL(request.url, "http://localhost");
-    const path = url.pathname;
+    // Split by hand: `new URL()` would read a target such as `//host` as an authority.
+    const queryStart = request.url.indexOf("?");
+    const path = queryStart === -1 ? request.url : request.url.slice(0, queryStart);
+    const query = new URLSearchParams(queryStart === -1 ? "" : request.url.slice(queryStart + 1));
     const found = matchPath(request.method, path);
     if (found.kind === "none") {
       return gatewayError(requestId, origin, "not_found", `no route for ${request.method} ${path}`);
@@ -200,7 +202,7 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
       request,
       route,
       path,
-      url.searchParams,
+      query,
       headers,
       decodedParameters,
       requestId,

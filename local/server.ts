@@ -3,7 +3,7 @@
  * handlers built from the route table exactly as each Lambda builds them, and an HTTP server
  * that puts the API Gateway emulation in front of them.
  */
-import { randomBytes } from "crypto";
+import { randomBytes, randomUUID } from "crypto";
 import { createServer, IncomingMessage, ServerResponse } from "http";
 import { AddressInfo } from "net";
 import type { ProxyHandler } from "../handlers/http";
@@ -175,9 +175,13 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
           }),
         );
       } catch (error) {
-        response.writeHead(500, { "Content-Type": "application/json" });
-        response.end(JSON.stringify({ error: { code: "internal_error", message: "internal error", requestId: "-" } }));
-        accessLog(JSON.stringify({ time: new Date().toISOString(), level: "error", message: String(error) }));
+        // A fault of the runtime itself: still the envelope, with an id to find the log line by.
+        const requestId = randomUUID();
+        response.writeHead(500, { "Content-Type": "application/json", "x-request-id": requestId });
+        response.end(JSON.stringify({ error: { code: "internal_error", message: "internal error", requestId } }));
+        accessLog(
+          JSON.stringify({ time: new Date().toISOString(), level: "error", requestId, message: String(error) }),
+        );
       } finally {
         inFlight -= 1;
         if (inFlight === 0) {
