@@ -9,7 +9,7 @@ import { join } from "path";
 import { promisify } from "util";
 import type { ArchiveSnapshot, ProgramRequest } from "../test/support/program-snapshot";
 import type { NaiveFunction } from "./naive-child";
-import type { ArchiveRow, Design } from "./results";
+import type { ArchiveRow, Design } from "./budgets";
 import { ZipFile, filesUnder, zipArchive } from "./zip";
 
 const execFileAsync = promisify(execFile);

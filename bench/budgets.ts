@@ -1,4 +1,4 @@
-/** The shape of bench/results.json, and the budgets evaluated on it. */
+/** The shape of bench/results.json, and the budgets evaluated on it (not named results.ts: `require("./results")` would load the JSON). */
 import type { BreakdownStep } from "./breakdown";
 import type { CallCount } from "./calls";
 import type { ColdFigures } from "./cold";

@@ -1,5 +1,5 @@
 /** The printed table and the chart (bench/results.svg), both from bench/results.json's data. */
-import { BenchResults, kib } from "./results";
+import { BenchResults, kib } from "./budgets";
 
 function table(headers: string[], rows: (string | number)[][], align: ("l" | "r")[]): string {
   const cells = [headers, ...rows.map((row) => row.map(String))];
@@ -157,7 +157,11 @@ export function formatReport(results: BenchResults): string {
   sections.push(
     "Budgets\n" +
       results.budgets
-        .map((budget) => `  ${budget.pass ? "PASS" : "FAIL"}  ${budget.name}: ${budget.detail}`)
+        .map(
+          (budget) =>
+            `  ${budget.pass ? "PASS" : "FAIL"}  ${budget.name}: ${budget.detail}` +
+            (budget.note === undefined ? "" : `\n        why: ${budget.note}`),
+        )
         .join("\n"),
   );
   return sections.join("\n\n") + "\n";

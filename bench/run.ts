@@ -19,7 +19,7 @@ import { countDynamoDbCalls } from "./calls";
 import { ColdGroup, copyPackages, measureColdStarts, prepareColdModules } from "./cold";
 import { LoadOptions, RuntimeVariant, measureRuntimeLoad } from "./load";
 import { formatReport, renderChart } from "./report";
-import { ArchiveRow, BenchResults, LambdaSizing, RuntimeLoad, evaluateBudgets } from "./results";
+import { ArchiveRow, BenchResults, LambdaSizing, RuntimeLoad, evaluateBudgets } from "./budgets";
 import { measureValidationOptions } from "./validation";
 
 const PROJECT_ROOT = join(__dirname, "..");
@@ -47,8 +47,8 @@ const FULL: Mode = {
 const SHORT: Mode = {
   name: "short",
   coldRuns: 10,
-  load: { connections: 10, durationSeconds: 1, warmupSeconds: 0.25, seedItems: 50 },
-  breakdownIterations: 300,
+  load: { connections: 10, durationSeconds: 1, warmupSeconds: 0.25, seedItems: 30 },
+  breakdownIterations: 150,
   everything: false,
 };
 
