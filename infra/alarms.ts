@@ -1,7 +1,11 @@
 /**
  * Alarms to one SNS topic (with an optional e-mail subscription): Lambda errors and throttles
- * per function, API 5XX and p99 latency on the stage, DynamoDB throttles and system errors per
- * table, summed over exactly the operations the route table performs on that table.
+ * per function, API 5XX rate and p99 latency on the stage, DynamoDB throttles and system errors
+ * per table, summed over exactly the operations the route table performs on that table; and a
+ * CloudWatch dashboard of the same metrics.
+ *
+ * Plain `aws.cloudwatch` resources, not @pulumi/awsx: awsx 3 has no CloudWatch metric helpers
+ * (the classic awsx `cloudwatch` module is gone), so it earns no place here.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -20,8 +24,8 @@ export interface AlarmsArgs {
 
 /** p99 latency above this, for 3 minutes running, alarms (API Gateway's cap is 29 s). */
 export const LATENCY_P99_THRESHOLD_MS = 3000;
-/** 5XX responses within 5 minutes that alarm. */
-export const API_5XX_THRESHOLD = 5;
+/** Share of requests answered 5XX over 5 minutes that alarms (5XXError's Average is that rate). */
+export const API_5XX_RATE_THRESHOLD = 0.05;
 
 /** DynamoDB operations (metric `Operation` dimension) the routes perform on a table. */
 export function tableOperations(routes: readonly Route[], table: TableName): string[] {
@@ -35,6 +39,7 @@ export class Alarms extends pulumi.ComponentResource {
   readonly topic: aws.sns.Topic;
   readonly subscription: aws.sns.TopicSubscription | undefined;
   readonly alarms: aws.cloudwatch.MetricAlarm[] = [];
+  readonly dashboard: aws.cloudwatch.Dashboard;
 
   constructor(name: string, args: AlarmsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("items-api:monitoring:Alarms", name, {}, opts);
@@ -64,14 +69,14 @@ export class Alarms extends pulumi.ComponentResource {
     }
     const apiDimensions = { ApiName: args.apiName, Stage: args.stageName };
     this.alarm(`${name}-api-5xx`, {
-      alarmDescription: `API: ${API_5XX_THRESHOLD} or more 5XX responses in 5 minutes`,
+      alarmDescription: `API: more than ${API_5XX_RATE_THRESHOLD * 100}% of requests answered 5XX in 5 minutes`,
       namespace: "AWS/ApiGateway",
       metricName: "5XXError",
       dimensions: apiDimensions,
-      statistic: "Sum",
+      statistic: "Average",
       period: 300,
       evaluationPeriods: 1,
-      threshold: API_5XX_THRESHOLD,
+      threshold: API_5XX_RATE_THRESHOLD,
       comparisonOperator: "GreaterThanOrEqualToThreshold",
     });
     this.alarm(`${name}-api-latency-p99`, {
@@ -116,7 +121,12 @@ export class Alarms extends pulumi.ComponentResource {
         });
       }
     }
-    this.registerOutputs({ topicArn: this.topic.arn });
+    this.dashboard = new aws.cloudwatch.Dashboard(
+      `${name}-dashboard`,
+      { dashboardName: name, dashboardBody: pulumi.jsonStringify({ widgets: dashboardWidgets(args) }) },
+      { parent: this },
+    );
+    this.registerOutputs({ topicArn: this.topic.arn, dashboardName: this.dashboard.dashboardName });
   }
 
   private alarm(name: string, args: aws.cloudwatch.MetricAlarmArgs): void {
@@ -134,4 +144,74 @@ export class Alarms extends pulumi.ComponentResource {
       ),
     );
   }
+}
+
+type Metric = pulumi.Input<string | { stat?: string; label?: string }>[];
+
+function graph(title: string, metrics: Metric[], region: string, stat = "Sum"): Record<string, unknown> {
+  return {
+    type: "metric",
+    width: 12,
+    height: 6,
+    properties: { title, metrics, region, stat, period: 300, view: "timeSeries" },
+  };
+}
+
+/** The alarms' metrics as graphs: per function, the stage, and each table's operations. */
+export function dashboardWidgets(args: AlarmsArgs): Record<string, unknown>[] {
+  // The stack's region (aws:region); widgets must name it.
+  const region = aws.config.region ?? "us-east-1";
+  const functions = Object.entries(args.functionNames);
+  const api = ["ApiName", args.apiName, "Stage", args.stageName];
+  const lambdaGraph = (metricName: string) =>
+    graph(
+      `Lambda ${metricName}`,
+      functions.map(([operationId, functionName]) => [
+        "AWS/Lambda",
+        metricName,
+        "FunctionName",
+        functionName,
+        { label: operationId },
+      ]),
+      region,
+    );
+  const tableGraphs = (Object.entries(args.tableNames) as [TableName, pulumi.Input<string>][]).map(
+    ([table, tableName]) =>
+      graph(
+        `DynamoDB ${table}: throttled requests and system errors`,
+        tableOperations(args.routes, table).flatMap((operation) =>
+          ["ThrottledRequests", "SystemErrors"].map((metricName) => [
+            "AWS/DynamoDB",
+            metricName,
+            "TableName",
+            tableName,
+            "Operation",
+            operation,
+            { label: `${metricName} ${operation}` },
+          ]),
+        ),
+        region,
+      ),
+  );
+  return [
+    lambdaGraph("Errors"),
+    lambdaGraph("Throttles"),
+    graph(
+      "API 5XX rate",
+      [["AWS/ApiGateway", "5XXError", ...api, { stat: "Average", label: "5XX rate" }]],
+      region,
+      "Average",
+    ),
+    graph(
+      "API latency",
+      [
+        ["AWS/ApiGateway", "Latency", ...api, { stat: "p99", label: "p99" }],
+        ["AWS/ApiGateway", "Latency", ...api, { stat: "p50", label: "p50" }],
+        ["AWS/ApiGateway", "IntegrationLatency", ...api, { stat: "p99", label: "integration p99" }],
+      ],
+      region,
+      "p99",
+    ),
+    ...tableGraphs,
+  ];
 }

@@ -18,6 +18,8 @@ export interface Settings {
     architecture: Architecture;
     /** Ship AWS SDK v3 in every archive instead of using the runtime's copy (see infra/functions.ts). */
     bundleAwsSdk: boolean;
+    /** Concurrent executions reserved for (and capping) each function; undefined: none. */
+    reservedConcurrency: number | undefined;
   };
   /** Stage-wide API Gateway throttling (requests per second and burst). */
   throttle: { rateLimit: number; burstLimit: number };
@@ -67,6 +69,13 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     description: "Lambda timeout in seconds (1 to 28, under API Gateway's 29 s).",
   },
   { key: "lambdaArchitecture", type: "string", default: "arm64", description: "Lambda architecture: arm64 or x86_64." },
+  {
+    key: "lambdaReservedConcurrency",
+    type: "integer",
+    default: -1,
+    description:
+      "Concurrent executions reserved for, and capping, each function (1 to 1000), so a flood cannot exhaust the account or the table; -1 reserves none.",
+  },
   {
     key: "bundleAwsSdk",
     type: "boolean",
@@ -166,6 +175,15 @@ function integer(read: (key: string) => RawValue, key: string, min: number, max:
   return value;
 }
 
+/** -1 (none) or 1..1000; 0 would stop the function altogether, so it is refused. */
+function reservedConcurrency(read: (key: string) => RawValue, key: string): number | undefined {
+  const value = integer(read, key, -1, 1000);
+  if (value === 0) {
+    return fail(key, "must be -1 (no reservation) or from 1 to 1000; 0 would throttle every request");
+  }
+  return value === -1 ? undefined : value;
+}
+
 function boolean(read: (key: string) => RawValue, key: string): boolean {
   const raw = rawOrDefault(read, key);
   if (raw === true || raw === "true") {
@@ -250,6 +268,7 @@ export function parseSettings(read: (key: string) => RawValue): Settings {
       memoryMb: integer(read, "lambdaMemoryMb", 128, 10240),
       timeoutSeconds: integer(read, "lambdaTimeoutSeconds", 1, 28),
       architecture: oneOf(read, "lambdaArchitecture", ["arm64", "x86_64"] as const),
+      reservedConcurrency: reservedConcurrency(read, "lambdaReservedConcurrency"),
       bundleAwsSdk: boolean(read, "bundleAwsSdk"),
     },
     throttle,

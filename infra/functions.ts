@@ -139,6 +139,7 @@ export class RouteFunction extends pulumi.ComponentResource {
         runtime: LAMBDA_RUNTIME,
         architectures: [lambda.architecture],
         memorySize: lambda.memoryMb,
+        reservedConcurrentExecutions: lambda.reservedConcurrency,
         timeout: lambda.timeoutSeconds,
         environment: { variables: args.environment },
         loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },

@@ -40,6 +40,7 @@ const EXPECTED_COUNTS: Record<Stack, Record<string, number>> = {
     "aws:apigateway/methodSettings:MethodSettings": 1,
     "aws:apigateway/account:Account": 1,
     "aws:sns/topic:Topic": 1,
+    "aws:cloudwatch/dashboard:Dashboard": 1,
     "aws:cloudwatch/metricAlarm:MetricAlarm": 18,
     "items-api:data:Tables": 1,
     "items-api:lambda:RouteFunction": 6,
@@ -61,6 +62,7 @@ const EXPECTED_COUNTS: Record<Stack, Record<string, number>> = {
     "aws:apigateway/usagePlan:UsagePlan": 1,
     "aws:apigateway/usagePlanKey:UsagePlanKey": 1,
     "aws:sns/topic:Topic": 1,
+    "aws:cloudwatch/dashboard:Dashboard": 1,
     "aws:sns/topicSubscription:TopicSubscription": 1,
     "aws:cloudwatch/metricAlarm:MetricAlarm": 18,
     "items-api:data:Tables": 1,
@@ -204,6 +206,7 @@ describe("infra: index.ts under Pulumi mocks", function () {
               tracingConfig: { mode: settings.tracing ? "Active" : "PassThrough" },
             });
             expect(fn.inputs.timeout).to.be.below(29);
+            expect(fn.inputs.reservedConcurrentExecutions).to.equal(settings.lambda.reservedConcurrency);
             expect(fn.inputs.environment).to.deep.equal({
               variables: {
                 TABLE_NAME: items.state.name,
@@ -407,6 +410,34 @@ describe("infra: index.ts under Pulumi mocks", function () {
         expect(snapshot.outputs.apiKey).to.deep.equal({ value: key?.state.value, secret: true });
       });
 
+      it("has a dashboard graphing the alarms' metrics", () => {
+        const dashboard = resourceOf(snapshot, "dashboard");
+        expect(dashboard.inputs.dashboardName).to.equal(prefix);
+        const body = JSON.parse(String(dashboard.inputs.dashboardBody)) as {
+          widgets: { properties: { title: string; region: string; metrics: unknown[][] } }[];
+        };
+        expect(body.widgets.map((widget) => widget.properties.title)).to.deep.equal([
+          "Lambda Errors",
+          "Lambda Throttles",
+          "API 5XX rate",
+          "API latency",
+          "DynamoDB items: throttled requests and system errors",
+          "DynamoDB idempotency: throttled requests and system errors",
+        ]);
+        expect(body.widgets.every((widget) => widget.properties.region === "us-east-1")).to.equal(true);
+        expect(body.widgets[0]?.properties.metrics).to.deep.equal(
+          ROUTES.map((route) => [
+            "AWS/Lambda",
+            "Errors",
+            "FunctionName",
+            `${prefix}-${route.operationId}`,
+            { label: route.operationId },
+          ]),
+        );
+        expect(body.widgets[4]?.properties.metrics).to.have.length(10);
+        expect(body.widgets[5]?.properties.metrics).to.have.length(6);
+      });
+
       it("alarms on Lambda errors and throttles, API 5XX and p99 latency, DynamoDB throttles and system errors", () => {
         const topic = resourceOf(snapshot, "topic");
         const alarms = resourcesOfType(snapshot, "aws:cloudwatch/metricAlarm:MetricAlarm");
@@ -437,10 +468,11 @@ describe("infra: index.ts under Pulumi mocks", function () {
               ],
             ]),
           ),
-          [`${prefix}-api-5xx`]: ["AWS/ApiGateway", "5XXError", apiDimensions, 5],
+          [`${prefix}-api-5xx`]: ["AWS/ApiGateway", "5XXError", apiDimensions, 0.05],
           [`${prefix}-api-latency-p99`]: ["AWS/ApiGateway", "Latency", apiDimensions, 3000],
         });
         expect(resourceOf(snapshot, "api-latency-p99").inputs.extendedStatistic).to.equal("p99");
+        expect(resourceOf(snapshot, "api-5xx").inputs.statistic).to.equal("Average");
         const tableOperations = {
           items: ["DeleteItem", "GetItem", "PutItem", "Scan", "UpdateItem"],
           idempotency: ["GetItem", "PutItem", "UpdateItem"],

@@ -23,6 +23,8 @@ const FIELD: Record<string, (settings: Settings) => unknown> = {
   lambdaTimeoutSeconds: (s) => s.lambda.timeoutSeconds,
   lambdaArchitecture: (s) => s.lambda.architecture,
   bundleAwsSdk: (s) => s.lambda.bundleAwsSdk,
+  // -1 in config means "no reservation", which the settings say with undefined.
+  lambdaReservedConcurrency: (s) => s.lambda.reservedConcurrency ?? -1,
   throttleRateLimit: (s) => s.throttle.rateLimit,
   throttleBurstLimit: (s) => s.throttle.burstLimit,
   corsAllowedOrigins: (s) => s.corsAllowedOrigins,
@@ -87,7 +89,13 @@ describe("infra/config", () => {
       expect(settings).to.deep.equal({
         logRetentionDays: 14,
         logLevel: "info",
-        lambda: { memoryMb: 256, timeoutSeconds: 10, architecture: "arm64", bundleAwsSdk: false },
+        lambda: {
+          memoryMb: 256,
+          timeoutSeconds: 10,
+          architecture: "arm64",
+          bundleAwsSdk: false,
+          reservedConcurrency: undefined,
+        },
         throttle: { rateLimit: 100, burstLimit: 200 },
         corsAllowedOrigins: [],
         apiKeys: { required: false, quotaPerDay: 10000, rateLimit: 50, burstLimit: 100 },
@@ -107,6 +115,7 @@ describe("infra/config", () => {
         lambdaTimeoutSeconds: " 28 ",
         lambdaArchitecture: "x86_64",
         bundleAwsSdk: "true",
+        lambdaReservedConcurrency: "25",
         throttleRateLimit: "10",
         throttleBurstLimit: "20",
         corsAllowedOrigins: '["https://app.example.com","http://localhost:5173"]',
@@ -127,6 +136,7 @@ describe("infra/config", () => {
         lambdaTimeoutSeconds: 28,
         lambdaArchitecture: "x86_64",
         bundleAwsSdk: true,
+        lambdaReservedConcurrency: 25,
         throttleRateLimit: 10,
         throttleBurstLimit: 20,
         corsAllowedOrigins: ["https://app.example.com", "http://localhost:5173"],
@@ -143,7 +153,13 @@ describe("infra/config", () => {
       const expected: Settings = {
         logRetentionDays: 30,
         logLevel: "debug",
-        lambda: { memoryMb: 1024, timeoutSeconds: 28, architecture: "x86_64", bundleAwsSdk: true },
+        lambda: {
+          memoryMb: 1024,
+          timeoutSeconds: 28,
+          architecture: "x86_64",
+          bundleAwsSdk: true,
+          reservedConcurrency: 25,
+        },
         throttle: { rateLimit: 10, burstLimit: 20 },
         corsAllowedOrigins: ["https://app.example.com", "http://localhost:5173"],
         apiKeys: { required: true, quotaPerDay: 500, rateLimit: 5, burstLimit: 10 },
@@ -209,6 +225,18 @@ describe("infra/config", () => {
         }
       });
     }
+
+    it("reserves concurrency from 1 to 1000, none for -1, and refuses 0", () => {
+      expect(parse({}).lambda.reservedConcurrency).to.equal(undefined);
+      expect(parse({ lambdaReservedConcurrency: -1 }).lambda.reservedConcurrency).to.equal(undefined);
+      expect(parse({ lambdaReservedConcurrency: "1000" }).lambda.reservedConcurrency).to.equal(1000);
+      expect(() => parse({ lambdaReservedConcurrency: 0 })).to.throw(
+        "invalid config items-api:lambdaReservedConcurrency: must be -1 (no reservation) or from 1 to 1000; 0 would throttle every request",
+      );
+      expect(() => parse({ lambdaReservedConcurrency: 1001 })).to.throw(
+        "invalid config items-api:lambdaReservedConcurrency: must be an integer from -1 to 1000, got 1001",
+      );
+    });
 
     it("takes logLevel and lambdaArchitecture from their lists only", () => {
       for (const raw of ["trace", "INFO", "", 1, true]) {
