@@ -9,7 +9,7 @@
  */
 import { cpus, loadavg, totalmem } from "os";
 import { mkdirSync, writeFileSync } from "fs";
-import { join } from "path";
+import { join, relative } from "path";
 import { performance } from "perf_hooks";
 import * as prettier from "prettier";
 import { programSnapshot, stackSnapshot } from "../test/support/program-snapshot";
@@ -226,7 +226,13 @@ async function main(): Promise<void> {
   const prettierOptions = (await prettier.resolveConfig(resultsFile)) ?? {};
   writeFileSync(
     resultsFile,
-    await prettier.format(JSON.stringify(results), { ...prettierOptions, filepath: resultsFile }),
+    // Paths relative to the project, so the committed file names no particular machine.
+    await prettier.format(
+      JSON.stringify(results, (key, value: unknown) =>
+        key === "indexPath" && typeof value === "string" ? relative(PROJECT_ROOT, value) : value,
+      ),
+      { ...prettierOptions, filepath: resultsFile },
+    ),
   );
   writeFileSync(join(target, "results.svg"), renderChart(results));
   process.stdout.write(formatReport(results));
