@@ -356,23 +356,7 @@ function proxyEvent(
       authorizer: undefined,
       domainName: host,
       httpMethod: route.method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: headers.single["x-api-key"] ?? null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: request.sourceIp,
-        user: null,
-        userAgent: headers.single["user-agent"] ?? null,
-        userArn: null,
-      },
+      identity: proxyIdentity(request.sourceIp, headers.single["user-agent"], headers.single["x-api-key"]),
       path,
       protocol: "HTTP/1.1",
       requestId,
@@ -383,6 +367,31 @@ function proxyEvent(
     },
     body,
     isBase64Encoded: false,
+  };
+}
+
+/** `requestContext.identity` of a proxy event: only the caller's address, agent and API key. */
+export function proxyIdentity(
+  sourceIp: string,
+  userAgent: string | undefined,
+  apiKey: string | undefined,
+): APIGatewayProxyEvent["requestContext"]["identity"] {
+  return {
+    accessKey: null,
+    accountId: null,
+    apiKey: apiKey ?? null,
+    apiKeyId: null,
+    caller: null,
+    clientCert: null,
+    cognitoAuthenticationProvider: null,
+    cognitoAuthenticationType: null,
+    cognitoIdentityId: null,
+    cognitoIdentityPoolId: null,
+    principalOrgId: null,
+    sourceIp,
+    user: null,
+    userAgent: userAgent ?? null,
+    userArn: null,
   };
 }
 

@@ -1,5 +1,6 @@
 /** Proxy events and Lambda contexts for calling handlers directly. */
 import { randomUUID } from "crypto";
+import { proxyIdentity } from "../../local/gateway";
 import type { APIGatewayProxyEvent, Context } from "aws-lambda";
 
 export interface EventOptions {
@@ -37,23 +38,7 @@ export function proxyEvent(options: EventOptions): APIGatewayProxyEvent {
       authorizer: undefined,
       domainName: "api.example.com",
       httpMethod: options.method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: "127.0.0.1",
-        user: null,
-        userAgent: "test",
-        userArn: null,
-      },
+      identity: proxyIdentity("127.0.0.1", "test", undefined),
       path: `/test${options.path}`,
       protocol: "HTTP/1.1",
       requestId: randomUUID(),

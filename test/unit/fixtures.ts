@@ -1,5 +1,6 @@
 /** Helpers shared by the unit tests: errors thrown by pure functions, and bare proxy events. */
 import { expect } from "chai";
+import { proxyIdentity } from "../../local/gateway";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { ErrorCode, isHttpError } from "../../handlers/errors";
 
@@ -63,23 +64,7 @@ export function proxyEvent(parts: EventParts = {}): APIGatewayProxyEvent {
       authorizer: undefined,
       domainName: parts.domainName,
       httpMethod: "POST",
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: "127.0.0.1",
-        user: null,
-        userAgent: "unit",
-        userArn: null,
-      },
+      identity: proxyIdentity("127.0.0.1", "unit", undefined),
       path: parts.fullPath ?? path,
       protocol: "HTTP/1.1",
       requestId: "req-1",
