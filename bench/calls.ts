@@ -12,6 +12,7 @@ import { engineClient, ensureTables, startEmbeddedEngine } from "../local/engine
 import { lambdaContext, proxyEvent } from "../test/support/lambda";
 import { NAIVE_OPERATIONS, naiveHandler } from "./naive";
 import { BENCH_TABLES, handlerEnvironment } from "./runtime-child";
+import { withEnvironment } from "../local/environment";
 
 export interface CallCount {
   operation: string;
@@ -126,9 +127,7 @@ export async function countDynamoDbCalls(): Promise<CallCount[]> {
       });
     };
     // The naive handler reads its settings from process.env on every call.
-    const saved = Object.fromEntries(Object.keys(environment).map((key) => [key, process.env[key]]));
-    Object.assign(process.env, environment);
-    try {
+    await withEnvironment(environment, async () => {
       await count("create", "naive", true, naive("createItem"), createEvent());
       await count("get", "naive", true, naive("getItem"), itemEvent("GET", otherId));
       await count(
@@ -138,15 +137,7 @@ export async function countDynamoDbCalls(): Promise<CallCount[]> {
         naive("listItems"),
         proxyEvent({ method: "GET", path: "/items", resource: "/items", query: { limit: "10" } }),
       );
-    } finally {
-      for (const [key, value] of Object.entries(saved)) {
-        if (value === undefined) {
-          delete process.env[key];
-        } else {
-          process.env[key] = value;
-        }
-      }
-    }
+    });
     return counts;
   } finally {
     for (const deps of clients) {

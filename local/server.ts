@@ -12,6 +12,7 @@ import { buildOpenApiDocument } from "../infra/openapi";
 import { Route, routes as defaultRoutes } from "../infra/routes";
 import { IDEMPOTENCY_TABLE, ITEMS_TABLE } from "../infra/table-definitions";
 import { createLocalPages } from "./docs";
+import { withEnvironmentSync } from "./environment";
 import { Engine, engineClient, ensureTables, startEmbeddedEngine } from "./engine";
 import { API_GATEWAY_MAX_BODY_BYTES, createGateway } from "./gateway";
 
@@ -58,21 +59,11 @@ function ensureLocalAwsEnvironment(): void {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 }
 
-/** Runs a factory with the handler environment in place, as a Lambda container would. */
+/** Runs each factory with the handler environment in place, as a Lambda container would. */
 function buildHandlers(routes: readonly Route[], environment: Record<string, string>): Record<string, ProxyHandler> {
-  const saved = Object.fromEntries(Object.keys(environment).map((key) => [key, process.env[key]]));
-  Object.assign(process.env, environment);
-  try {
-    return Object.fromEntries(routes.map((route) => [route.operationId, route.handlerFactory()]));
-  } finally {
-    for (const [key, value] of Object.entries(saved)) {
-      if (value === undefined) {
-        delete process.env[key];
-      } else {
-        process.env[key] = value;
-      }
-    }
-  }
+  return withEnvironmentSync(environment, () =>
+    Object.fromEntries(routes.map((route) => [route.operationId, route.handlerFactory()])),
+  );
 }
 
 function readBody(request: IncomingMessage): Promise<Buffer> {

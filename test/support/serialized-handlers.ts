@@ -20,6 +20,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
 import type { ProxyHandler } from "../../handlers/http";
+import { withEnvironmentSync } from "../../local/environment";
 import { PROJECT_ROOT, ProgramSnapshot, stackSnapshot } from "./program-snapshot";
 
 export interface SerializedFunction {
@@ -58,28 +59,21 @@ export function loadHandlerModules(
   const cacheDir = join(PROJECT_ROOT, "node_modules", ".cache");
   mkdirSync(cacheDir, { recursive: true });
   const dir = mkdtempSync(join(cacheDir, "items-api-serialized-"));
-  const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
   try {
-    Object.assign(process.env, env);
-    return Object.fromEntries(
-      Object.entries(codes).map(([name, code]) => {
-        const file = join(dir, name, "__index.js");
-        mkdirSync(join(dir, name));
-        writeFileSync(file, code);
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const loaded = require(file) as { handler?: unknown };
-        delete require.cache[file];
-        return [name, loaded.handler];
-      }),
+    return withEnvironmentSync(env, () =>
+      Object.fromEntries(
+        Object.entries(codes).map(([name, code]) => {
+          const file = join(dir, name, "__index.js");
+          mkdirSync(join(dir, name));
+          writeFileSync(file, code);
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          const loaded = require(file) as { handler?: unknown };
+          delete require.cache[file];
+          return [name, loaded.handler];
+        }),
+      ),
     );
   } finally {
-    for (const [key, value] of Object.entries(saved)) {
-      if (value === undefined) {
-        delete process.env[key];
-      } else {
-        process.env[key] = value;
-      }
-    }
     rmSync(dir, { recursive: true, force: true });
   }
 }
