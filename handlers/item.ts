@@ -47,11 +47,26 @@ export const ATTRIBUTE_NAME_PATTERN = "^[A-Za-z][A-Za-z0-9_]{0,63}$";
 /** Keys refused anywhere in a body: they pollute prototypes when merged into plain objects. */
 export const FORBIDDEN_KEYS: readonly string[] = ["__proto__", "constructor", "prototype"];
 
-// DynamoDB numbers: 38 significant digits, magnitude 1E-130 .. 9.9999999999999999999999999999999999999E+125.
-// Doubles never exceed the digits; integers beyond 2^53 are refused because JSON clients lose them too.
+/**
+ * The numbers an item holds: every JSON number that reads back exactly as the same JavaScript
+ * number. That is 0 and every integer of magnitude up to 2^53 - 1 (beyond it JSON clients cannot
+ * keep integers exact, RFC 7493 §2.2, and lib-dynamodb refuses to write them: util-dynamodb's
+ * convertToNumberAttr throws above Number.MAX_SAFE_INTEGER), and every other number of magnitude
+ * from 1e-130, DynamoDB's smallest, up. A double of magnitude 2^52 or more is always an integer,
+ * so DynamoDB's upper bound (just under 1e126) is never reached and needs no rule: 1e125 and 1e126
+ * are integers beyond 2^53 and refused as such. -0 is stored (and answered) as 0, and a literal
+ * too small for a double (1e-400, which JSON.parse reads as 0) is refused by `jsonBodyOf`.
+ */
+export const NUMBER_RULE =
+  "numbers must be integers of magnitude at most 9007199254740991 (2^53 - 1), or other numbers of magnitude at least 1e-130";
 const DYNAMODB_MIN_MAGNITUDE = 1e-130;
-/** Exclusive: the largest storable magnitude is just below it. */
-const DYNAMODB_MAX_MAGNITUDE = 1e126;
+
+/** Whether an item may hold `value` (see NUMBER_RULE). */
+export function isStorableNumber(value: number): boolean {
+  return Number.isInteger(value)
+    ? Number.isSafeInteger(value)
+    : Number.isFinite(value) && Math.abs(value) >= DYNAMODB_MIN_MAGNITUDE;
+}
 
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -110,16 +125,8 @@ export function jsonDepth(value: Json): number {
 
 function validateValue(attribute: string, value: Json): void {
   if (typeof value === "number") {
-    const magnitude = Math.abs(value);
-    const storable =
-      Number.isFinite(value) &&
-      (Number.isInteger(value)
-        ? Number.isSafeInteger(value)
-        : magnitude >= DYNAMODB_MIN_MAGNITUDE && magnitude < DYNAMODB_MAX_MAGNITUDE);
-    if (!storable) {
-      throw badRequest(
-        `attribute ${attribute} holds the number ${value}, which cannot be stored exactly (integers must be safe, other numbers between 1e-130 and 1e125 in magnitude)`,
-      );
+    if (!isStorableNumber(value)) {
+      throw badRequest(`attribute ${attribute} holds the number ${value}, which cannot be stored: ${NUMBER_RULE}`);
     }
   } else if (Array.isArray(value)) {
     value.forEach((member) => validateValue(attribute, member));
@@ -158,7 +165,7 @@ function requireObject(body: unknown): JsonObject {
   return body;
 }
 
-function tooManyAttributes(): Error {
+export function tooManyAttributes(): Error {
   return badRequest(`an item holds at most ${LIMITS.maxAttributes} attributes besides name and description`);
 }
 

@@ -17,7 +17,7 @@ import {
   parseItemPatch,
   toResponseItem,
 } from "./item";
-import { baseUrlOf, headerOf, ifMatchOf, itemIdOf, jsonBodyOf, parseEntityTags, queryOf } from "./request";
+import { baseUrlOf, headerOf, ifMatchOf, ifNoneMatchOf, itemIdOf, jsonBodyOf, queryOf, versionOfTag } from "./request";
 import {
   claimIdempotencyKey,
   completeIdempotencyKey,
@@ -172,12 +172,16 @@ export const listItems: Operation = async ({ event, deps, store }) => {
 
 export const getItem: Operation = async ({ event, store }) => {
   const id = itemIdOf(event);
-  const ifNoneMatch = parseEntityTags(headerOf(event, "if-none-match"), "If-None-Match", true);
+  const ifNoneMatch = ifNoneMatchOf(event);
   const item = await getStoredItem(store, id);
   if (item === undefined) {
     throw notFound();
   }
-  if (ifNoneMatch !== undefined && (ifNoneMatch.any || ifNoneMatch.versions.includes(item.version))) {
+  // Weak comparison (RFC 9110 §8.8.3.2): W/ aside, the opaque text must be this version's, exactly.
+  if (
+    ifNoneMatch !== undefined &&
+    (ifNoneMatch.any || ifNoneMatch.tags.some((tag) => versionOfTag(tag.opaque) === item.version))
+  ) {
     return { statusCode: 304, headers: { ETag: etagOf(item) } };
   }
   return itemReply(200, item);

@@ -4,7 +4,7 @@
  */
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { badRequest, httpError, notFound } from "./errors";
-import { FORBIDDEN_KEYS } from "./item";
+import { FORBIDDEN_KEYS, NUMBER_RULE } from "./item";
 
 /** Body limit enforced by the handlers themselves, so it holds in AWS and locally alike. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -37,42 +37,122 @@ export function itemIdOf(event: APIGatewayProxyEvent): string {
 }
 
 /**
- * Parses a list of entity tags (`If-Match`, `If-None-Match`) into item versions. `*` yields
- * "any". Weak tags are kept only when `allowWeak` (If-None-Match uses the weak comparison).
+ * Most entity tags one `If-Match` may list: it becomes a DynamoDB `IN`, which takes at most 100
+ * operands (DynamoDB Local answers a 101st with ValidationException; dynalite does not check).
  */
-export function parseEntityTags(
-  header: string | undefined,
-  headerName: string,
-  allowWeak: boolean,
-): { any: boolean; versions: number[] } | undefined {
+export const MAX_IF_MATCH_TAGS = 100;
+
+/** An entity tag as RFC 9110 §8.8.3 defines it: `W/` or not, and the opaque text between quotes. */
+export interface EntityTag {
+  weak: boolean;
+  opaque: string;
+}
+
+export type EntityTagCondition = { any: true } | { any: false; tags: EntityTag[] };
+
+/**
+ * `entity-tag = [ weak ] opaque-tag`, `weak = %s"W/"` (case-sensitive), `opaque-tag = DQUOTE
+ * *etagc DQUOTE`, `etagc = %x21 / %x23-7E / obs-text`. obs-text arrives as characters from
+ * U+0080 up (Node reads header bytes as latin1). A comma may sit inside the quotes.
+ */
+const ENTITY_TAG = /(W\/)?"([\x21\x23-\x7e\u0080-\uffff]*)"/y;
+const OWS = /[ \t]*/y;
+
+function skipWhitespace(text: string, index: number): number {
+  OWS.lastIndex = index;
+  OWS.exec(text);
+  return OWS.lastIndex;
+}
+
+/**
+ * Parses `"*" / #entity-tag` (RFC 9110 §13.1.1, §13.1.2). List rules of §5.6.1: elements are
+ * separated by commas with optional whitespace, and empty elements are ignored. A field that
+ * names no tag at all, or mixes `*` with tags, is malformed: 400.
+ */
+export function parseEntityTags(header: string | undefined, headerName: string): EntityTagCondition | undefined {
   if (header === undefined) {
     return undefined;
   }
-  const trimmed = header.trim();
-  if (trimmed === "*") {
-    return { any: true, versions: [] };
+  const malformed = () => badRequest(`${headerName} must be * or a list of entity tags such as "3"`);
+  if (header.trim() === "*") {
+    return { any: true };
   }
-  const versions: number[] = [];
-  for (const part of trimmed.split(",")) {
-    const match = /^\s*(W\/)?"(\d{1,15})"\s*$/.exec(part);
-    if (match === null) {
-      throw badRequest(`${headerName} must be * or a list of entity tags such as "3"`);
+  const tags: EntityTag[] = [];
+  let index = 0;
+  for (;;) {
+    index = skipWhitespace(header, index);
+    if (index === header.length) {
+      break;
     }
-    if (match[1] === undefined || allowWeak) {
-      versions.push(Number(match[2]));
+    if (header[index] !== ",") {
+      ENTITY_TAG.lastIndex = index;
+      const match = ENTITY_TAG.exec(header);
+      if (match === null) {
+        throw malformed();
+      }
+      tags.push({ weak: match[1] !== undefined, opaque: match[2] ?? "" });
+      index = skipWhitespace(header, ENTITY_TAG.lastIndex);
+      if (index === header.length) {
+        break;
+      }
+      if (header[index] !== ",") {
+        throw malformed();
+      }
     }
+    index += 1;
   }
-  return { any: false, versions };
+  if (tags.length === 0) {
+    throw malformed();
+  }
+  return { any: false, tags };
 }
 
-/** `If-Match` as the versions a conditional write accepts; undefined means unconditional. */
+/**
+ * Every value of a header that may be a list (RFC 9110 §5.3: repeated field lines form one
+ * comma-separated list). The v1 proxy event keeps them all in `multiValueHeaders`; `headers`
+ * holds only the last.
+ */
+export function headerListOf(event: APIGatewayProxyEvent, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  const values: string[] = [];
+  for (const [key, lines] of Object.entries(event.multiValueHeaders ?? {})) {
+    if (key.toLowerCase() === wanted && Array.isArray(lines)) {
+      values.push(...lines.filter((line): line is string => typeof line === "string"));
+    }
+  }
+  return values.length > 0 ? values.join(", ") : headerOf(event, name);
+}
+
+/** The version an opaque tag names: only the exact text this API writes (`"7"`, never `"07"`). */
+export function versionOfTag(opaque: string): number | undefined {
+  const version = /^[1-9][0-9]*$/.test(opaque) ? Number(opaque) : NaN;
+  return Number.isSafeInteger(version) ? version : undefined;
+}
+
+/**
+ * `If-Match` as the versions a conditional write accepts; undefined means unconditional. Strong
+ * comparison (RFC 9110 §8.8.3.2): weak tags, and tags that are not the exact text of a version,
+ * match nothing, so an empty list is a write that can only fail its precondition.
+ */
 export function ifMatchOf(event: APIGatewayProxyEvent): number[] | undefined {
-  const tags = parseEntityTags(headerOf(event, "if-match"), "If-Match", false);
-  if (tags === undefined || tags.any) {
+  const condition = parseEntityTags(headerListOf(event, "if-match"), "If-Match");
+  if (condition === undefined || condition.any) {
     // `If-Match: *` asks only that the item exists, which every write here requires anyway.
     return undefined;
   }
-  return tags.versions;
+  if (condition.tags.length > MAX_IF_MATCH_TAGS) {
+    throw badRequest(`If-Match may list at most ${MAX_IF_MATCH_TAGS} entity tags`);
+  }
+  const versions = condition.tags
+    .filter((tag) => !tag.weak)
+    .map((tag) => versionOfTag(tag.opaque))
+    .filter((version): version is number => version !== undefined);
+  return [...new Set(versions)];
+}
+
+/** `If-None-Match` (weak comparison, compared in the handler: no limit on the list). */
+export function ifNoneMatchOf(event: APIGatewayProxyEvent): EntityTagCondition | undefined {
+  return parseEntityTags(headerListOf(event, "if-none-match"), "If-None-Match");
 }
 
 function isJsonMediaType(contentType: string): boolean {
@@ -112,6 +192,37 @@ function nestingOf(text: string): number {
   return deepest;
 }
 
+const JSON_NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+
+/**
+ * The first number literal of a JSON text that is not zero but reads as 0 (`1e-400`: too small
+ * for a double, JSON.parse gives 0). Only the text tells it from a real 0. `text` is valid JSON.
+ */
+function numberReadAsZero(text: string): string | undefined {
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index] ?? "";
+    if (inString) {
+      if (char === "\\") {
+        index += 1;
+      } else if (char === '"') {
+        inString = false;
+      }
+    } else if (char === '"') {
+      inString = true;
+    } else if (char === "-" || (char >= "0" && char <= "9")) {
+      JSON_NUMBER.lastIndex = index;
+      const literal = JSON_NUMBER.exec(text)?.[0] ?? char;
+      const mantissa = literal.split(/[eE]/)[0] ?? "";
+      if (Number(literal) === 0 && /[1-9]/.test(mantissa)) {
+        return literal;
+      }
+      index += literal.length - 1;
+    }
+  }
+  return undefined;
+}
+
 /** Far above what an item may hold (the body, plus attributes nested 8 deep). */
 export const MAX_BODY_NESTING = 64;
 
@@ -122,9 +233,31 @@ function refusePrototypeKeys(key: string, value: unknown): unknown {
   return value;
 }
 
+const NOT_UTF8 = "the request body is not valid UTF-8";
+
 /**
- * The JSON body of a write: 415 without a JSON media type, 413 over 64 KiB, 400 when it is
- * not JSON or uses a prototype key.
+ * The body's text, decoded strictly: bytes that are not UTF-8 are refused, never replaced with
+ * U+FFFD. A body that reached the handler as text (`received`, not base64) was decoded before it
+ * got here: it is refused when it holds an unpaired surrogate, which no UTF-8 bytes encode (its
+ * UTF-8 encoding above then replaced each with U+FFFD, so it no longer reads back the same).
+ * `ignoreBOM` keeps a leading U+FEFF in the text, where JSON.parse refuses it.
+ */
+function utf8TextOf(bytes: Buffer, received: string | undefined): string {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw httpError(400, "malformed_json", NOT_UTF8);
+  }
+  if (received !== undefined && text !== received) {
+    throw httpError(400, "malformed_json", NOT_UTF8);
+  }
+  return text;
+}
+
+/**
+ * The JSON body of a write: 415 without a JSON media type, 413 over 64 KiB (counted in the bytes
+ * received), 400 when it is not UTF-8, not JSON, or uses a prototype key.
  */
 export function jsonBodyOf(event: APIGatewayProxyEvent): unknown {
   const contentType = headerOf(event, "content-type");
@@ -140,21 +273,27 @@ export function jsonBodyOf(event: APIGatewayProxyEvent): unknown {
   if (bytes.length > MAX_BODY_BYTES) {
     throw httpError(413, "payload_too_large", `the request body must be at most ${MAX_BODY_BYTES} bytes`);
   }
-  const text = bytes.toString("utf8");
+  const text = utf8TextOf(bytes, event.isBase64Encoded ? undefined : raw);
   if (text.trim() === "") {
     throw httpError(400, "malformed_json", "the request body is empty; send a JSON object");
   }
   if (nestingOf(text) > MAX_BODY_NESTING) {
     throw badRequest(`the request body is nested deeper than ${MAX_BODY_NESTING} levels`);
   }
+  let body: unknown;
   try {
-    return JSON.parse(text, refusePrototypeKeys);
+    body = JSON.parse(text, refusePrototypeKeys);
   } catch (error) {
     if (error instanceof SyntaxError) {
       throw httpError(400, "malformed_json", "the request body is not valid JSON");
     }
     throw error;
   }
+  const vanished = numberReadAsZero(text);
+  if (vanished !== undefined) {
+    throw badRequest(`the number ${vanished} cannot be stored: ${NUMBER_RULE}`);
+  }
+  return body;
 }
 
 /** `https://host/stage/` as the client called it (stage and base path mappings included). */

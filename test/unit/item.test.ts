@@ -6,6 +6,7 @@ import {
   StoredItem,
   applyMergePatch,
   etagOf,
+  isStorableNumber,
   isStoredItem,
   jsonDepth,
   mergeItem,
@@ -23,7 +24,7 @@ const LIMIT_MESSAGE = "an item holds at most 50 attributes besides name and desc
 const attributeNameMessage = (name: string): string =>
   `attribute name ${JSON.stringify(name)} is invalid: names start with a letter and hold at most 64 letters, digits or underscores`;
 const numberMessage = (attribute: string, value: number): string =>
-  `attribute ${attribute} holds the number ${value}, which cannot be stored exactly (integers must be safe, other numbers between 1e-130 and 1e125 in magnitude)`;
+  `attribute ${attribute} holds the number ${value}, which cannot be stored: numbers must be integers of magnitude at most 9007199254740991 (2^53 - 1), or other numbers of magnitude at least 1e-130`;
 const nestedKeyMessage = (attribute: string, key: string): string =>
   `attribute ${attribute} has the key ${JSON.stringify(key)}: nested keys hold 1 to 255 characters and are not __proto__, constructor or prototype`;
 const depthMessage = (attribute: string): string => `attribute ${attribute} is nested deeper than 8 levels`;
@@ -242,6 +243,37 @@ describe("handlers/item", () => {
       ];
       const body = { name: "n", list: numbers, nested: { deeper: { x: 1e-130 } } };
       expect(parseItemInput(body).attrs).to.deep.equal({ list: numbers, nested: { deeper: { x: 1e-130 } } });
+    });
+
+    it("holds the number rule at its boundaries: 2^53, 1e125, 1e126, -0, 1e-130", () => {
+      const boundaries: [number, boolean][] = [
+        [2 ** 53 - 1, true],
+        [-(2 ** 53 - 1), true],
+        [2 ** 53, false],
+        [-(2 ** 53), false],
+        // The largest doubles that are not integers sit just below 2^52.
+        [2 ** 52 - 0.5, true],
+        [1e125, false],
+        [1e126, false],
+        [-1e126, false],
+        [-0, true],
+        [1e-130, true],
+        [-1e-130, true],
+        [9.999999999999999e-131, false],
+      ];
+      for (const [value, accepted] of boundaries) {
+        expect(isStorableNumber(value), String(value)).to.equal(accepted);
+        if (accepted) {
+          expect(parseItemInput({ name: "n", n: value }).attrs.n).to.equal(value);
+        } else {
+          expectHttpError(
+            () => parseItemInput({ name: "n", n: value }),
+            400,
+            "validation_failed",
+            numberMessage("n", value),
+          );
+        }
+      }
     });
 
     it("refuses integers beyond 2^53 and magnitudes below 1e-130, wherever they sit", () => {

@@ -2,13 +2,16 @@
 import { expect } from "chai";
 import {
   MAX_BODY_BYTES,
+  MAX_IF_MATCH_TAGS,
   baseUrlOf,
   headerOf,
   ifMatchOf,
+  ifNoneMatchOf,
   itemIdOf,
   jsonBodyOf,
   parseEntityTags,
   queryOf,
+  versionOfTag,
 } from "../../handlers/request";
 import { parseItemInput } from "../../handlers/item";
 import { EventParts, expectHttpError, proxyEvent } from "./fixtures";
@@ -17,7 +20,13 @@ const UNSUPPORTED = "the request body must be JSON: send Content-Type: applicati
 const TOO_LARGE = "the request body must be at most 65536 bytes";
 const NOT_JSON = "the request body is not valid JSON";
 const EMPTY = "the request body is empty; send a JSON object";
+const NOT_UTF8 = "the request body is not valid UTF-8";
+const NUMBER_RULE =
+  "numbers must be integers of magnitude at most 9007199254740991 (2^53 - 1), or other numbers of magnitude at least 1e-130";
 const ID = "0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11";
+
+const strong = (opaque: string) => ({ weak: false, opaque });
+const weak = (opaque: string) => ({ weak: true, opaque });
 
 const withBody = (body: string | null, contentType?: string, extra: EventParts = {}): ReturnType<typeof proxyEvent> =>
   proxyEvent({ body, headers: contentType === undefined ? {} : { "Content-Type": contentType }, ...extra });
@@ -115,6 +124,56 @@ describe("handlers/request", () => {
       expectHttpError(() => jsonBodyOf(base64(bodyOfBytes(65537))), 413, "payload_too_large", TOO_LARGE);
     });
 
+    it("answers 400 malformed_json for bytes that are not UTF-8, never replacing them", () => {
+      const base64 = (bytes: Buffer): ReturnType<typeof proxyEvent> =>
+        withBody(bytes.toString("base64"), "application/json", { isBase64Encoded: true });
+      const invalid = [
+        Buffer.concat([Buffer.from('{"name":"caf'), Buffer.from([0xe9]), Buffer.from('"}')]),
+        Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc0, 0xaf, 0x22, 0x7d]), // overlong "/"
+        Buffer.from([0x22, 0xed, 0xa0, 0x80, 0x22]), // an encoded surrogate
+        Buffer.from([0x22, 0xf0, 0x9f, 0x98, 0x22]), // a truncated 4-byte sequence
+      ];
+      for (const bytes of invalid) {
+        expectHttpError(() => jsonBodyOf(base64(bytes)), 400, "malformed_json", NOT_UTF8);
+      }
+      expect(jsonBodyOf(base64(Buffer.from('{"name":"café 😀"}')))).to.deep.equal({ name: "café 😀" });
+    });
+
+    it("answers 400 malformed_json for a text body holding an unpaired surrogate", () => {
+      for (const body of ['{"name":"\ud800"}', '{"name":"a\udc00b"}', '"\ud83d"']) {
+        expectHttpError(() => jsonBodyOf(withBody(body, "application/json")), 400, "malformed_json", NOT_UTF8);
+      }
+      // Escaped in JSON, a lone surrogate is valid text: JSON.parse decides what it means.
+      expect(jsonBodyOf(withBody('{"name":"\\ud83d\\ude00"}', "application/json"))).to.deep.equal({ name: "😀" });
+    });
+
+    it("measures the bytes received: 65536 bytes of invalid UTF-8 are 400, not 413", () => {
+      const bytes = Buffer.alloc(MAX_BODY_BYTES, 0xe9);
+      expectHttpError(
+        () => jsonBodyOf(withBody(bytes.toString("base64"), "application/json", { isBase64Encoded: true })),
+        400,
+        "malformed_json",
+        NOT_UTF8,
+      );
+    });
+
+    it("answers 400 for a number too small for a double, which JSON.parse would read as 0", () => {
+      for (const literal of ["1e-400", "-2.5e-999", "0.0001e-330"]) {
+        expectHttpError(
+          () => jsonBodyOf(withBody(`{"name":"n","a":[1,{"b":${literal}}]}`, "application/json")),
+          400,
+          "validation_failed",
+          `the number ${literal} cannot be stored: ${NUMBER_RULE}`,
+        );
+      }
+      const zeros = '{"name":"1e-400","a":[0,-0,0.0,0e-400,-0.000E+5],"b":"\\"1e-400"}';
+      expect(jsonBodyOf(withBody(zeros, "application/json"))).to.deep.equal({
+        name: "1e-400",
+        a: [0, -0, 0, 0, -0],
+        b: '"1e-400',
+      });
+    });
+
     it("answers 400 malformed_json for an empty body", () => {
       for (const body of [null, "", "   ", "\n\t "]) {
         expectHttpError(() => jsonBodyOf(withBody(body, "application/json")), 400, "malformed_json", EMPTY);
@@ -158,7 +217,6 @@ describe("handlers/request", () => {
           `the property name ${key} is not allowed`,
         );
       }
-      expect(({} as Record<string, unknown>).admin).to.equal(undefined);
     });
 
     // JSON.parse with a reviver recurses once per nesting level; about 2,700 levels (a 5.5 KB
@@ -184,54 +242,57 @@ describe("handlers/request", () => {
     const INVALID_IF_MATCH = 'If-Match must be * or a list of entity tags such as "3"';
 
     it("is undefined without the header", () => {
-      expect(parseEntityTags(undefined, "If-Match", false)).to.equal(undefined);
+      expect(parseEntityTags(undefined, "If-Match")).to.equal(undefined);
     });
 
     it("reads * as any", () => {
       for (const header of ["*", "  *  "]) {
-        expect(parseEntityTags(header, "If-Match", false)).to.deep.equal({ any: true, versions: [] });
+        expect(parseEntityTags(header, "If-Match")).to.deep.equal({ any: true });
       }
     });
 
-    it("reads one strong tag and lists of them", () => {
-      expect(parseEntityTags('"3"', "If-Match", false)).to.deep.equal({ any: false, versions: [3] });
-      expect(parseEntityTags(' "1", "22" ,"333"', "If-Match", false)).to.deep.equal({
+    it("reads entity tags as opaque text, weak or strong, in lists (RFC 9110 §8.8.3)", () => {
+      expect(parseEntityTags('"3"', "If-Match")).to.deep.equal({ any: false, tags: [strong("3")] });
+      expect(parseEntityTags(' "1", W/"22" ,"333"', "If-Match")).to.deep.equal({
         any: false,
-        versions: [1, 22, 333],
+        tags: [strong("1"), weak("22"), strong("333")],
       });
-      expect(parseEntityTags('"123456789012345"', "If-Match", false)).to.deep.equal({
+      // Any etagc is allowed: digits with leading zeros, letters, nothing, a comma, obs-text.
+      expect(parseEntityTags('"01", "abc", "", "a,b", "caf\u00e9", "!#~"', "If-Match")).to.deep.equal({
         any: false,
-        versions: [123456789012345],
+        tags: [strong("01"), strong("abc"), strong(""), strong("a,b"), strong("caf\u00e9"), strong("!#~")],
       });
     });
 
-    it("drops weak tags unless weak comparison is allowed", () => {
-      expect(parseEntityTags('W/"3"', "If-Match", false)).to.deep.equal({ any: false, versions: [] });
-      expect(parseEntityTags('W/"3", "4"', "If-Match", false)).to.deep.equal({ any: false, versions: [4] });
-      expect(parseEntityTags('W/"3", "4"', "If-None-Match", true)).to.deep.equal({ any: false, versions: [3, 4] });
+    it("ignores empty list elements (RFC 9110 §5.6.1)", () => {
+      expect(parseEntityTags(', "1",, \t"2" ,', "If-Match")).to.deep.equal({
+        any: false,
+        tags: [strong("1"), strong("2")],
+      });
     });
 
     it("answers 400 for anything else, naming the header", () => {
       const invalid = [
         "",
+        " , ",
         "3",
-        '"abc"',
-        '""',
         "W/3",
         'w/"3"',
-        '"1",',
+        'W /"3"',
         '*, "1"',
-        '"-1"',
-        '"1.5"',
         "'3'",
-        '"1234567890123456"',
         '"3"x',
+        '"3" "4"',
+        '"3',
+        '"a"b"',
+        '"tab\t"',
+        '"space "',
       ];
       for (const header of invalid) {
-        expectHttpError(() => parseEntityTags(header, "If-Match", false), 400, "validation_failed", INVALID_IF_MATCH);
+        expectHttpError(() => parseEntityTags(header, "If-Match"), 400, "validation_failed", INVALID_IF_MATCH);
       }
       expectHttpError(
-        () => parseEntityTags("nope", "If-None-Match", true),
+        () => parseEntityTags("nope", "If-None-Match"),
         400,
         "validation_failed",
         'If-None-Match must be * or a list of entity tags such as "3"',
@@ -239,9 +300,21 @@ describe("handlers/request", () => {
     });
   });
 
+  describe("versionOfTag", () => {
+    it("reads only the exact text this API writes for a version", () => {
+      expect(versionOfTag("1")).to.equal(1);
+      expect(versionOfTag("9007199254740991")).to.equal(9007199254740991);
+      for (const opaque of ["01", "001", "0", "", "1.0", "1e2", "+1", "-1", " 1", "9007199254740992", "abc"]) {
+        expect(versionOfTag(opaque), opaque).to.equal(undefined);
+      }
+    });
+  });
+
   describe("ifMatchOf", () => {
     const ifMatch = (value: string, header = "If-Match"): number[] | undefined =>
       ifMatchOf(proxyEvent({ headers: { [header]: value } }));
+    const ifMatchLines = (lines: Record<string, string[]>): number[] | undefined =>
+      ifMatchOf({ ...proxyEvent({ headers: { "If-Match": "ignored" } }), multiValueHeaders: lines });
 
     it("is undefined (unconditional) without If-Match or with *", () => {
       expect(ifMatchOf(proxyEvent())).to.equal(undefined);
@@ -252,10 +325,40 @@ describe("handlers/request", () => {
       expect(ifMatch('"5"')).to.deep.equal([5]);
       expect(ifMatch('"5", "6"', "if-match")).to.deep.equal([5, 6]);
       expect(ifMatch('"7"', "IF-MATCH")).to.deep.equal([7]);
+      expect(ifMatch('"7", "7"')).to.deep.equal([7]);
+    });
+
+    it('compares by character: "01" and "1.0" name no version, so they match nothing', () => {
+      expect(ifMatch('"01"')).to.deep.equal([]);
+      expect(ifMatch('"01", "1.0", "abc", "2"')).to.deep.equal([2]);
     });
 
     it("lets a weak tag match nothing (If-Match compares strongly)", () => {
       expect(ifMatch('W/"5"')).to.deep.equal([]);
+    });
+
+    it("reads one list from repeated If-Match lines (the event's multiValueHeaders)", () => {
+      expect(ifMatchLines({ "If-Match": ['"1"', '"2", "3"'] })).to.deep.equal([1, 2, 3]);
+      expect(ifMatchLines({ "If-Match": ['"1"'], "if-match": ['"4"'] })).to.deep.equal([1, 4]);
+      expectHttpError(
+        () => ifMatchLines({ "If-Match": ["*", '"1"'] }),
+        400,
+        "validation_failed",
+        'If-Match must be * or a list of entity tags such as "3"',
+      );
+    });
+
+    it(`accepts ${MAX_IF_MATCH_TAGS} entity tags and answers 400 for more (DynamoDB's IN takes 100 operands)`, () => {
+      const tags = (count: number): string => Array.from({ length: count }, (_, index) => `"${index + 1}"`).join(", ");
+      expect(MAX_IF_MATCH_TAGS).to.equal(100);
+      expect(ifMatch(tags(100))).to.have.length(100);
+      expectHttpError(() => ifMatch(tags(101)), 400, "validation_failed", "If-Match may list at most 100 entity tags");
+      expectHttpError(
+        () => ifMatchLines({ "If-Match": [tags(60), tags(90)] }),
+        400,
+        "validation_failed",
+        "If-Match may list at most 100 entity tags",
+      );
     });
 
     it("answers 400 for a malformed If-Match", () => {
@@ -265,6 +368,16 @@ describe("handlers/request", () => {
         "validation_failed",
         'If-Match must be * or a list of entity tags such as "3"',
       );
+    });
+  });
+
+  describe("ifNoneMatchOf", () => {
+    it("keeps weak tags and reads repeated lines as one list", () => {
+      const event = {
+        ...proxyEvent({ headers: { "If-None-Match": '"9"' } }),
+        multiValueHeaders: { "If-None-Match": ['W/"1"', '"002"'] },
+      };
+      expect(ifNoneMatchOf(event)).to.deep.equal({ any: false, tags: [weak("1"), strong("002")] });
     });
   });
 
