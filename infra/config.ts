@@ -3,7 +3,9 @@
  * (type, description, default, validation); `Pulumi.yaml` declares the same keys (a test keeps
  * them equal) and the local runtime reads a stack's YAML through the same parser.
  */
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { routes } from "./routes";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type Architecture = "arm64" | "x86_64";
@@ -20,6 +22,8 @@ export interface Settings {
     bundleAwsSdk: boolean;
     /** Concurrent executions reserved for (and capping) each function; undefined: none. */
     reservedConcurrency: number | undefined;
+    /** The account's concurrent-executions limit in the region, as stated; undefined: not stated. */
+    accountConcurrencyLimit: number | undefined;
   };
   /** Stage-wide API Gateway throttling (requests per second and burst). */
   throttle: { rateLimit: number; burstLimit: number };
@@ -74,7 +78,14 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     type: "integer",
     default: -1,
     description:
-      "Concurrent executions reserved for, and capping, each function (1 to 1000), so a flood cannot exhaust the account or the table; -1 reserves none.",
+      "Concurrent executions reserved for, and capping, each function (1 to 1000); -1 reserves none. Needs lambdaAccountConcurrencyLimit: the reservations must leave 100 unreserved.",
+  },
+  {
+    key: "lambdaAccountConcurrencyLimit",
+    type: "integer",
+    default: -1,
+    description:
+      "The account's Lambda concurrent-executions limit in this region, minus what other functions there reserve (aws lambda get-account-settings); -1: not stated, which refuses any reservation.",
   },
   {
     key: "bundleAwsSdk",
@@ -184,6 +195,78 @@ function reservedConcurrency(read: (key: string) => RawValue, key: string): numb
   return value === -1 ? undefined : value;
 }
 
+/**
+ * Concurrency Lambda keeps unreserved in every account and region: "You can reserve up to the
+ * Unreserved account concurrency value that is shown, minus 100 for functions that don't have
+ * reserved concurrency" (AWS Lambda Developer Guide, "Configuring reserved concurrency for a
+ * function", https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+ */
+export const LAMBDA_MIN_UNRESERVED_CONCURRENCY = 100;
+
+/** Largest account concurrency limit accepted (AWS raises limits into the tens of thousands). */
+const MAX_ACCOUNT_CONCURRENCY_LIMIT = 1000000;
+
+/** -1 (not stated) or a positive limit. */
+function accountConcurrencyLimit(read: (key: string) => RawValue, key: string): number | undefined {
+  const value = integer(read, key, -1, MAX_ACCOUNT_CONCURRENCY_LIMIT);
+  if (value === 0) {
+    return fail(key, `must be -1 (not stated) or the account's limit, from 1 to ${MAX_ACCOUNT_CONCURRENCY_LIMIT}`);
+  }
+  return value === -1 ? undefined : value;
+}
+
+/**
+ * A reservation per function must leave LAMBDA_MIN_UNRESERVED_CONCURRENCY of the account's
+ * limit unreserved, or AWS refuses it in the middle of `pulumi up`. The program cannot read the
+ * limit (new accounts start below the usual 1,000), so a reservation needs it stated.
+ */
+function checkReservations(lambda: Settings["lambda"], functionCount: number): void {
+  const { reservedConcurrency: perFunction, accountConcurrencyLimit: limit } = lambda;
+  if (perFunction === undefined) {
+    return;
+  }
+  if (limit === undefined) {
+    fail(
+      "lambdaAccountConcurrencyLimit",
+      `must be stated when lambdaReservedConcurrency reserves executions: set it to the account's concurrent-executions limit in this region (aws lambda get-account-settings), minus what other functions there reserve`,
+    );
+  }
+  const reserved = perFunction * functionCount;
+  if (limit - reserved < LAMBDA_MIN_UNRESERVED_CONCURRENCY) {
+    const most = Math.floor((limit - LAMBDA_MIN_UNRESERVED_CONCURRENCY) / functionCount);
+    fail(
+      "lambdaReservedConcurrency",
+      `${functionCount} functions x ${perFunction} = ${reserved} reserved leaves ${limit - reserved} of lambdaAccountConcurrencyLimit ${limit} unreserved; AWS keeps at least ${LAMBDA_MIN_UNRESERVED_CONCURRENCY}, ${most >= 1 ? `so at most ${most} per function` : "so no reservation fits: keep -1 or raise the account's limit"}`,
+    );
+  }
+}
+
+/**
+ * What a usage plan offers one API key must fit inside the stage's own throttling, or the key
+ * can never reach it (API Gateway applies the stricter of the two; see its developer guide,
+ * "Throttle API requests for better throughput"). The stage burst is not required to reach the
+ * stage rate: AWS's own account-level default is 10,000 requests/s with a 5,000-request bucket
+ * ("Amazon API Gateway quotas and important notes"), and a token bucket smaller than the rate
+ * still sustains the rate for evenly spread requests.
+ */
+function checkUsagePlanFitsStage(throttle: Settings["throttle"], apiKeys: Settings["apiKeys"]): void {
+  if (!apiKeys.required) {
+    return;
+  }
+  if (throttle.burstLimit < apiKeys.burstLimit) {
+    fail(
+      "throttleBurstLimit",
+      `${throttle.burstLimit} is below usagePlanBurstLimit ${apiKeys.burstLimit}: a key could never burst as far as its usage plan offers`,
+    );
+  }
+  if (throttle.rateLimit < apiKeys.rateLimit) {
+    fail(
+      "throttleRateLimit",
+      `${throttle.rateLimit} is below usagePlanRateLimit ${apiKeys.rateLimit}: a key could never reach the rate its usage plan offers`,
+    );
+  }
+}
+
 function boolean(read: (key: string) => RawValue, key: string): boolean {
   const raw = rawOrDefault(read, key);
   if (raw === true || raw === "true") {
@@ -243,8 +326,11 @@ function optionalEmail(read: (key: string) => RawValue, key: string): string | u
   return raw;
 }
 
-/** Pure: raw values (Pulumi config or a stack's YAML) to validated settings. */
-export function parseSettings(read: (key: string) => RawValue): Settings {
+/**
+ * Pure: raw values (Pulumi config or a stack's YAML) to validated settings. `functionCount` is
+ * how many functions a reservation applies to: one per route.
+ */
+export function parseSettings(read: (key: string) => RawValue, functionCount: number = routes.length): Settings {
   const logRetentionDays = integer(read, "logRetentionDays", 1, 3653);
   if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) {
     fail(
@@ -261,24 +347,29 @@ export function parseSettings(read: (key: string) => RawValue): Settings {
     rateLimit: integer(read, "throttleRateLimit", 1, 10000),
     burstLimit: integer(read, "throttleBurstLimit", 1, 5000),
   };
+  const lambda = {
+    memoryMb: integer(read, "lambdaMemoryMb", 128, 10240),
+    timeoutSeconds: integer(read, "lambdaTimeoutSeconds", 1, 28),
+    architecture: oneOf(read, "lambdaArchitecture", ["arm64", "x86_64"] as const),
+    reservedConcurrency: reservedConcurrency(read, "lambdaReservedConcurrency"),
+    accountConcurrencyLimit: accountConcurrencyLimit(read, "lambdaAccountConcurrencyLimit"),
+    bundleAwsSdk: boolean(read, "bundleAwsSdk"),
+  };
+  checkReservations(lambda, functionCount);
+  const apiKeys = {
+    required: apiKeyRequired,
+    quotaPerDay: integer(read, "usagePlanQuotaPerDay", 1, 100000000),
+    rateLimit: integer(read, "usagePlanRateLimit", 1, 10000),
+    burstLimit: integer(read, "usagePlanBurstLimit", 1, 5000),
+  };
+  checkUsagePlanFitsStage(throttle, apiKeys);
   return {
     logRetentionDays,
     logLevel: oneOf(read, "logLevel", ["debug", "info", "warn", "error"] as const),
-    lambda: {
-      memoryMb: integer(read, "lambdaMemoryMb", 128, 10240),
-      timeoutSeconds: integer(read, "lambdaTimeoutSeconds", 1, 28),
-      architecture: oneOf(read, "lambdaArchitecture", ["arm64", "x86_64"] as const),
-      reservedConcurrency: reservedConcurrency(read, "lambdaReservedConcurrency"),
-      bundleAwsSdk: boolean(read, "bundleAwsSdk"),
-    },
+    lambda,
     throttle,
     corsAllowedOrigins,
-    apiKeys: {
-      required: apiKeyRequired,
-      quotaPerDay: integer(read, "usagePlanQuotaPerDay", 1, 100000000),
-      rateLimit: integer(read, "usagePlanRateLimit", 1, 10000),
-      burstLimit: integer(read, "usagePlanBurstLimit", 1, 5000),
-    },
+    apiKeys,
     tracing: boolean(read, "tracingEnabled"),
     pointInTimeRecovery: boolean(read, "pointInTimeRecovery"),
     deletionProtection: boolean(read, "deletionProtection"),
@@ -305,6 +396,34 @@ export function parseCursorSecret(raw: RawValue): string | undefined {
     );
   }
   return raw;
+}
+
+/** The regions the AWS provider knows (its `aws.Region` enum). */
+const KNOWN_REGIONS: readonly aws.Region[] = Object.values(aws.Region);
+
+/**
+ * Pure: the stack's AWS region (`aws:region`, or AWS_REGION/AWS_DEFAULT_REGION as the provider
+ * reads them), required: a region is never guessed. Only regions in the provider's `aws.Region`
+ * list are accepted (a region newer than the installed @pulumi/aws needs an upgrade first).
+ */
+export function parseRegion(raw: RawValue): aws.Region {
+  if (raw === undefined || raw === "") {
+    throw new Error(
+      "invalid config aws:region: not set; set it with `pulumi config set aws:region <region>` (or AWS_REGION); the program does not guess a region",
+    );
+  }
+  const region = KNOWN_REGIONS.find((known) => known === raw);
+  if (region === undefined) {
+    throw new Error(
+      `invalid config aws:region: must be an AWS region the AWS provider knows, such as us-east-1, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return region;
+}
+
+/** The region the stack's default AWS provider deploys to, resolved as the provider resolves it. */
+export function loadRegion(): aws.Region {
+  return parseRegion(aws.config.region);
 }
 
 /** Reads the current stack's configuration. */

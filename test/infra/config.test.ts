@@ -52,12 +52,13 @@ describe("infra: stack configuration", function () {
     }
   });
 
-  for (const [key, value, message] of INVALID_CONFIG) {
-    it(`stops the program before any resource when ${key} is invalid, naming items-api:${key}`, async () => {
-      const snapshot = await programSnapshot(invalidConfigRun(key, value));
+  for (const invalid of INVALID_CONFIG) {
+    it(`stops the ${invalid.stack} program before any resource given ${JSON.stringify(invalid.config)}, naming ${invalid.key}`, async () => {
+      const snapshot = await programSnapshot(invalidConfigRun(invalid));
+      expect(invalid.message.startsWith(`invalid config ${invalid.key}: `)).to.equal(true);
       expect(snapshot.error)
         .to.be.a("string")
-        .and.satisfy((error: string) => error.startsWith(message));
+        .and.satisfy((error: string) => error.startsWith(invalid.message));
       expect(snapshot.resources.filter((resource) => resource.custom)).to.deep.equal([]);
     });
   }

@@ -7,15 +7,48 @@ import { ProgramRequest, programSnapshot } from "../support/program-snapshot";
 
 export const STACKS = ["dev", "prod"] as const;
 
-/** Invalid values: the program must stop before its first resource, naming the key. */
-export const INVALID_CONFIG: readonly (readonly [key: string, value: string, message: string])[] = [
-  ["logRetentionDays", "8", "invalid config items-api:logRetentionDays: must be one of CloudWatch's values"],
+/** An invalid stack configuration: the program must stop before its first resource, naming `key`. */
+export interface InvalidConfig {
+  stack: (typeof STACKS)[number];
+  /** Full config keys (`project:key`) and values, applied over the stack's YAML. */
+  config: Record<string, string>;
+  /** The full key the message names. */
+  key: string;
+  message: string;
+}
+
+export const INVALID_CONFIG: readonly InvalidConfig[] = [
+  {
+    stack: "dev",
+    config: { "items-api:logRetentionDays": "8" },
+    key: "items-api:logRetentionDays",
+    message: "invalid config items-api:logRetentionDays: must be one of CloudWatch's values",
+  },
   // Read after the other settings: proves every value is read before any resource exists.
-  ["cursorSecret", "too-short", "invalid config items-api:cursorSecret: must be a string of at least 32 characters"],
+  {
+    stack: "dev",
+    config: { "items-api:cursorSecret": "too-short" },
+    key: "items-api:cursorSecret",
+    message: "invalid config items-api:cursorSecret: must be a string of at least 32 characters",
+  },
+  // Prod's former reservation (50 per function) in an account whose limit leaves 99 unreserved.
+  {
+    stack: "prod",
+    config: { "items-api:lambdaReservedConcurrency": "50", "items-api:lambdaAccountConcurrencyLimit": "399" },
+    key: "items-api:lambdaReservedConcurrency",
+    message: "invalid config items-api:lambdaReservedConcurrency: 6 functions x 50 = 300 reserved leaves 99",
+  },
+  // Prod's former stage burst, below its usage plan's burst per key.
+  {
+    stack: "prod",
+    config: { "items-api:throttleBurstLimit": "50" },
+    key: "items-api:throttleBurstLimit",
+    message: "invalid config items-api:throttleBurstLimit: 50 is below usagePlanBurstLimit 100",
+  },
 ];
 
-export function invalidConfigRun(key: string, value: string): ProgramRequest {
-  return { stack: "dev", config: { [`items-api:${key}`]: value } };
+export function invalidConfigRun(invalid: InvalidConfig): ProgramRequest {
+  return { stack: invalid.stack, config: invalid.config };
 }
 
 export const CURSOR_SECRET = "a-configured-cursor-secret-of-40-chars-!!";
@@ -28,7 +61,7 @@ export const CURSOR_SECRET_RUN: ProgramRequest = {
 export function startInfraPrograms(): void {
   const requests: ProgramRequest[] = [
     ...STACKS.map((stack) => ({ stack })),
-    ...INVALID_CONFIG.map(([key, value]) => invalidConfigRun(key, value)),
+    ...INVALID_CONFIG.map(invalidConfigRun),
     CURSOR_SECRET_RUN,
   ];
   for (const request of requests) {

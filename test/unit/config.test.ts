@@ -3,12 +3,15 @@ import { expect } from "chai";
 import {
   CONFIG_KEYS,
   CURSOR_SECRET_MIN_LENGTH,
+  LAMBDA_MIN_UNRESERVED_CONCURRENCY,
   LOG_RETENTION_DAYS,
   RawValue,
   Settings,
   parseCursorSecret,
+  parseRegion,
   parseSettings,
 } from "../../infra/config";
+import { routes } from "../../infra/routes";
 import { expectPlainError } from "./fixtures";
 
 type Raw = Record<string, RawValue>;
@@ -25,6 +28,7 @@ const FIELD: Record<string, (settings: Settings) => unknown> = {
   bundleAwsSdk: (s) => s.lambda.bundleAwsSdk,
   // -1 in config means "no reservation", which the settings say with undefined.
   lambdaReservedConcurrency: (s) => s.lambda.reservedConcurrency ?? -1,
+  lambdaAccountConcurrencyLimit: (s) => s.lambda.accountConcurrencyLimit ?? -1,
   throttleRateLimit: (s) => s.throttle.rateLimit,
   throttleBurstLimit: (s) => s.throttle.burstLimit,
   corsAllowedOrigins: (s) => s.corsAllowedOrigins,
@@ -95,6 +99,7 @@ describe("infra/config", () => {
           architecture: "arm64",
           bundleAwsSdk: false,
           reservedConcurrency: undefined,
+          accountConcurrencyLimit: undefined,
         },
         throttle: { rateLimit: 100, burstLimit: 200 },
         corsAllowedOrigins: [],
@@ -116,6 +121,7 @@ describe("infra/config", () => {
         lambdaArchitecture: "x86_64",
         bundleAwsSdk: "true",
         lambdaReservedConcurrency: "25",
+        lambdaAccountConcurrencyLimit: "1000",
         throttleRateLimit: "10",
         throttleBurstLimit: "20",
         corsAllowedOrigins: '["https://app.example.com","http://localhost:5173"]',
@@ -137,6 +143,7 @@ describe("infra/config", () => {
         lambdaArchitecture: "x86_64",
         bundleAwsSdk: true,
         lambdaReservedConcurrency: 25,
+        lambdaAccountConcurrencyLimit: 1000,
         throttleRateLimit: 10,
         throttleBurstLimit: 20,
         corsAllowedOrigins: ["https://app.example.com", "http://localhost:5173"],
@@ -159,6 +166,7 @@ describe("infra/config", () => {
           architecture: "x86_64",
           bundleAwsSdk: true,
           reservedConcurrency: 25,
+          accountConcurrencyLimit: 1000,
         },
         throttle: { rateLimit: 10, burstLimit: 20 },
         corsAllowedOrigins: ["https://app.example.com", "http://localhost:5173"],
@@ -227,15 +235,103 @@ describe("infra/config", () => {
     }
 
     it("reserves concurrency from 1 to 1000, none for -1, and refuses 0", () => {
+      const limit = { lambdaAccountConcurrencyLimit: 100000 };
       expect(parse({}).lambda.reservedConcurrency).to.equal(undefined);
       expect(parse({ lambdaReservedConcurrency: -1 }).lambda.reservedConcurrency).to.equal(undefined);
-      expect(parse({ lambdaReservedConcurrency: "1000" }).lambda.reservedConcurrency).to.equal(1000);
-      expect(() => parse({ lambdaReservedConcurrency: 0 })).to.throw(
+      expect(parse({ ...limit, lambdaReservedConcurrency: "1" }).lambda.reservedConcurrency).to.equal(1);
+      expect(parse({ ...limit, lambdaReservedConcurrency: "1000" }).lambda.reservedConcurrency).to.equal(1000);
+      expectPlainError(
+        () => parse({ ...limit, lambdaReservedConcurrency: 0 }),
         "invalid config items-api:lambdaReservedConcurrency: must be -1 (no reservation) or from 1 to 1000; 0 would throttle every request",
       );
-      expect(() => parse({ lambdaReservedConcurrency: 1001 })).to.throw(
-        "invalid config items-api:lambdaReservedConcurrency: must be an integer from -1 to 1000, got 1001",
+      for (const raw of [-2, 1001, "1.5", "", "fifty"]) {
+        expectPlainError(
+          () => parse({ ...limit, lambdaReservedConcurrency: raw }),
+          `invalid config items-api:lambdaReservedConcurrency: must be an integer from -1 to 1000, got ${JSON.stringify(raw)}`,
+        );
+      }
+    });
+
+    it("takes lambdaAccountConcurrencyLimit as -1 (not stated) or 1 to 1000000", () => {
+      expect(parse({ lambdaAccountConcurrencyLimit: -1 }).lambda.accountConcurrencyLimit).to.equal(undefined);
+      expect(parse({ lambdaAccountConcurrencyLimit: "10" }).lambda.accountConcurrencyLimit).to.equal(10);
+      expect(parse({ lambdaAccountConcurrencyLimit: 1000000 }).lambda.accountConcurrencyLimit).to.equal(1000000);
+      expectPlainError(
+        () => parse({ lambdaAccountConcurrencyLimit: 0 }),
+        "invalid config items-api:lambdaAccountConcurrencyLimit: must be -1 (not stated) or the account's limit, from 1 to 1000000",
       );
+      for (const raw of [-2, 1000001, "1e3", true]) {
+        expectPlainError(
+          () => parse({ lambdaAccountConcurrencyLimit: raw }),
+          `invalid config items-api:lambdaAccountConcurrencyLimit: must be an integer from -1 to 1000000, got ${JSON.stringify(raw)}`,
+        );
+      }
+    });
+
+    it(`refuses reservations that leave less than ${LAMBDA_MIN_UNRESERVED_CONCURRENCY} of the stated account limit unreserved`, () => {
+      // One function per route: the program's own count is the default.
+      expect(routes).to.have.length(6);
+      expect(
+        parse({ lambdaReservedConcurrency: 50, lambdaAccountConcurrencyLimit: 400 }).lambda.reservedConcurrency,
+      ).to.equal(50);
+      expectPlainError(
+        () => parse({ lambdaReservedConcurrency: 50, lambdaAccountConcurrencyLimit: 399 }),
+        "invalid config items-api:lambdaReservedConcurrency: 6 functions x 50 = 300 reserved leaves 99 of lambdaAccountConcurrencyLimit 399 unreserved; AWS keeps at least 100, so at most 49 per function",
+      );
+      // A new account's reduced quota: no reservation fits.
+      expectPlainError(
+        () => parse({ lambdaReservedConcurrency: "1", lambdaAccountConcurrencyLimit: "10" }),
+        "invalid config items-api:lambdaReservedConcurrency: 6 functions x 1 = 6 reserved leaves 4 of lambdaAccountConcurrencyLimit 10 unreserved; AWS keeps at least 100, so no reservation fits: keep -1 or raise the account's limit",
+      );
+      // The count of functions is a parameter (a stack with another route table).
+      const hundredEach: Raw = { lambdaReservedConcurrency: 100, lambdaAccountConcurrencyLimit: 400 };
+      expect(parseSettings((key) => hundredEach[key], 3).lambda.reservedConcurrency).to.equal(100);
+      expectPlainError(
+        () => parseSettings((key) => hundredEach[key], 4),
+        "invalid config items-api:lambdaReservedConcurrency: 4 functions x 100 = 400 reserved leaves 0 of lambdaAccountConcurrencyLimit 400 unreserved; AWS keeps at least 100, so at most 75 per function",
+      );
+    });
+
+    it("refuses a reservation while the account limit is not stated, naming items-api:lambdaAccountConcurrencyLimit", () => {
+      for (const raw of [
+        { lambdaReservedConcurrency: 1 },
+        { lambdaReservedConcurrency: "5", lambdaAccountConcurrencyLimit: "-1" },
+      ]) {
+        expectPlainError(
+          () => parse(raw),
+          "invalid config items-api:lambdaAccountConcurrencyLimit: must be stated when lambdaReservedConcurrency reserves executions: set it to the account's concurrent-executions limit in this region (aws lambda get-account-settings), minus what other functions there reserve",
+        );
+      }
+      // A stated limit without a reservation changes nothing.
+      expect(parse({ lambdaAccountConcurrencyLimit: 10 }).lambda.reservedConcurrency).to.equal(undefined);
+    });
+
+    it("with API keys, refuses a stage burst or rate below what the usage plan offers a key", () => {
+      const keys = { apiKeyRequired: true, usagePlanRateLimit: 50, usagePlanBurstLimit: 100 };
+      expect(parse({ ...keys, throttleRateLimit: 50, throttleBurstLimit: 100 }).throttle).to.deep.equal({
+        rateLimit: 50,
+        burstLimit: 100,
+      });
+      expectPlainError(
+        () => parse({ ...keys, throttleRateLimit: 100, throttleBurstLimit: 99 }),
+        "invalid config items-api:throttleBurstLimit: 99 is below usagePlanBurstLimit 100: a key could never burst as far as its usage plan offers",
+      );
+      expectPlainError(
+        () => parse({ ...keys, throttleRateLimit: "49", throttleBurstLimit: "200" }),
+        "invalid config items-api:throttleRateLimit: 49 is below usagePlanRateLimit 50: a key could never reach the rate its usage plan offers",
+      );
+      // Without keys there is no usage plan to fit.
+      expect(
+        parse({ ...keys, apiKeyRequired: false, throttleRateLimit: 1, throttleBurstLimit: 1 }).throttle,
+      ).to.deep.equal({
+        rateLimit: 1,
+        burstLimit: 1,
+      });
+      // A bucket smaller than the rate is allowed, as AWS's own account default (10,000/s, 5,000) has.
+      expect(parse({ throttleRateLimit: 10000, throttleBurstLimit: 5000 }).throttle).to.deep.equal({
+        rateLimit: 10000,
+        burstLimit: 5000,
+      });
     });
 
     it("takes logLevel and lambdaArchitecture from their lists only", () => {
@@ -308,6 +404,32 @@ describe("infra/config", () => {
         expectPlainError(
           () => parse({ alarmEmail: raw }),
           `invalid config items-api:alarmEmail: must be an e-mail address, got ${JSON.stringify(raw)}`,
+        );
+      }
+    });
+  });
+
+  describe("parseRegion", () => {
+    it("takes an AWS region name", () => {
+      for (const region of ["us-east-1", "eu-central-2", "ap-southeast-4", "us-gov-west-1", "eusc-de-east-1"]) {
+        expect(parseRegion(region)).to.equal(region);
+      }
+    });
+
+    it("fails naming aws:region when it is not set: a region is never guessed", () => {
+      for (const raw of [undefined, ""]) {
+        expectPlainError(
+          () => parseRegion(raw),
+          "invalid config aws:region: not set; set it with `pulumi config set aws:region <region>` (or AWS_REGION); the program does not guess a region",
+        );
+      }
+    });
+
+    it("fails naming aws:region for anything but a region name", () => {
+      for (const raw of ["US-EAST-1", "us-east", "useast1", " us-east-1", "us-east-1a", "xx-east-1", 1, true]) {
+        expectPlainError(
+          () => parseRegion(raw),
+          `invalid config aws:region: must be an AWS region the AWS provider knows, such as us-east-1, got ${JSON.stringify(raw)}`,
         );
       }
     });
