@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Alarms } from "./infra/alarms";
 import { ItemsRestApi } from "./infra/api";
-import { loadConfig, loadCursorSecret } from "./infra/config";
+import { loadConfig, loadCursorSecret, loadRegion } from "./infra/config";
 import { RouteFunction, deriveCursorSecret, handlerEnvironment } from "./infra/functions";
 import { buildOpenApiDocument } from "./infra/openapi";
 import { routes } from "./infra/routes";
@@ -13,6 +13,7 @@ import { DataTables } from "./infra/tables";
 
 // All configuration is read and validated before the first resource exists.
 const settings = loadConfig();
+const region = loadRegion();
 const configuredCursorSecret = loadCursorSecret();
 const project = pulumi.getProject();
 const stack = pulumi.getStack();
@@ -58,12 +59,13 @@ const functionNameOutputs = Object.fromEntries(
 );
 
 new Alarms(prefix, {
-  functionNames: functionNameOutputs,
-  apiName: api.restApi.name,
+  functions: Object.fromEntries(Object.entries(functions).map(([operationId, fn]) => [operationId, fn.function])),
+  restApi: api.restApi,
   stageName: api.stage.stageName,
-  tableNames: data.names,
+  tables: data.tables,
   routes,
   alarmEmail: settings.alarmEmail,
+  region,
 });
 
 export const apiUrl = api.url;

@@ -23,6 +23,11 @@ const STACKS = ["dev", "prod"] as const;
 type Stack = (typeof STACKS)[number];
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
+/** The DynamoDB operations (metric `Operation` dimension) the routes perform, per table. */
+const TABLE_OPERATIONS = {
+  items: ["DeleteItem", "GetItem", "PutItem", "Scan", "UpdateItem"],
+  idempotency: ["GetItem", "PutItem", "UpdateItem"],
+};
 
 /** Resources per type, per stack: dev manages the account's API Gateway role, prod has keys and e-mail. */
 const EXPECTED_COUNTS: Record<Stack, Record<string, number>> = {
@@ -410,92 +415,163 @@ describe("infra: index.ts under Pulumi mocks", function () {
         expect(snapshot.outputs.apiKey).to.deep.equal({ value: key?.state.value, secret: true });
       });
 
-      it("has a dashboard graphing the alarms' metrics", () => {
+      it("has a dashboard graphing the alarms' metrics, built by awsx's classic Dashboard", () => {
         const dashboard = resourceOf(snapshot, "dashboard");
         expect(dashboard.inputs.dashboardName).to.equal(prefix);
-        const body = JSON.parse(String(dashboard.inputs.dashboardBody)) as {
-          widgets: { properties: { title: string; region: string; metrics: unknown[][] } }[];
-        };
-        expect(body.widgets.map((widget) => widget.properties.title)).to.deep.equal([
-          "Lambda Errors",
-          "Lambda Throttles",
-          "API 5XX rate",
-          "API latency",
-          "DynamoDB items: throttled requests and system errors",
-          "DynamoDB idempotency: throttled requests and system errors",
-        ]);
-        expect(body.widgets.every((widget) => widget.properties.region === "us-east-1")).to.equal(true);
-        expect(body.widgets[0]?.properties.metrics).to.deep.equal(
+        // awsx's per-metric rendering options; the dashboard's region is the stack's.
+        const line = (stat: string, label: string) => ({ stat, label, period: 300, visible: true, yAxis: "left" });
+        const graph = (x: number, y: number, title: string, metrics: unknown[][]) => ({
+          x,
+          y,
+          width: 12,
+          height: 6,
+          type: "metric",
+          properties: { metrics, title, period: 300, region: REGION, view: "timeSeries", stacked: false },
+        });
+        const lambdaMetrics = (metricName: string) =>
           ROUTES.map((route) => [
             "AWS/Lambda",
-            "Errors",
+            metricName,
             "FunctionName",
             `${prefix}-${route.operationId}`,
-            { label: route.operationId },
-          ]),
+            line("Sum", route.operationId),
+          ]);
+        const api = ["ApiName", prefix, "Stage", stack];
+        const tableMetrics = (logicalName: "items" | "idempotency") =>
+          TABLE_OPERATIONS[logicalName].flatMap((operation) =>
+            ["ThrottledRequests", "SystemErrors"].map((metricName) => [
+              "AWS/DynamoDB",
+              metricName,
+              "TableName",
+              tableNamed(snapshot, logicalName).state.name,
+              "Operation",
+              operation,
+              line("Sum", `${metricName} ${operation}`),
+            ]),
+          );
+        expect(JSON.parse(String(dashboard.inputs.dashboardBody))).to.deep.equal({
+          widgets: [
+            graph(0, 0, "Lambda Errors", lambdaMetrics("Errors")),
+            graph(12, 0, "Lambda Throttles", lambdaMetrics("Throttles")),
+            graph(0, 6, "API 5XX rate", [["AWS/ApiGateway", "5XXError", ...api, line("Average", "5XX rate")]]),
+            graph(12, 6, "API latency", [
+              ["AWS/ApiGateway", "Latency", ...api, line("p99", "p99")],
+              ["AWS/ApiGateway", "Latency", ...api, line("p50", "p50")],
+              ["AWS/ApiGateway", "IntegrationLatency", ...api, line("p99", "integration p99")],
+            ]),
+            graph(0, 12, "DynamoDB items: throttled requests and system errors", tableMetrics("items")),
+            graph(12, 12, "DynamoDB idempotency: throttled requests and system errors", tableMetrics("idempotency")),
+          ],
+        });
+      });
+
+      it("registers the awsx classic alarms and dashboard as plain aws.cloudwatch resources under the Alarms component", () => {
+        expect(
+          snapshot.resources.filter((resource) => resource.type.includes("awsx")).map((resource) => resource.type),
+        ).to.deep.equal([]);
+        const monitoring = snapshot.resources.filter(
+          (resource) =>
+            resource.type.startsWith("aws:cloudwatch/") && resource.type !== "aws:cloudwatch/logGroup:LogGroup",
         );
-        expect(body.widgets[4]?.properties.metrics).to.have.length(10);
-        expect(body.widgets[5]?.properties.metrics).to.have.length(6);
+        // 18 alarms and the dashboard.
+        expect(monitoring).to.have.length(19);
+        for (const resource of monitoring) {
+          expect(resource.urn, resource.name).to.equal(
+            `urn:pulumi:${stack}::items-api::items-api:monitoring:Alarms$${resource.type}::${resource.name}`,
+          );
+        }
       });
 
       it("alarms on Lambda errors and throttles, API 5XX and p99 latency, DynamoDB throttles and system errors", () => {
         const topic = resourceOf(snapshot, "topic");
         const alarms = resourcesOfType(snapshot, "aws:cloudwatch/metricAlarm:MetricAlarm");
-        for (const alarm of alarms) {
-          expect(alarm.inputs.alarmActions, alarm.name).to.deep.equal([topic.state.arn]);
-          expect(alarm.inputs.okActions, alarm.name).to.deep.equal([topic.state.arn]);
-          expect(alarm.inputs.treatMissingData, alarm.name).to.equal("notBreaching");
-        }
-        const summary = Object.fromEntries(
-          alarms
-            .filter((alarm) => alarm.inputs.metricName !== undefined)
-            .map((alarm) => [
-              alarm.name,
-              [alarm.inputs.namespace, alarm.inputs.metricName, alarm.inputs.dimensions, alarm.inputs.threshold],
-            ]),
-        );
+        // Every alarm notifies the topic on ALARM and OK; an idle API (no data) is not a failure.
+        const notify = {
+          actionsEnabled: true,
+          alarmActions: [topic.state.arn],
+          okActions: [topic.state.arn],
+          treatMissingData: "notBreaching",
+        };
+        const lambdaAlarm = (operationId: string, metricName: string) => ({
+          ...notify,
+          alarmDescription: `Lambda ${operationId}: ${metricName} in the last 5 minutes`,
+          namespace: "AWS/Lambda",
+          metricName,
+          dimensions: { FunctionName: `${prefix}-${operationId}` },
+          statistic: "Sum",
+          period: 300,
+          evaluationPeriods: 1,
+          threshold: 1,
+          comparisonOperator: "GreaterThanOrEqualToThreshold",
+        });
         const apiDimensions = { ApiName: prefix, Stage: stack };
-        expect(summary).to.deep.equal({
+        const tableAlarm = (logicalName: "items" | "idempotency", metricName: string) => {
+          const operations = TABLE_OPERATIONS[logicalName];
+          const tableName = tableNamed(snapshot, logicalName).state.name;
+          return {
+            ...notify,
+            alarmDescription: `DynamoDB ${logicalName} table: ${metricName} (${operations.join(", ")}) in the last 5 minutes`,
+            metricQueries: [
+              ...operations.map((operation, index) => ({
+                id: `m${index}`,
+                returnData: false,
+                metric: {
+                  namespace: "AWS/DynamoDB",
+                  metricName,
+                  dimensions: { TableName: tableName, Operation: operation },
+                  stat: "Sum",
+                  period: 300,
+                },
+              })),
+              {
+                id: "total",
+                label: `${metricName} (${logicalName})`,
+                returnData: true,
+                expression: `SUM([${operations.map((_, index) => `m${index}`).join(", ")}])`,
+              },
+            ],
+            evaluationPeriods: 1,
+            threshold: 1,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+          };
+        };
+        expect(Object.fromEntries(alarms.map((alarm) => [alarm.name, alarm.inputs]))).to.deep.equal({
           ...Object.fromEntries(
             ROUTES.flatMap((route) => [
-              [
-                `${prefix}-${route.operationId}-errors`,
-                ["AWS/Lambda", "Errors", { FunctionName: `${prefix}-${route.operationId}` }, 1],
-              ],
-              [
-                `${prefix}-${route.operationId}-throttles`,
-                ["AWS/Lambda", "Throttles", { FunctionName: `${prefix}-${route.operationId}` }, 1],
-              ],
+              [`${prefix}-${route.operationId}-errors`, lambdaAlarm(route.operationId, "Errors")],
+              [`${prefix}-${route.operationId}-throttles`, lambdaAlarm(route.operationId, "Throttles")],
             ]),
           ),
-          [`${prefix}-api-5xx`]: ["AWS/ApiGateway", "5XXError", apiDimensions, 0.05],
-          [`${prefix}-api-latency-p99`]: ["AWS/ApiGateway", "Latency", apiDimensions, 3000],
+          [`${prefix}-api-5xx`]: {
+            ...notify,
+            alarmDescription: "API: more than 5% of requests answered 5XX in 5 minutes",
+            namespace: "AWS/ApiGateway",
+            metricName: "5XXError",
+            dimensions: apiDimensions,
+            statistic: "Average",
+            period: 300,
+            evaluationPeriods: 1,
+            threshold: 0.05,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+          },
+          [`${prefix}-api-latency-p99`]: {
+            ...notify,
+            alarmDescription: "API: p99 latency above 3000 ms for 3 minutes",
+            namespace: "AWS/ApiGateway",
+            metricName: "Latency",
+            dimensions: apiDimensions,
+            extendedStatistic: "p99",
+            period: 60,
+            evaluationPeriods: 3,
+            threshold: 3000,
+            comparisonOperator: "GreaterThanThreshold",
+          },
+          [`${prefix}-items-throttledrequests`]: tableAlarm("items", "ThrottledRequests"),
+          [`${prefix}-items-systemerrors`]: tableAlarm("items", "SystemErrors"),
+          [`${prefix}-idempotency-throttledrequests`]: tableAlarm("idempotency", "ThrottledRequests"),
+          [`${prefix}-idempotency-systemerrors`]: tableAlarm("idempotency", "SystemErrors"),
         });
-        expect(resourceOf(snapshot, "api-latency-p99").inputs.extendedStatistic).to.equal("p99");
-        expect(resourceOf(snapshot, "api-5xx").inputs.statistic).to.equal("Average");
-        const tableOperations = {
-          items: ["DeleteItem", "GetItem", "PutItem", "Scan", "UpdateItem"],
-          idempotency: ["GetItem", "PutItem", "UpdateItem"],
-        };
-        for (const [logicalName, operations] of Object.entries(tableOperations)) {
-          const tableName = tableNamed(snapshot, logicalName as "items" | "idempotency").state.name;
-          for (const metricName of ["ThrottledRequests", "SystemErrors"]) {
-            const alarm = resourceOf(snapshot, `${logicalName}-${metricName.toLowerCase()}`);
-            const queries = alarm.inputs.metricQueries as { id: string; expression?: string; metric?: unknown }[];
-            expect(queries.filter((query) => query.metric !== undefined).map((query) => query.metric)).to.deep.equal(
-              operations.map((operation) => ({
-                namespace: "AWS/DynamoDB",
-                metricName,
-                dimensions: { TableName: tableName, Operation: operation },
-                stat: "Sum",
-                period: 300,
-              })),
-            );
-            expect(queries.find((query) => query.id === "total")?.expression).to.equal(
-              `SUM([${operations.map((_, index) => `m${index}`).join(", ")}])`,
-            );
-          }
-        }
+        expect(alarms).to.have.length(18);
         const subscriptions = resourcesOfType(snapshot, "aws:sns/topicSubscription:TopicSubscription");
         expect(subscriptions.map((subscription) => subscription.inputs)).to.deep.equal(
           settings.alarmEmail === undefined

@@ -45,6 +45,12 @@ export const INVALID_CONFIG: readonly InvalidConfig[] = [
     key: "items-api:throttleBurstLimit",
     message: "invalid config items-api:throttleBurstLimit: 50 is below usagePlanBurstLimit 100",
   },
+  {
+    stack: "dev",
+    config: { "aws:region": "" },
+    key: "aws:region",
+    message: "invalid config aws:region: not set",
+  },
 ];
 
 export function invalidConfigRun(invalid: InvalidConfig): ProgramRequest {
