@@ -7,7 +7,15 @@
  * Single-item operations make one round trip; a conditional failure is resolved by one
  * consistent read on the failure path only (the embedded engine lacks
  * ReturnValuesOnConditionCheckFailure, so it is used when present but never relied on).
+ *
+ * Every write is safe to retry. The SDK retries an attempt that timed out, and that attempt may
+ * have been applied: its retry then meets the state the first attempt wrote. So each request
+ * carries a write token, every write stores it on the item (which keeps the tokens of its last
+ * WRITE_TOKEN_HISTORY writes) and is conditioned on its absence: a retry of an applied write fails
+ * its condition instead of applying twice, and the failure path, finding its own token, answers
+ * with the item as it stands, never 412, 404 or 500.
  */
+import { randomBytes } from "crypto";
 import {
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -24,9 +32,11 @@ import {
   JsonObject,
   LIMITS,
   StoredItem,
+  applyMergePatch,
   isJsonObject,
   isStoredItem,
   mergeItem,
+  tooManyAttributes,
 } from "./item";
 
 export interface Store {
@@ -37,12 +47,38 @@ export interface Store {
   abortSignal?: AbortSignal;
   /** Capacity units this request consumed, summed over its calls (for the request log). */
   consumed: { capacityUnits: number };
+  /**
+   * This request's write token, made at its first write (`writeTokenOf`): one per request, so
+   * that every SDK attempt and every round of a PATCH carries the same one.
+   */
+  writeToken?: string;
 }
 
 /** UpdateExpression and ConditionExpression are limited to 4 KB each. */
 const MAX_EXPRESSION_LENGTH = 4000;
-/** Optimistic retries of the read-merge-write path of PATCH under contention. */
-const MAX_MERGE_ATTEMPTS = 5;
+
+/**
+ * Rounds of a PATCH: the first guesses that every object in the patch merges into a map; a
+ * failed guess costs one more round (with the item's shape known), and a round lost to another
+ * writer a jittered backoff (PATCH_BACKOFF_MS doubling, capped) before the next. Past the last
+ * round, or the function's deadline, the answer is 503.
+ */
+export const MAX_PATCH_ROUNDS = 12;
+const PATCH_BACKOFF_MS = { base: 10, cap: 250 };
+
+/**
+ * How many writes back an item remembers write tokens (`wt0` newest .. `wt15`). A retried write
+ * still recognises itself as long as fewer than this many other writes landed on the item
+ * between its lost answer and its retry (the retry follows within the per-attempt timeout).
+ */
+export const WRITE_TOKEN_HISTORY = 16;
+const WRITE_TOKEN_ATTRIBUTES: readonly string[] = Array.from({ length: WRITE_TOKEN_HISTORY }, (_, slot) => `wt${slot}`);
+
+/** 96 random bits: unique per request, short enough to keep 16 of them on every item. */
+export function writeTokenOf(store: Store): string {
+  store.writeToken ??= randomBytes(12).toString("base64url");
+  return store.writeToken;
+}
 
 const THROTTLING_ERRORS: readonly string[] = [
   "ProvisionedThroughputExceededException",
@@ -94,7 +130,25 @@ interface CallOptions {
   abortSignal?: AbortSignal;
 }
 
-type Outcome<T> = { ok: true; value: T } | { ok: false; oldImage: unknown };
+/**
+ * A failed condition: the item as DynamoDB saw it when the condition failed, when it returned it
+ * (`ReturnValuesOnConditionCheckFailure`), and whether the SDK made more than one attempt (an
+ * earlier one may have been applied and answered by a timeout).
+ */
+interface ConditionFailure {
+  ok: false;
+  image: JsonObject | undefined;
+  retried: boolean;
+}
+
+type Outcome<T> = { ok: true; value: T } | ConditionFailure;
+
+/** The SDK's attempt count, which its retry middleware sets on every error it finally throws. */
+function attemptsOf(error: unknown): number {
+  const metadata: unknown = typeof error === "object" && error !== null ? Reflect.get(error, "$metadata") : undefined;
+  const attempts: unknown = typeof metadata === "object" && metadata !== null ? Reflect.get(metadata, "attempts") : 1;
+  return typeof attempts === "number" ? attempts : 1;
+}
 
 /**
  * Runs one DynamoDB call. A failed condition becomes `{ ok: false }` with the old image when
@@ -107,7 +161,7 @@ async function attempt<T>(store: Store, call: (options: CallOptions) => Promise<
     return { ok: true, value };
   } catch (error) {
     if (isConditionalFailure(error)) {
-      return { ok: false, oldImage: (error as { Item?: unknown }).Item };
+      return { ok: false, image: plainItemOf(Reflect.get(error as object, "Item")), retried: attemptsOf(error) > 1 };
     }
     throw translateStoreError(error);
   }
@@ -132,6 +186,52 @@ async function call<T>(store: Store, run: (options: CallOptions) => Promise<T>):
     throw internalError(new Error("unconditional call failed its condition"));
   }
   return outcome.value;
+}
+
+/**
+ * One DynamoDB AttributeValue as plain JSON, for the types items hold; undefined for others.
+ * lib-dynamodb converts command outputs only (its DocumentUnmarshall middleware): the image on a
+ * ConditionalCheckFailedException arrives in DynamoDB's own form.
+ */
+function plainValueOf(value: unknown): Json | undefined {
+  if (!isJsonObject(value) || Object.keys(value).length !== 1) {
+    return undefined;
+  }
+  const { S, N, BOOL, NULL, L, M } = value;
+  if (typeof S === "string") {
+    return S;
+  }
+  if (typeof N === "string") {
+    const number = Number(N);
+    return Number.isFinite(number) ? number : undefined;
+  }
+  if (typeof BOOL === "boolean") {
+    return BOOL;
+  }
+  if (NULL === true) {
+    return null;
+  }
+  if (Array.isArray(L)) {
+    const members = L.map(plainValueOf);
+    return members.every((member) => member !== undefined) ? (members as Json[]) : undefined;
+  }
+  return isJsonObject(M) ? plainItemOf(M) : undefined;
+}
+
+/** A record in DynamoDB's form (`{ "id": { "S": "..." } }`) as plain JSON; undefined if it is not one. */
+function plainItemOf(record: unknown): JsonObject | undefined {
+  if (!isJsonObject(record)) {
+    return undefined;
+  }
+  const plain: JsonObject = {};
+  for (const [key, value] of Object.entries(record)) {
+    const converted = plainValueOf(value);
+    if (converted === undefined) {
+      return undefined;
+    }
+    plain[key] = converted;
+  }
+  return plain;
 }
 
 /** Builds placeholder maps; the same name or path segment always gets the same placeholder. */
@@ -171,32 +271,78 @@ function versionCondition(builder: Builder, versions: number[] | undefined): str
     return [];
   }
   if (versions.length === 0) {
-    // Only weak tags were sent, and If-Match compares strongly: no version can match.
+    // No tag can match (weak, or not a version this API wrote): the precondition fails.
     return [`attribute_not_exists(${builder.name("id")})`];
   }
   return [`${builder.name("version")} IN (${versions.map((version) => builder.value(version)).join(", ")})`];
 }
 
-function asItem(value: unknown): StoredItem | undefined {
-  return isStoredItem(value) ? value : undefined;
+/**
+ * The write-token part of a write: SET actions that push this request's token onto the item's
+ * history (every operand reads the item as it was, so `wt1 = wt0` takes the old `wt0`), and the
+ * condition that the token is not there yet (a missing attribute equals nothing).
+ */
+function writeTokenClauses(builder: Builder, token: string): { sets: string[]; condition: string } {
+  const placeholder = builder.value(token);
+  const none = builder.value("");
+  const names = WRITE_TOKEN_ATTRIBUTES.map((attribute) => builder.name(attribute));
+  const sets = names.map((name, slot) =>
+    slot === 0 ? `${name} = ${placeholder}` : `${name} = if_not_exists(${names[slot - 1]}, ${none})`,
+  );
+  return { sets, condition: `NOT (${names.map((name) => `${name} = ${placeholder}`).join(" OR ")})` };
 }
 
-export async function getItem(store: Store, id: string): Promise<StoredItem | undefined> {
+/** A stored item and the write tokens it remembers. */
+interface ItemRecord {
+  item: StoredItem;
+  tokens: string[];
+}
+
+/** The item's own fields only: write tokens and any other attribute stay in the store. */
+function asItem(value: unknown): StoredItem | undefined {
+  if (!isStoredItem(value)) {
+    return undefined;
+  }
+  const { id, name, description, attrs, version, createdAt, updatedAt } = value;
+  return { id, name, description, attrs, version, createdAt, updatedAt };
+}
+
+function recordOf(value: unknown): ItemRecord | undefined {
+  const item = asItem(value);
+  if (item === undefined || !isJsonObject(value)) {
+    return undefined;
+  }
+  const tokens = WRITE_TOKEN_ATTRIBUTES.map((attribute) => value[attribute]).filter(
+    (token): token is string => typeof token === "string" && token !== "",
+  );
+  return { item, tokens };
+}
+
+async function readRecord(store: Store, id: string): Promise<ItemRecord | undefined> {
   const result = await call(store, (options) =>
     store.doc.send(new GetCommand({ TableName: store.itemsTable, Key: { id }, ConsistentRead: true }), options),
   );
-  return asItem(result.Item);
+  return recordOf(result.Item);
 }
 
-/** Resolves a conditional failure: 404 when the item is missing, else 412 (its version differed). */
-async function explainConditionalFailure(store: Store, id: string, oldImage: unknown): Promise<Error> {
-  const current = asItem(oldImage) ?? (await getItem(store, id));
-  return current === undefined ? notFound() : preconditionFailed();
+export async function getItem(store: Store, id: string): Promise<StoredItem | undefined> {
+  return (await readRecord(store, id))?.item;
+}
+
+/** The item when a write's condition failed: the image DynamoDB returned, else one consistent read. */
+async function itemAfterFailure(store: Store, id: string, failure: ConditionFailure): Promise<ItemRecord | undefined> {
+  return recordOf(failure.image) ?? (await readRecord(store, id));
+}
+
+/** Whether this request's own write is among those the item remembers. */
+function holdsOwnWrite(store: Store, record: ItemRecord): boolean {
+  return record.tokens.includes(writeTokenOf(store));
 }
 
 /**
  * Writes a new item. When `mayExist` (an idempotent create taking over an abandoned attempt
- * that chose this id), an item already stored under the id is returned instead.
+ * that chose this id), an item already stored under the id is returned instead. So is the item
+ * this request stored itself, when the SDK retried an attempt that had been applied.
  */
 export async function putNewItem(store: Store, item: StoredItem, mayExist = false): Promise<StoredItem | undefined> {
   const builder = expressionBuilder();
@@ -204,9 +350,10 @@ export async function putNewItem(store: Store, item: StoredItem, mayExist = fals
     store.doc.send(
       new PutCommand({
         TableName: store.itemsTable,
-        Item: item,
+        Item: { ...item, [WRITE_TOKEN_ATTRIBUTES[0] ?? "wt0"]: writeTokenOf(store) },
         ConditionExpression: `attribute_not_exists(${builder.name("id")})`,
         ExpressionAttributeNames: builder.names,
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
       }),
       options,
     ),
@@ -214,14 +361,17 @@ export async function putNewItem(store: Store, item: StoredItem, mayExist = fals
   if (outcome.ok) {
     return undefined;
   }
-  const existing = mayExist ? await getItem(store, item.id) : undefined;
-  if (existing === undefined) {
+  const existing = await itemAfterFailure(store, item.id, outcome);
+  if (existing === undefined || !(mayExist || holdsOwnWrite(store, existing))) {
     throw internalError(new Error(`generated id ${item.id} already exists`));
   }
-  return existing;
+  return existing.item;
 }
 
-/** Sets every client field and bumps the version, conditioned on existence and If-Match. */
+/**
+ * Sets every client field and bumps the version, conditioned on existence, If-Match and the
+ * request's write token.
+ */
 async function overwriteItem(
   store: Store,
   id: string,
@@ -231,14 +381,16 @@ async function overwriteItem(
 ): Promise<Outcome<StoredItem>> {
   const builder = expressionBuilder();
   const idName = builder.name("id");
+  const token = writeTokenClauses(builder, writeTokenOf(store));
   const sets = [
     `${builder.name("name")} = ${builder.value(input.name)}`,
     `${builder.name("description")} = ${builder.value(input.description)}`,
     `${builder.name("attrs")} = ${builder.value(input.attrs)}`,
     `${builder.name("version")} = ${builder.name("version")} + ${builder.value(1)}`,
     `${builder.name("updatedAt")} = ${builder.value(now)}`,
+    ...token.sets,
   ];
-  const conditions = [`attribute_exists(${idName})`, ...versionCondition(builder, versions)];
+  const conditions = [`attribute_exists(${idName})`, ...versionCondition(builder, versions), token.condition];
   const outcome = await attempt(store, (options) =>
     store.doc.send(
       new UpdateCommand({
@@ -265,6 +417,34 @@ function updatedItem(id: string, attributes: unknown): StoredItem {
   return item;
 }
 
+/**
+ * What a failed PUT or PATCH condition means, from the item as it was found: missing -> 404;
+ * this request's own write there -> that write was applied (an SDK retry after a lost answer):
+ * the item as it stands; a version If-Match does not name -> 412. Otherwise undefined: the
+ * condition failed on something else (a PATCH's guess at the item's shape).
+ *
+ * Without If-Match the only conditions are existence and the token, so an existing item means
+ * the token was there when the condition was checked, even if more writes have pushed it out of
+ * the history since.
+ */
+function resolveFailedWrite(
+  store: Store,
+  found: ItemRecord | undefined,
+  versions: number[] | undefined,
+  lastWriteWins: boolean,
+): StoredItem | Error | undefined {
+  if (found === undefined) {
+    return notFound();
+  }
+  if (holdsOwnWrite(store, found) || lastWriteWins) {
+    return found.item;
+  }
+  if (versions !== undefined && !versions.includes(found.item.version)) {
+    return preconditionFailed();
+  }
+  return undefined;
+}
+
 /** PUT: full replace of the client fields; never creates. */
 export async function replaceItem(
   store: Store,
@@ -274,12 +454,34 @@ export async function replaceItem(
   versions: number[] | undefined,
 ): Promise<StoredItem> {
   const outcome = await overwriteItem(store, id, input, now, versions);
-  if (!outcome.ok) {
-    throw versions === undefined ? notFound() : await explainConditionalFailure(store, id, outcome.oldImage);
+  if (outcome.ok) {
+    return outcome.value;
   }
-  return outcome.value;
+  const resolved = resolveFailedWrite(
+    store,
+    await itemAfterFailure(store, id, outcome),
+    versions,
+    versions === undefined,
+  );
+  if (resolved instanceof Error) {
+    throw resolved;
+  }
+  if (resolved === undefined) {
+    // If-Match named this version, yet the condition failed: the item was read after a later
+    // write (the engine returned no image). It failed If-Match when it was checked.
+    throw preconditionFailed();
+  }
+  return resolved;
 }
 
+/**
+ * DELETE. A retried attempt whose predecessor was applied finds the item gone; so does one that
+ * lost a race with another client's delete, and one whose earlier attempt never reached DynamoDB
+ * for an item that never existed. Only an item that is gone after more than one attempt is
+ * answered 204: DELETE is idempotent (RFC 9110 §9.2.2), the state the client asked for holds,
+ * and the alternative would answer 404 to a delete that was applied. After a single attempt,
+ * a missing item is 404 as always.
+ */
 export async function deleteItem(store: Store, id: string, versions: number[] | undefined): Promise<void> {
   const builder = expressionBuilder();
   const conditions = [`attribute_exists(${builder.name("id")})`, ...versionCondition(builder, versions)];
@@ -296,29 +498,52 @@ export async function deleteItem(store: Store, id: string, versions: number[] | 
       options,
     ),
   );
-  if (!outcome.ok) {
-    throw versions === undefined ? notFound() : await explainConditionalFailure(store, id, outcome.oldImage);
+  if (outcome.ok) {
+    return;
+  }
+  // Without If-Match the only condition is existence: the item was missing, no read needed.
+  const found = versions === undefined ? undefined : await itemAfterFailure(store, id, outcome);
+  if (found !== undefined) {
+    throw preconditionFailed();
+  }
+  if (!outcome.retried) {
+    throw notFound();
   }
 }
 
+/** Update actions and conditions of a PATCH, before they are joined into expressions. */
+interface PatchActions {
+  sets: string[];
+  removes: string[];
+  conditions: string[];
+}
+
 /**
- * Compiles the attribute part of a merge patch into update actions on `attrs`. Nested objects
- * merge key by key, which is only RFC 7396 when the target value is a map: each such path adds
- * an `attribute_type(path, M)` condition, and the slow path handles the other cases.
+ * Compiles the attribute part of a merge patch into update actions on `attrs`. An object merges
+ * key by key into a map (condition: it is a map); into anything else, a missing attribute
+ * included, it is RFC 7396's result, the patch without its nulls, SET in one action (condition:
+ * it is not a map). `known` is the item's current value at `prefix` when a failed round showed
+ * it; without it every object is taken to merge into a map.
  */
 function compileAttributePatch(
   builder: Builder,
   prefix: string[],
   patch: JsonObject,
-  actions: { sets: string[]; removes: string[]; conditions: string[] },
+  known: Json | undefined,
+  shapeKnown: boolean,
+  actions: PatchActions,
 ): void {
   for (const [key, value] of Object.entries(patch)) {
     const path = [...prefix, key];
+    const current = isJsonObject(known) ? known[key] : undefined;
     if (value === null) {
       actions.removes.push(builder.path(path));
-    } else if (isJsonObject(value)) {
+    } else if (isJsonObject(value) && (!shapeKnown || isJsonObject(current))) {
       actions.conditions.push(`attribute_type(${builder.path(path)}, ${builder.value("M")})`);
-      compileAttributePatch(builder, path, value, actions);
+      compileAttributePatch(builder, path, value, current, shapeKnown, actions);
+    } else if (isJsonObject(value)) {
+      actions.conditions.push(`NOT attribute_type(${builder.path(path)}, ${builder.value("M")})`);
+      actions.sets.push(`${builder.path(path)} = ${builder.value(applyMergePatch(undefined, value))}`);
     } else {
       actions.sets.push(`${builder.path(path)} = ${builder.value(value)}`);
     }
@@ -326,22 +551,45 @@ function compileAttributePatch(
 }
 
 /**
- * PATCH in one round trip when it can be expressed as a conditional update; otherwise (the
- * merge replaces a non-map with an object, the item nears its attribute limit, or the patch
- * is too large for one expression) a consistent read, an in-memory merge and a write
- * conditioned on the version that was read.
+ * The 50-attribute limit as a condition. Without knowledge of the item: room for every non-null
+ * key to be new. When a failed round showed the item and that bound does not hold, the exact
+ * count: keys seen present are required present, and the size must leave room for the rest.
  */
-export async function patchItem(
+function attributeLimitConditions(builder: Builder, patch: JsonObject, known: StoredItem | undefined): string[] {
+  const keys = Object.keys(patch);
+  const nonNull = keys.filter((key) => patch[key] !== null);
+  if (nonNull.length === 0) {
+    return [];
+  }
+  const attrs = builder.name("attrs");
+  const worstCase = LIMITS.maxAttributes - nonNull.length;
+  if (known === undefined || Object.keys(known.attrs).length <= worstCase) {
+    return [`size(${attrs}) <= ${builder.value(worstCase)}`];
+  }
+  const present = keys.filter((key) => key in known.attrs);
+  const added = nonNull.filter((key) => !(key in known.attrs)).length;
+  const removed = present.filter((key) => patch[key] === null).length;
+  if (Object.keys(known.attrs).length + added - removed > LIMITS.maxAttributes) {
+    throw tooManyAttributes();
+  }
+  return [
+    ...present.map((key) => `attribute_exists(${builder.path(["attrs", key])})`),
+    `size(${attrs}) <= ${builder.value(LIMITS.maxAttributes - added + removed)}`,
+  ];
+}
+
+/** One PATCH round as a single conditional UpdateItem; undefined when it exceeds DynamoDB's 4 KB. */
+function compilePatch(
   store: Store,
   id: string,
   patch: ItemPatch,
   now: string,
   versions: number[] | undefined,
-): Promise<StoredItem> {
+  known: StoredItem | undefined,
+) {
   const builder = expressionBuilder();
-  const idName = builder.name("id");
-  const actions = { sets: [] as string[], removes: [] as string[], conditions: [] as string[] };
-  compileAttributePatch(builder, ["attrs"], patch.attrs, actions);
+  const actions: PatchActions = { sets: [], removes: [], conditions: [] };
+  compileAttributePatch(builder, ["attrs"], patch.attrs, known?.attrs, known !== undefined, actions);
   if (patch.name !== undefined) {
     actions.sets.push(`${builder.name("name")} = ${builder.value(patch.name)}`);
   }
@@ -350,62 +598,89 @@ export async function patchItem(
   }
   actions.sets.push(`${builder.name("version")} = ${builder.name("version")} + ${builder.value(1)}`);
   actions.sets.push(`${builder.name("updatedAt")} = ${builder.value(now)}`);
-  // Worst case every non-null top-level key is new: the current count must leave room for all.
-  const added = Object.values(patch.attrs).filter((value) => value !== null).length;
+  const token = writeTokenClauses(builder, writeTokenOf(store));
+  actions.sets.push(...token.sets);
   const conditions = [
-    `attribute_exists(${idName})`,
+    `attribute_exists(${builder.name("id")})`,
     ...versionCondition(builder, versions),
-    ...(added > 0 ? [`size(${builder.name("attrs")}) <= ${builder.value(LIMITS.maxAttributes - added)}`] : []),
+    token.condition,
+    ...attributeLimitConditions(builder, patch.attrs, known),
     ...actions.conditions,
   ];
   const updateExpression =
     `SET ${actions.sets.join(", ")}` + (actions.removes.length > 0 ? ` REMOVE ${actions.removes.join(", ")}` : "");
   const conditionExpression = conditions.join(" AND ");
-  if (updateExpression.length <= MAX_EXPRESSION_LENGTH && conditionExpression.length <= MAX_EXPRESSION_LENGTH) {
-    const outcome = await attempt(store, (options) =>
-      store.doc.send(
-        new UpdateCommand({
-          TableName: store.itemsTable,
-          Key: { id },
-          UpdateExpression: updateExpression,
-          ConditionExpression: conditionExpression,
-          ExpressionAttributeNames: builder.names,
-          ExpressionAttributeValues: builder.values,
-          ReturnValues: "ALL_NEW",
-        }),
-        options,
-      ),
-    );
-    if (outcome.ok) {
-      return updatedItem(id, outcome.value.Attributes);
-    }
+  if (updateExpression.length > MAX_EXPRESSION_LENGTH || conditionExpression.length > MAX_EXPRESSION_LENGTH) {
+    return undefined;
   }
-  return patchByMerging(store, id, patch, now, versions);
+  return new UpdateCommand({
+    TableName: store.itemsTable,
+    Key: { id },
+    UpdateExpression: updateExpression,
+    ConditionExpression: conditionExpression,
+    ExpressionAttributeNames: builder.names,
+    ExpressionAttributeValues: builder.values,
+    ReturnValues: "ALL_NEW",
+    ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+  });
 }
 
-async function patchByMerging(
+/** Full-jitter exponential backoff (AWS Architecture Blog, "Exponential Backoff And Jitter"). */
+function backoff(round: number): Promise<void> {
+  const ceiling = Math.min(PATCH_BACKOFF_MS.cap, PATCH_BACKOFF_MS.base * 2 ** round);
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+}
+
+/**
+ * PATCH (JSON Merge Patch). Each round is one conditional UpdateItem: without If-Match it is
+ * conditioned only on the item's existence and shape, so concurrent patches all land. A round
+ * whose guess at the shape was wrong learns the shape from the failure (the image, or one
+ * consistent read) and tries again at once; a round that another writer's change defeated backs
+ * off first. A patch too large for one expression is merged in memory and written whole,
+ * conditioned on the version it was merged onto.
+ */
+export async function patchItem(
   store: Store,
   id: string,
   patch: ItemPatch,
   now: string,
   versions: number[] | undefined,
 ): Promise<StoredItem> {
-  for (let attempt = 0; attempt < MAX_MERGE_ATTEMPTS; attempt++) {
-    const current = await getItem(store, id);
-    if (current === undefined) {
-      throw notFound();
+  let known: StoredItem | undefined;
+  for (let round = 0; round < MAX_PATCH_ROUNDS; round++) {
+    if (round >= 2) {
+      await backoff(round - 2);
     }
-    if (versions !== undefined && !versions.includes(current.version)) {
-      throw preconditionFailed();
+    const command = compilePatch(store, id, patch, now, versions, known);
+    let outcome: Outcome<StoredItem>;
+    if (command !== undefined) {
+      const result = await attempt(store, (options) => store.doc.send(command, options));
+      outcome = result.ok ? { ok: true, value: updatedItem(id, result.value.Attributes) } : result;
+    } else {
+      known ??= (await readRecord(store, id))?.item;
+      if (known === undefined) {
+        throw notFound();
+      }
+      if (versions !== undefined && !versions.includes(known.version)) {
+        throw preconditionFailed();
+      }
+      outcome = await overwriteItem(store, id, mergeItem(known, patch), now, [known.version]);
     }
-    const merged = mergeItem(current, patch);
-    const outcome = await overwriteItem(store, id, merged, now, [current.version]);
     if (outcome.ok) {
       return outcome.value;
     }
-    // Another writer got in between the read and the write: read again.
+    const found = await itemAfterFailure(store, id, outcome);
+    // Without If-Match a merge is conditioned on shape too: an existing item proves nothing.
+    const resolved = resolveFailedWrite(store, found, versions, false);
+    if (resolved instanceof Error) {
+      throw resolved;
+    }
+    if (resolved !== undefined) {
+      return resolved;
+    }
+    known = found?.item;
   }
-  throw unavailable(new Error(`item ${id} stayed contended for ${MAX_MERGE_ATTEMPTS} attempts`));
+  throw unavailable(new Error(`item ${id} stayed contended for ${MAX_PATCH_ROUNDS} rounds`));
 }
 
 /** One Scan page. Asks for one item more than the page holds, so the last page has no cursor. */
@@ -507,7 +782,13 @@ export async function claimIdempotencyKey(
     const expired = previous !== undefined && previous.expiresAt < Math.floor(nowMs / 1000);
     return { claimed: true, previous: expired ? undefined : previous };
   }
-  const holder = asRecord(outcome.oldImage) ?? (await readIdempotencyRecord(store, record.id));
+  const holder = asRecord(outcome.image) ?? (await readIdempotencyRecord(store, record.id));
+  if (holder?.itemId === record.itemId) {
+    // This request's own claim (the item id is fresh per request): the SDK retried an attempt
+    // that was applied. Which claim it replaced is lost with that attempt's answer; that matters
+    // only when it took over an abandoned one, whose item id a later retry can then not reuse.
+    return { claimed: true, previous: undefined };
+  }
   // Released between the write and the read (that attempt failed): report it as in flight.
   return { claimed: false, holder: holder ?? { ...record, status: "in_progress" } };
 }

@@ -6,6 +6,10 @@
  * - `blackhole`: accepts connections and never answers;
  * - `throttle`: answers every DynamoDB request with HTTP 400 ThrottlingException, as DynamoDB does.
  * Changing mode cuts every open connection, so pooled keep-alive sockets cannot bypass it.
+ *
+ * While forwarding it can also hold one answer back (`holdAnswer`): the request reaches DynamoDB
+ * and is applied, and its answer never reaches the client, whose attempt then times out and is
+ * retried, as when a response is lost in the network.
  */
 import { Server, Socket, connect, createServer } from "net";
 import { AddressInfo } from "net";
@@ -26,7 +30,27 @@ export interface DynamoDbProxy {
   blackholed: number;
   /** What the throttle mode answers: DynamoDB's error type (header and `__type`). */
   throttleWith: { errorType: string; body: string };
+  /**
+   * Holds back the answer to the next forwarded request that `select` picks. `answered` resolves
+   * once DynamoDB has answered it (so the request was applied), with what it answered; `cancel`
+   * stops waiting for such a request.
+   */
+  holdAnswer(select: (request: DynamoDbRequest) => boolean): { answered: Promise<HeldAnswer>; cancel(): void };
+  /** Every request forwarded, in order. */
+  forwarded: DynamoDbRequest[];
   close(): Promise<void>;
+}
+
+/** A DynamoDB request as the proxy saw it: the operation (`UpdateItem`) and its JSON input. */
+export interface DynamoDbRequest {
+  operation: string;
+  input: Record<string, unknown>;
+}
+
+export interface HeldAnswer {
+  request: DynamoDbRequest;
+  /** The status line DynamoDB answered with, e.g. `HTTP/1.1 200 OK`. */
+  statusLine: string;
 }
 
 /** The error DynamoDB sends when it throttles: HTTP 400, `x-amzn-ErrorType` and `__type`. */
@@ -51,10 +75,10 @@ function throttlingResponse(errorType: string, body: string): Buffer {
 }
 
 /**
- * Reads HTTP/1.1 requests off a socket (Content-Length framed, as the SDK sends them) and
- * answers each with a throttling error.
+ * Reads HTTP/1.1 requests off a socket (Content-Length framed, as the SDK sends them) and hands
+ * each complete one, with its raw bytes, to `onRequest`.
  */
-function throttle(socket: Socket, record: (operation: string) => void, errorType: string, body: string): void {
+function readRequests(socket: Socket, onRequest: (request: DynamoDbRequest, raw: Buffer) => void): void {
   let buffered = Buffer.alloc(0);
   socket.on("data", (chunk: Buffer) => {
     buffered = Buffer.concat([buffered, chunk]);
@@ -68,11 +92,25 @@ function throttle(socket: Socket, record: (operation: string) => void, errorType
       if (buffered.length < headerEnd + 4 + length) {
         return;
       }
+      const raw = buffered.subarray(0, headerEnd + 4 + length);
       buffered = buffered.subarray(headerEnd + 4 + length);
-      const target = /^x-amz-target:\s*\S+\.(\w+)\s*$/im.exec(head)?.[1] ?? "unknown";
-      record(target);
-      socket.write(throttlingResponse(errorType, body));
+      const operation = /^x-amz-target:\s*\S+\.(\w+)\s*$/im.exec(head)?.[1] ?? "unknown";
+      let input: Record<string, unknown> = {};
+      try {
+        input = JSON.parse(raw.subarray(headerEnd + 4).toString("utf8")) as Record<string, unknown>;
+      } catch {
+        // Not JSON: the request is passed on as it is, with an empty input.
+      }
+      onRequest({ operation, input }, raw);
     }
+  });
+}
+
+/** Answers every request on the socket with a throttling error. */
+function throttle(socket: Socket, record: (operation: string) => void, errorType: string, body: string): void {
+  readRequests(socket, ({ operation }) => {
+    record(operation);
+    socket.write(throttlingResponse(errorType, body));
   });
 }
 
@@ -87,7 +125,19 @@ export async function startDynamoDbProxy(upstream: string): Promise<DynamoDbProx
     throttled: [],
     blackholed: 0,
     throttleWith: dynamoDbError("ThrottlingException", "Rate exceeded"),
+    holdAnswer: () => ({ answered: Promise.reject(new Error("not started")), cancel: () => undefined }),
+    forwarded: [],
     close: async () => undefined,
+  };
+  let pendingHold: { select: (request: DynamoDbRequest) => boolean; resolve: (answer: HeldAnswer) => void } | undefined;
+  proxy.holdAnswer = (select) => {
+    if (pendingHold !== undefined) {
+      throw new Error("an answer is already being held");
+    }
+    const answered = new Promise<HeldAnswer>((resolve) => {
+      pendingHold = { select, resolve };
+    });
+    return { answered, cancel: () => (pendingHold = undefined) };
   };
 
   const track = (socket: Socket) => {
@@ -102,8 +152,24 @@ export async function startDynamoDbProxy(upstream: string): Promise<DynamoDbProx
       case "forward": {
         const target = connect(Number(upstreamUrl.port), upstreamUrl.hostname);
         track(target);
-        socket.pipe(target);
-        target.pipe(socket);
+        // The SDK sends one request at a time per connection: once an answer is held, nothing
+        // else is asked on it, and the client closes it when its attempt times out.
+        let held: { request: DynamoDbRequest; resolve: (answer: HeldAnswer) => void } | undefined;
+        readRequests(socket, (request, raw) => {
+          proxy.forwarded.push(request);
+          if (pendingHold?.select(request) === true) {
+            held = { request, resolve: pendingHold.resolve };
+            pendingHold = undefined;
+          }
+          target.write(raw);
+        });
+        target.on("data", (chunk: Buffer) => {
+          if (held === undefined) {
+            socket.write(chunk);
+          } else {
+            held.resolve({ request: held.request, statusLine: chunk.toString("latin1").split("\r\n")[0] ?? "" });
+          }
+        });
         socket.on("close", () => target.destroy());
         target.on("close", () => socket.destroy());
         break;

@@ -1,6 +1,6 @@
 /**
- * `npm run test:dynamodb-local`: the contract suite against DynamoDB Local instead of the
- * embedded engine. Starts the emulator, runs mocha on test/contract with
+ * `npm run test:dynamodb-local`: the contract suite, and the writes retried after a lost answer,
+ * against DynamoDB Local instead of the embedded engine. Starts the emulator, runs mocha with
  * CONTRACT_DYNAMODB_ENDPOINT set, stops the emulator and exits with mocha's exit code.
  * Extra arguments go to mocha: `npm run test:dynamodb-local -- --grep patch`.
  */
@@ -11,8 +11,9 @@ import { constants } from "os";
 import * as path from "path";
 import { startDynamoDbLocal } from "./dynamodb-local";
 
-// The local runtime on DynamoDB Local (serialized parity runs on the embedded engine in npm test).
-const CONTRACT_SPEC = "test/contract/local.test.ts";
+// The local runtime on DynamoDB Local (serialized parity runs on the embedded engine in npm test),
+// and the retried writes, whose failure path there starts from the image DynamoDB returns.
+const SPECS = ["test/contract/local.test.ts", "test/handlers/retries.test.ts"];
 const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
 /**
@@ -52,7 +53,7 @@ const exitCodeOf = (signal: NodeJS.Signals): number => 128 + constants.signals[s
 async function main(): Promise<number> {
   // As test/support/setup.ts does for mocha: the SDK's Node-version notice is noise here.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  const mochaArgs = [mochaBin(), "--no-config", ...mochaRcFlags(), CONTRACT_SPEC, ...process.argv.slice(2)];
+  const mochaArgs = [mochaBin(), "--no-config", ...mochaRcFlags(), ...SPECS, ...process.argv.slice(2)];
 
   // A signal must never leave java behind (`exit` listeners do not run when a signal kills us):
   // before mocha runs, remember it and stop after startup; while it runs, pass it on (Ctrl-C

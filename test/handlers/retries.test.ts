@@ -1,0 +1,238 @@
+/**
+ * A write's answer is the truth when the SDK retries it: DynamoDB applies an attempt, its answer
+ * is lost (a TCP proxy holds it back), the SDK's per-attempt timeout fires, and the retry meets
+ * the state the first attempt wrote. Every write must then answer as if the first attempt had
+ * been answered, and apply once.
+ *
+ * Runs on the embedded engine, which returns no image on a failed condition (the handlers read
+ * the item), or on the endpoint in CONTRACT_DYNAMODB_ENDPOINT (`npm run test:dynamodb-local`:
+ * DynamoDB Local, which returns the image).
+ */
+import { randomUUID } from "crypto";
+import { expect } from "chai";
+import type { APIGatewayProxyResult } from "aws-lambda";
+import { ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { Dependencies, createDependencies } from "../../handlers/dependencies";
+import { Operation, createHandler } from "../../handlers/http";
+import { createItem, deleteItem, getItem, patchItem, replaceItem } from "../../handlers/items";
+import { createLogger } from "../../handlers/logger";
+import { IDEMPOTENCY_TABLE, ITEMS_TABLE } from "../../infra/table-definitions";
+import { Engine, engineClient, ensureTables, startEmbeddedEngine } from "../../local/engine";
+import { lambdaContext, proxyEvent } from "../support/lambda";
+import { DynamoDbProxy, DynamoDbRequest, HeldAnswer, startDynamoDbProxy } from "../support/reliability-proxy";
+
+const externalEndpoint = process.env.CONTRACT_DYNAMODB_ENDPOINT;
+const suffix = randomUUID().slice(0, 8);
+const TABLES = { items: `retries-${suffix}-items`, idempotency: `retries-${suffix}-idempotency` };
+/** Short, so a held answer costs little; three attempts, as deployed. */
+const REQUEST_TIMEOUT_MS = "250";
+
+function dependencies(endpoint: string): Dependencies {
+  const deps = createDependencies({
+    TABLE_NAME: TABLES.items,
+    IDEMPOTENCY_TABLE_NAME: TABLES.idempotency,
+    CURSOR_SECRET: "test-secret",
+    DYNAMODB_ENDPOINT: endpoint,
+    DYNAMODB_MAX_ATTEMPTS: "3",
+    DYNAMODB_REQUEST_TIMEOUT_MS: REQUEST_TIMEOUT_MS,
+    LOG_LEVEL: "error",
+  });
+  deps.log = createLogger("error", {}, () => undefined);
+  return deps;
+}
+
+const createEvent = (body: unknown, headers: Record<string, string> = {}) =>
+  proxyEvent({ method: "POST", path: "/items", resource: "/items", body, headers });
+const itemEvent = (method: string, id: string, body?: unknown, headers: Record<string, string> = {}) =>
+  proxyEvent({ method, path: `/items/${id}`, resource: "/items/{id}", pathParameters: { id }, body, headers });
+
+interface Answer {
+  status: number;
+  headers: Record<string, unknown>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions walk arbitrary JSON
+  body: any;
+}
+
+function parse(result: APIGatewayProxyResult): Answer {
+  return {
+    status: result.statusCode,
+    headers: result.headers ?? {},
+    body: result.body === "" ? undefined : JSON.parse(result.body),
+  };
+}
+
+const isItemsWrite = (operation: string) => (request: DynamoDbRequest) =>
+  request.operation === operation && request.input.TableName === TABLES.items;
+
+describe(`handlers: writes retried after DynamoDB applied them (${externalEndpoint ?? "embedded engine"})`, function () {
+  this.timeout(30000);
+  let engine: Engine | undefined;
+  let proxy: DynamoDbProxy;
+  let deps: Dependencies;
+
+  before(async () => {
+    engine = externalEndpoint === undefined ? await startEmbeddedEngine(undefined) : undefined;
+    const endpoint = externalEndpoint ?? engine?.endpoint ?? "";
+    const client = engineClient(endpoint);
+    await ensureTables(client, [
+      { definition: ITEMS_TABLE, name: TABLES.items },
+      { definition: IDEMPOTENCY_TABLE, name: TABLES.idempotency },
+    ]);
+    client.destroy();
+    proxy = await startDynamoDbProxy(endpoint);
+    deps = dependencies(proxy.endpoint);
+  });
+
+  after(async () => {
+    deps?.doc.destroy();
+    await proxy?.close();
+    await engine?.close();
+  });
+
+  async function invoke(operation: Operation, event: ReturnType<typeof proxyEvent>): Promise<Answer> {
+    return parse(await createHandler("test", operation, deps)(event, lambdaContext()));
+  }
+
+  /**
+   * Runs `run` with the answer to the request `select` picks held back. Checks that DynamoDB
+   * applied that request and that the SDK sent it again (the retry), so every test below is
+   * about a retry that met its own applied write. Where the item still exists after the write,
+   * DynamoDB (Local) returns it with the failed condition, and the failure path reads nothing;
+   * the embedded engine returns no image, and the handler reads the item once.
+   */
+  async function withLostAnswer(
+    select: (request: DynamoDbRequest) => boolean,
+    run: () => Promise<Answer>,
+    itemRemains = true,
+  ): Promise<Answer> {
+    let held: HeldAnswer | undefined;
+    const hold = proxy.holdAnswer(select);
+    void hold.answered.then((answer) => (held = answer));
+    const sentBefore = proxy.forwarded.length;
+    const response = await run();
+    hold.cancel();
+    expect(held, "the held request was never sent").not.to.equal(undefined);
+    expect(held?.statusLine).to.equal("HTTP/1.1 200 OK");
+    const sent = proxy.forwarded.slice(sentBefore);
+    const heldInput = JSON.stringify(held?.request.input);
+    const first = sent.findIndex((request) => JSON.stringify(request.input) === heldInput);
+    const afterHeld = sent.slice(first + 1);
+    const retries = afterHeld.filter((request) => JSON.stringify(request.input) === heldInput);
+    expect(retries.length, "the SDK retried the held request").to.be.at.least(1);
+    const reads = afterHeld.filter((request) => request.operation === "GetItem");
+    if (itemRemains) {
+      expect(reads.length, "reads after the failed condition").to.equal(externalEndpoint === undefined ? 1 : 0);
+    }
+    return response;
+  }
+
+  async function created(body: Record<string, unknown>): Promise<Answer> {
+    const response = await invoke(createItem, createEvent(body));
+    expect(response.status).to.equal(201);
+    return response;
+  }
+
+  async function stored(id: string): Promise<Answer> {
+    return invoke(getItem, itemEvent("GET", id));
+  }
+
+  async function storedNamed(name: string): Promise<unknown[]> {
+    const items: unknown[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await deps.doc.send(
+        new ScanCommand({ TableName: TABLES.items, ExclusiveStartKey: start, ConsistentRead: true }),
+      );
+      items.push(...(page.Items ?? []).filter((item) => item.name === name));
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return items;
+  }
+
+  for (const ifMatch of [undefined, '"1"']) {
+    const headers: Record<string, string> = ifMatch === undefined ? {} : { "If-Match": ifMatch };
+    const label = ifMatch === undefined ? "without If-Match" : "with If-Match";
+
+    it(`PUT ${label}: 200 with the item as written, applied once`, async () => {
+      const { body: item } = await created({ name: "before", keep: 1 });
+      const response = await withLostAnswer(isItemsWrite("UpdateItem"), () =>
+        invoke(replaceItem, itemEvent("PUT", item.id, { name: "after", status: "new" }, headers)),
+      );
+      expect(response.status, JSON.stringify(response.body)).to.equal(200);
+      expect(response.body).to.deep.include({ id: item.id, name: "after", status: "new", version: 2 });
+      expect(response.body).not.to.have.property("keep");
+      expect(response.headers.ETag).to.equal('"2"');
+      expect((await stored(item.id)).body).to.deep.equal(response.body);
+    });
+
+    it(`PATCH ${label}, merged into a map in one update: 200, applied once`, async () => {
+      const { body: item } = await created({ name: "x", data: { a: 1 } });
+      const response = await withLostAnswer(isItemsWrite("UpdateItem"), () =>
+        invoke(patchItem, itemEvent("PATCH", item.id, { data: { b: 2 } }, headers)),
+      );
+      expect(response.status, JSON.stringify(response.body)).to.equal(200);
+      expect(response.body).to.deep.include({ data: { a: 1, b: 2 }, version: 2 });
+      expect((await stored(item.id)).body).to.deep.equal(response.body);
+    });
+
+    it(`PATCH ${label}, an object into a value that is not one (RFC 7396 replaces it): 200, applied once`, async () => {
+      const { body: item } = await created({ name: "x", data: "a string" });
+      const replacing = (request: DynamoDbRequest) =>
+        isItemsWrite("UpdateItem")(request) && String(request.input.ConditionExpression).includes("NOT attribute_type");
+      const response = await withLostAnswer(replacing, () =>
+        invoke(patchItem, itemEvent("PATCH", item.id, { data: { boilers: 3, gone: null } }, headers)),
+      );
+      expect(response.status, JSON.stringify(response.body)).to.equal(200);
+      expect(response.body).to.deep.include({ data: { boilers: 3 }, version: 2 });
+      expect((await stored(item.id)).body).to.deep.equal(response.body);
+    });
+
+    it(`PATCH ${label}, too large for one expression (merged and written whole): 200, applied once`, async () => {
+      const { body: item } = await created({ name: "x", data: { a: 1 } });
+      const keys = Object.fromEntries(Array.from({ length: 300 }, (_, index) => [`k${index}`, index]));
+      const response = await withLostAnswer(isItemsWrite("UpdateItem"), () =>
+        invoke(patchItem, itemEvent("PATCH", item.id, { data: keys }, headers)),
+      );
+      expect(response.status, JSON.stringify(response.body)).to.equal(200);
+      expect(response.body).to.deep.include({ data: { a: 1, ...keys }, version: 2 });
+      expect((await stored(item.id)).body).to.deep.equal(response.body);
+    });
+
+    it(`DELETE ${label}: 204, the item gone`, async () => {
+      const { body: item } = await created({ name: "x" });
+      const response = await withLostAnswer(
+        isItemsWrite("DeleteItem"),
+        () => invoke(deleteItem, itemEvent("DELETE", item.id, undefined, headers)),
+        false,
+      );
+      expect(response.status, JSON.stringify(response.body)).to.equal(204);
+      expect((await stored(item.id)).status).to.equal(404);
+    });
+  }
+
+  it("create without Idempotency-Key: 201 with the item, stored once", async () => {
+    const name = `unkeyed ${randomUUID()}`;
+    const response = await withLostAnswer(isItemsWrite("PutItem"), () => invoke(createItem, createEvent({ name })));
+    expect(response.status, JSON.stringify(response.body)).to.equal(201);
+    expect((await stored(response.body.id)).body).to.deep.equal(response.body);
+    expect(await storedNamed(name)).to.have.length(1);
+  });
+
+  for (const [step, select] of [
+    ["claiming the key", (request: DynamoDbRequest) => request.input.TableName === TABLES.idempotency],
+    ["writing the item", isItemsWrite("PutItem")],
+  ] as const) {
+    it(`create with Idempotency-Key, the answer lost while ${step}: 201, stored once, replayed`, async () => {
+      const name = `keyed ${randomUUID()}`;
+      const key = `retry-${randomUUID()}`;
+      const response = await withLostAnswer(select, () =>
+        invoke(createItem, createEvent({ name }, { "Idempotency-Key": key })),
+      );
+      expect(response.status, JSON.stringify(response.body)).to.equal(201);
+      expect(await storedNamed(name)).to.have.length(1);
+      const replay = await invoke(createItem, createEvent({ name }, { "Idempotency-Key": key }));
+      expect(replay.status).to.equal(201);
+      expect(replay.body).to.deep.equal(response.body);
+    });
+  }
+});
