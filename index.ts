@@ -48,7 +48,6 @@ const document = buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.require
 const api = new ItemsRestApi(prefix, {
   apiName: prefix,
   stageName: stack,
-  document,
   routes,
   functions,
   settings,

@@ -6,6 +6,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { Dependencies, createDependencies } from "./dependencies";
 import { HttpError, errorEnvelope, internalError, isHttpError } from "./errors";
+import { SECURITY_HEADERS, corsHeaders } from "./headers";
 import { describeError } from "./logger";
 import { headerOf } from "./request";
 import { Store } from "./store";
@@ -31,20 +32,8 @@ export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Pr
 /** Time kept back from the Lambda deadline so a slow store still gets a 503 out in time. */
 const DEADLINE_MARGIN_MS = 500;
 
-const EXPOSED_HEADERS = "ETag, Location, Retry-After, x-request-id, x-correlation-id";
-
 /** A caller's `x-correlation-id` is kept when it is 1 to 128 printable characters. */
 const CORRELATION_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
-
-export function corsHeaders(allowedOrigins: string[], origin: string | undefined): Record<string, string> {
-  if (allowedOrigins.includes("*")) {
-    return { "Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": EXPOSED_HEADERS };
-  }
-  if (origin !== undefined && allowedOrigins.includes(origin)) {
-    return { "Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": EXPOSED_HEADERS, Vary: "Origin" };
-  }
-  return {};
-}
 
 function abortSignalFor(context: Context): AbortSignal | undefined {
   const remaining = context.getRemainingTimeInMillis();
@@ -54,7 +43,11 @@ function abortSignalFor(context: Context): AbortSignal | undefined {
 export function createHandler(operationId: string, operation: Operation, deps: Dependencies): ProxyHandler {
   return async (event, context) => {
     const started = Date.now();
-    const requestId = event.requestContext?.requestId || context.awsRequestId;
+    // API Gateway's extended request id: it generates it, returns it in `x-amz-apigw-id` on every
+    // response (its own included), and no caller can set it, unlike `requestId`, which a client
+    // may override through `x-amzn-RequestId` (AWS, "Set up CloudWatch logging for a REST API").
+    const requestId =
+      event.requestContext?.extendedRequestId || event.requestContext?.requestId || context.awsRequestId;
     const offered = headerOf(event, "x-correlation-id");
     const correlationId = offered !== undefined && CORRELATION_ID_PATTERN.test(offered) ? offered : requestId;
     const store: Store = {
@@ -77,8 +70,7 @@ export function createHandler(operationId: string, operation: Operation, deps: D
     }
     const headers: Record<string, string> = {
       ...(reply.body === undefined ? {} : { "Content-Type": "application/json" }),
-      "Cache-Control": "no-store",
-      "X-Content-Type-Options": "nosniff",
+      ...SECURITY_HEADERS,
       "x-request-id": requestId,
       "x-correlation-id": correlationId,
       ...corsHeaders(deps.settings.corsAllowedOrigins, headerOf(event, "origin")),

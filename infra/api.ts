@@ -7,18 +7,16 @@
 import { createHash } from "crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { apiGatewayDocument, permissionPath } from "./apigateway-openapi";
+import { describeFindings, importRestApi } from "./apigateway-import";
+import { permissionPath, restApiBody } from "./apigateway-openapi";
 import type { Settings } from "./config";
 import type { RouteFunction } from "./functions";
-import { OpenApiDocument } from "./openapi";
 import type { Route } from "./routes";
 
 export interface ItemsRestApiArgs {
   /** Physical API name, e.g. `items-api-prod`. */
   apiName: string;
   stageName: string;
-  /** The public OpenAPI document (`buildOpenApiDocument`). */
-  document: OpenApiDocument;
   routes: readonly Route[];
   /** The route functions, by operationId. */
   functions: Record<string, RouteFunction>;
@@ -165,6 +163,11 @@ export class ItemsRestApi extends pulumi.ComponentResource {
     this.registerOutputs({ url: this.url, restApiId: this.restApi.id });
   }
 
+  /**
+   * The body: the stack's document with API Gateway's extensions, checked under AWS's import
+   * rules first, so a body that relies on what API Gateway ignores or drops stops the program
+   * instead of deploying an API that answers differently from the local runtime.
+   */
   private createBody(args: ItemsRestApiArgs): pulumi.Output<string> {
     const invokeArns = Object.fromEntries(
       Object.entries(args.functions).map(([operationId, routeFunction]) => [
@@ -172,17 +175,17 @@ export class ItemsRestApi extends pulumi.ComponentResource {
         routeFunction.function.invokeArn,
       ]),
     );
-    return pulumi.all(invokeArns).apply((arns) =>
-      JSON.stringify(
-        apiGatewayDocument({
-          document: args.document,
-          routes: args.routes,
-          invokeArns: arns,
-          corsAllowedOrigins: args.settings.corsAllowedOrigins,
-          apiKeyRequired: args.settings.apiKeys.required,
-        }),
-      ),
-    );
+    return pulumi.all(invokeArns).apply((arns) => {
+      const body = restApiBody(args.settings, args.routes, arns);
+      const { findings } = importRestApi(body);
+      if (findings.length > 0) {
+        throw new pulumi.ResourceError(
+          `the REST API body relies on what API Gateway ignores or drops:\n${describeFindings(findings)}`,
+          this,
+        );
+      }
+      return JSON.stringify(body);
+    });
   }
 
   /** One permission per route, scoped to its method and path on any stage of this API. */
@@ -240,8 +243,16 @@ export class ItemsRestApi extends pulumi.ComponentResource {
     return { apiKey, usagePlan };
   }
 
-  /** API Gateway's account-level CloudWatch role (one per account and region). */
+  /**
+   * API Gateway's account-level CloudWatch role, one per account and region, shared by every
+   * stage there. All three resources are kept on destroy (`retainOnDelete`): @pulumi/aws 7 wraps
+   * terraform-provider-aws 6, whose Account delete resets the region's `cloudwatchRoleArn`
+   * (internal/service/apigateway/account.go), which would stop the logging of every other stage
+   * in the account; and the role must outlive the setting that names it. (AWS CDK retains both
+   * by default for the same reason.)
+   */
   private createAccount(name: string): aws.apigateway.Account {
+    const outlivesStack = { parent: this, retainOnDelete: true };
     const role = new aws.iam.Role(
       `${name}-cloudwatch-role`,
       {
@@ -253,17 +264,17 @@ export class ItemsRestApi extends pulumi.ComponentResource {
           ],
         }),
       },
-      { parent: this },
+      outlivesStack,
     );
     const attachment = new aws.iam.RolePolicyAttachment(
       `${name}-cloudwatch-role-policy`,
       { role: role.name, policyArn: API_GATEWAY_CLOUDWATCH_POLICY_ARN },
-      { parent: this },
+      outlivesStack,
     );
     return new aws.apigateway.Account(
       `${name}-account`,
       { cloudwatchRoleArn: role.arn },
-      { parent: this, dependsOn: [attachment] },
+      { ...outlivesStack, dependsOn: [attachment] },
     );
   }
 }

@@ -1,19 +1,26 @@
 /**
  * Pure: the public OpenAPI document (infra/openapi.ts) plus API Gateway's `x-amazon-apigateway-*`
- * extensions = the `body` of the REST API. Everything here is derived from the route table, so
- * the deployed API answers like the local runtime (local/gateway.ts):
- * - each operation: an `aws_proxy` integration to its function, and a body validator whose
- *   model is the route's draft-4 request schema (the very schema the local runtime validates);
+ * extensions = the `body` of the REST API. The local runtime serves this very body through its
+ * interpreter (local/gateway.ts), and infra/apigateway-import.ts checks it under AWS's import
+ * rules, so nothing here may rely on what API Gateway ignores or drops:
+ * - each operation: an `aws_proxy` integration to its function, a body validator whose models
+ *   are the routes' request schemas (written in what OpenAPI 3.0 and draft 4 share), and
+ *   `security` where the stack requires keys (API Gateway ignores root-level security);
  * - each path: an OPTIONS preflight and an `x-amazon-apigateway-any-method` answering 405 with
- *   `Allow` (explicit methods win over ANY); neither needs an API key, as locally, where both
- *   are answered before the key check;
- * - every gateway response API Gateway can send rewritten into the error envelope, with CORS.
+ *   `Allow` (explicit methods win over ANY); neither needs an API key;
+ * - every gateway response API Gateway lets us shape, rewritten into the error envelope, with CORS;
+ *   its templates hold only variables that cannot break the JSON.
  */
 import type { ErrorCode } from "../handlers/errors";
-import { corsHeaders } from "../handlers/http";
-import { ERROR_STATUS, OpenApiDocument } from "./openapi";
+import {
+  CORS_ALLOWED_HEADERS,
+  CORS_EXPOSED_HEADERS,
+  CORS_MAX_AGE_SECONDS,
+  SECURITY_HEADERS,
+} from "../handlers/headers";
+import type { Settings } from "./config";
+import { ERROR_STATUS, OpenApiDocument, buildOpenApiDocument } from "./openapi";
 import { Route, routesByPath } from "./routes";
-import type { JsonSchema } from "./schemas";
 
 export interface ApiGatewayDocumentInputs {
   /** The public document (`buildOpenApiDocument`), left untouched. */
@@ -21,85 +28,94 @@ export interface ApiGatewayDocumentInputs {
   routes: readonly Route[];
   /** Lambda invoke ARN (`function.invokeArn`) by operationId. */
   invokeArns: Record<string, string>;
-  corsAllowedOrigins: string[];
+  corsAllowedOrigins: readonly string[];
   apiKeyRequired: boolean;
 }
 
-/** Request headers a browser may send cross-origin; the preflight allows exactly these. */
-export const CORS_ALLOWED_HEADERS =
-  "Content-Type, If-Match, If-None-Match, Idempotency-Key, x-api-key, x-correlation-id";
-export const CORS_MAX_AGE_SECONDS = 600;
-/** Headers every response API Gateway makes itself carries, as the handlers' responses do. */
-export const GATEWAY_STATIC_HEADERS: Record<string, string> = {
-  "Cache-Control": "no-store",
-  "X-Content-Type-Options": "nosniff",
-};
 /** API Gateway's own ceiling for an integration (REST APIs): 29 s. */
 export const INTEGRATION_TIMEOUT_MS = 29000;
 export const BODY_VALIDATOR = "body";
-
-/** `Access-Control-Expose-Headers` exactly as the handlers send it. */
-const EXPOSED_HEADERS = corsHeaders(["*"], undefined)["Access-Control-Expose-Headers"] ?? "";
 
 interface GatewayResponseSpec {
   /** Undefined: keep the status API Gateway chose (the DEFAULT_* fallbacks). */
   status?: number;
   code: ErrorCode;
-  /** A JSON value as template text: a quoted string, or `$context.error.messageString` (already quoted). */
   message: string;
   headers?: Record<string, string>;
 }
 
-const CONTEXT_MESSAGE = "$context.error.messageString";
-const quoted = (text: string): string => JSON.stringify(text);
-
 /**
- * Every gateway response type, mapped onto the API's error codes. Gateway response templates
- * are not VTL: only `$context` variables are substituted. 5xx messages never echo API Gateway's.
+ * Every gateway response type API Gateway lets us customize, mapped onto the API's error codes.
+ * Messages are fixed: a template substitutes `$context` variables unescaped, and API Gateway's
+ * own messages (`$context.error.message`) can echo request text. REQUEST_TOO_LARGE is absent on
+ * purpose: API Gateway does not let it be customized (see infra/apigateway-import.ts).
  */
 export const GATEWAY_RESPONSES: Record<string, GatewayResponseSpec> = {
-  // Only reached by types not listed below; the one 4xx that might be is a missing API key.
-  DEFAULT_4XX: { code: "forbidden", message: CONTEXT_MESSAGE },
-  DEFAULT_5XX: { code: "internal_error", message: quoted("internal error") },
-  ACCESS_DENIED: { status: 403, code: "forbidden", message: CONTEXT_MESSAGE },
-  API_CONFIGURATION_ERROR: { status: 500, code: "internal_error", message: quoted("internal error") },
-  AUTHORIZER_CONFIGURATION_ERROR: { status: 500, code: "internal_error", message: quoted("internal error") },
-  AUTHORIZER_FAILURE: { status: 500, code: "internal_error", message: quoted("internal error") },
-  BAD_REQUEST_PARAMETERS: { status: 400, code: "validation_failed", message: CONTEXT_MESSAGE },
+  // Only reached by types not listed below.
+  DEFAULT_4XX: { code: "forbidden", message: "the request was refused" },
+  DEFAULT_5XX: { code: "internal_error", message: "internal error" },
+  ACCESS_DENIED: { status: 403, code: "forbidden", message: "access denied" },
+  API_CONFIGURATION_ERROR: { status: 500, code: "internal_error", message: "internal error" },
+  AUTHORIZER_CONFIGURATION_ERROR: { status: 500, code: "internal_error", message: "internal error" },
+  AUTHORIZER_FAILURE: { status: 500, code: "internal_error", message: "internal error" },
+  BAD_REQUEST_PARAMETERS: {
+    status: 400,
+    code: "validation_failed",
+    message: "a required request parameter is missing",
+  },
   BAD_REQUEST_BODY: {
     status: 400,
     code: "validation_failed",
-    message: quoted("request body does not match the model: $context.error.validationErrorString"),
+    message: "the request body is not JSON or does not match the operation's request schema (see /openapi.json)",
   },
-  EXPIRED_TOKEN: { status: 403, code: "forbidden", message: CONTEXT_MESSAGE },
-  // An integration that failed (e.g. a malformed Lambda response): the local runtime's 502.
-  INTEGRATION_FAILURE: { status: 502, code: "bad_gateway", message: quoted("Internal server error") },
-  INTEGRATION_TIMEOUT: { status: 504, code: "gateway_timeout", message: quoted("Endpoint request timed out") },
-  INVALID_API_KEY: { status: 403, code: "forbidden", message: quoted("Forbidden") },
-  INVALID_SIGNATURE: { status: 403, code: "forbidden", message: CONTEXT_MESSAGE },
-  // No resource matches the path: 404, not API Gateway's 403 "Missing Authentication Token".
-  MISSING_AUTHENTICATION_TOKEN: {
-    status: 404,
-    code: "not_found",
-    message: quoted("no route matches this method and path"),
+  EXPIRED_TOKEN: { status: 403, code: "forbidden", message: "the token has expired" },
+  // The function failed: it threw, ran past its timeout or answered something that is not a proxy result.
+  INTEGRATION_FAILURE: { status: 502, code: "bad_gateway", message: "the function failed to answer" },
+  INTEGRATION_TIMEOUT: { status: 504, code: "gateway_timeout", message: "the function did not answer in time" },
+  INVALID_API_KEY: { status: 403, code: "forbidden", message: "a valid API key is required in x-api-key" },
+  INVALID_SIGNATURE: { status: 403, code: "forbidden", message: "the request signature is invalid" },
+  // No resource or method matches: 404, not API Gateway's 403 "Missing Authentication Token".
+  MISSING_AUTHENTICATION_TOKEN: { status: 404, code: "not_found", message: "no route matches this method and path" },
+  QUOTA_EXCEEDED: { status: 429, code: "throttled", message: "the API key's daily quota is used up" },
+  RESOURCE_NOT_FOUND: { status: 404, code: "not_found", message: "no route matches this method and path" },
+  THROTTLED: { status: 429, code: "throttled", message: "too many requests", headers: { "Retry-After": "1" } },
+  // No authorizers here; answer like a refused key.
+  UNAUTHORIZED: { status: 403, code: "forbidden", message: "the request is not authorized" },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    code: "unsupported_media_type",
+    message: "this method accepts no body of this media type",
   },
-  QUOTA_EXCEEDED: { status: 429, code: "throttled", message: quoted("the API key's daily quota is used up") },
-  REQUEST_TOO_LARGE: {
-    status: 413,
-    code: "payload_too_large",
-    message: quoted("the request is larger than API Gateway's 10 MB limit"),
-  },
-  RESOURCE_NOT_FOUND: { status: 404, code: "not_found", message: quoted("no route matches this method and path") },
-  THROTTLED: { status: 429, code: "throttled", message: quoted("Too Many Requests"), headers: { "Retry-After": "1" } },
-  // No authorizers here; answer like a refused key, as the local runtime does.
-  UNAUTHORIZED: { status: 403, code: "forbidden", message: CONTEXT_MESSAGE },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, code: "unsupported_media_type", message: CONTEXT_MESSAGE },
-  WAF_FILTERED: { status: 403, code: "forbidden", message: CONTEXT_MESSAGE },
+  WAF_FILTERED: { status: 403, code: "forbidden", message: "the request was blocked" },
 };
 
-type CorsMode = { kind: "off" } | { kind: "any" } | { kind: "list"; origins: string[] };
+/**
+ * The envelope of a gateway response. The request id is API Gateway's extended request id: it
+ * generates it from a base64 alphabet and no caller can set it, so it cannot break the JSON; it
+ * is also the `x-amz-apigw-id` header of the response.
+ */
+function envelopeTemplate(code: ErrorCode, message: string): string {
+  return JSON.stringify({ error: { code, message, requestId: "$context.extendedRequestId" } });
+}
 
-function corsModeOf(origins: string[]): CorsMode {
+/**
+ * Media types the mock integrations (preflight, 405) take a request template for. They never
+ * pass a body through: a mock answers only what its template selects, and any other media type
+ * gets UNSUPPORTED_MEDIA_TYPE (API Gateway's "Integration passthrough behaviors").
+ */
+const MOCK_MEDIA_TYPES = [
+  "application/json",
+  "application/merge-patch+json",
+  "application/x-www-form-urlencoded",
+  "application/xml",
+  "application/octet-stream",
+  "multipart/form-data",
+  "text/plain",
+];
+
+type CorsMode = { kind: "off" } | { kind: "any" } | { kind: "list"; origins: readonly string[] };
+
+function corsModeOf(origins: readonly string[]): CorsMode {
   if (origins.length === 0) {
     return { kind: "off" };
   }
@@ -109,7 +125,7 @@ function corsModeOf(origins: string[]): CorsMode {
 const staticValue = (value: string): string => `'${value}'`;
 
 /** CORS headers of a gateway response (static or request values only; no conditions possible). */
-export function gatewayResponseCorsHeaders(origins: string[]): Record<string, string> {
+export function gatewayResponseCorsHeaders(origins: readonly string[]): Record<string, string> {
   const mode = corsModeOf(origins);
   if (mode.kind === "off") {
     return {};
@@ -117,7 +133,7 @@ export function gatewayResponseCorsHeaders(origins: string[]): Record<string, st
   if (mode.kind === "any") {
     return {
       "Access-Control-Allow-Origin": staticValue("*"),
-      "Access-Control-Expose-Headers": staticValue(EXPOSED_HEADERS),
+      "Access-Control-Expose-Headers": staticValue(CORS_EXPOSED_HEADERS),
     };
   }
   // One origin: name it (a browser on any other origin sees a mismatch, as with no header).
@@ -127,19 +143,17 @@ export function gatewayResponseCorsHeaders(origins: string[]): Record<string, st
   return {
     "Access-Control-Allow-Origin":
       mode.origins.length === 1 && only !== undefined ? staticValue(only) : "method.request.header.Origin",
-    "Access-Control-Expose-Headers": staticValue(EXPOSED_HEADERS),
+    "Access-Control-Expose-Headers": staticValue(CORS_EXPOSED_HEADERS),
     Vary: staticValue("Origin"),
   };
 }
 
-export function gatewayResponses(origins: string[]): Record<string, unknown> {
+export function gatewayResponses(origins: readonly string[]): Record<string, unknown> {
   const cors = gatewayResponseCorsHeaders(origins);
   return Object.fromEntries(
     Object.entries(GATEWAY_RESPONSES).map(([type, spec]) => {
       const headers: Record<string, string> = {
-        ...Object.fromEntries(
-          Object.entries(GATEWAY_STATIC_HEADERS).map(([name, value]) => [name, staticValue(value)]),
-        ),
+        ...Object.fromEntries(Object.entries(SECURITY_HEADERS).map(([name, value]) => [name, staticValue(value)])),
         ...Object.fromEntries(Object.entries(spec.headers ?? {}).map(([name, value]) => [name, staticValue(value)])),
         ...cors,
       };
@@ -150,9 +164,7 @@ export function gatewayResponses(origins: string[]): Record<string, unknown> {
           responseParameters: Object.fromEntries(
             Object.entries(headers).map(([name, value]) => [`gatewayresponse.header.${name}`, value]),
           ),
-          responseTemplates: {
-            "application/json": `{"error":{"code":"${spec.code}","message":${spec.message},"requestId":"$context.requestId"}}`,
-          },
+          responseTemplates: { "application/json": envelopeTemplate(spec.code, spec.message) },
         },
       ];
     }),
@@ -161,9 +173,10 @@ export function gatewayResponses(origins: string[]): Record<string, unknown> {
 
 /**
  * VTL for a mock integration response: when the caller's Origin is on the list, add these CORS
- * headers (exactly the handlers' `corsHeaders` rule); otherwise add none.
+ * headers (exactly the handlers' `corsHeaders` rule); otherwise add none. Header names reach
+ * `$input.params().header` in the client's casing, hence both spellings.
  */
-function corsOverrideTemplate(origins: string[], headers: Record<string, string>): string {
+function corsOverrideTemplate(origins: readonly string[], headers: Record<string, string>): string {
   const condition = origins.map((origin) => `$origin == "${origin}"`).join(" || ");
   const sets = Object.entries(headers)
     .map(
@@ -182,16 +195,19 @@ function corsOverrideTemplate(origins: string[], headers: Record<string, string>
 
 interface MockResponse {
   status: number;
-  /** Static headers (unquoted values) and request-derived ones (mapping expressions). */
+  /** Static headers (unquoted values). */
   headers: Record<string, string>;
-  mappedHeaders: Record<string, string>;
   /** CORS headers when the origin is allowed; values may be `$origin`. */
   corsHeaders: Record<string, string>;
   body: string;
   schemaRef?: string;
 }
 
-function mockOperation(description: string, response: MockResponse, origins: string[]): Record<string, unknown> {
+function mockOperation(
+  description: string,
+  response: MockResponse,
+  origins: readonly string[],
+): Record<string, unknown> {
   const mode = corsModeOf(origins);
   const staticCors =
     mode.kind === "any"
@@ -201,18 +217,16 @@ function mockOperation(description: string, response: MockResponse, origins: str
       : {};
   const overriddenCors = mode.kind === "list" ? response.corsHeaders : {};
   const staticHeaders = { ...response.headers, ...staticCors };
-  const declared = [
-    ...Object.keys(response.mappedHeaders),
-    ...Object.keys(staticHeaders),
-    ...Object.keys(overriddenCors),
-  ];
+  // The request id: API Gateway's extended id, as in the handlers' responses and gateway responses.
+  const mappedHeaders = { "x-request-id": "context.extendedRequestId" };
+  const declared = [...Object.keys(mappedHeaders), ...Object.keys(staticHeaders), ...Object.keys(overriddenCors)];
   const template = [mode.kind === "list" ? corsOverrideTemplate(mode.origins, overriddenCors) : "", response.body]
     .filter((part) => part !== "")
     .join("\n");
   return {
     summary: description,
     description,
-    // Answered before (and without) the API-key check, as the local runtime does.
+    // Answered without an API key: a browser's preflight carries none.
     security: [],
     responses: {
       [String(response.status)]: {
@@ -225,17 +239,16 @@ function mockOperation(description: string, response: MockResponse, origins: str
     },
     "x-amazon-apigateway-integration": {
       type: "mock",
-      passthroughBehavior: "when_no_match",
-      requestTemplates: { "application/json": `{"statusCode": ${response.status}}` },
+      passthroughBehavior: "never",
+      requestTemplates: Object.fromEntries(
+        MOCK_MEDIA_TYPES.map((mediaType) => [mediaType, `{"statusCode": ${response.status}}`]),
+      ),
       responses: {
         default: {
           statusCode: String(response.status),
           responseParameters: {
             ...Object.fromEntries(
-              Object.entries(response.mappedHeaders).map(([name, source]) => [
-                `method.response.header.${name}`,
-                source,
-              ]),
+              Object.entries(mappedHeaders).map(([name, source]) => [`method.response.header.${name}`, source]),
             ),
             ...Object.fromEntries(
               Object.entries(staticHeaders).map(([name, value]) => [
@@ -251,18 +264,17 @@ function mockOperation(description: string, response: MockResponse, origins: str
   };
 }
 
-/** `OPTIONS` on a path: the CORS preflight, 204, as `preflight` in local/gateway.ts. */
-export function preflightOperation(pathRoutes: readonly Route[], origins: string[]): Record<string, unknown> {
+/** `OPTIONS` on a path: the CORS preflight, 204. */
+export function preflightOperation(pathRoutes: readonly Route[], origins: readonly string[]): Record<string, unknown> {
   const methods = [...pathRoutes.map((route) => route.method), "OPTIONS"].join(", ");
   return mockOperation(
     "CORS preflight",
     {
       status: 204,
-      headers: { ...GATEWAY_STATIC_HEADERS },
-      mappedHeaders: { "x-request-id": "context.requestId" },
+      headers: { ...SECURITY_HEADERS },
       corsHeaders: {
         "Access-Control-Allow-Origin": "$origin",
-        "Access-Control-Expose-Headers": EXPOSED_HEADERS,
+        "Access-Control-Expose-Headers": CORS_EXPOSED_HEADERS,
         ...(corsModeOf(origins).kind === "list" ? { Vary: "Origin" } : {}),
         "Access-Control-Allow-Methods": methods,
         "Access-Control-Allow-Headers": CORS_ALLOWED_HEADERS,
@@ -275,44 +287,51 @@ export function preflightOperation(pathRoutes: readonly Route[], origins: string
 }
 
 /** Any other method on a known path: 405 `method_not_allowed` with `Allow`. */
-export function methodNotAllowedOperation(pathRoutes: readonly Route[], origins: string[]): Record<string, unknown> {
+export function methodNotAllowedOperation(
+  pathRoutes: readonly Route[],
+  origins: readonly string[],
+): Record<string, unknown> {
   const allow = pathRoutes.map((route) => route.method).join(", ");
   return mockOperation(
     "Any other method: 405 method_not_allowed",
     {
       status: ERROR_STATUS.method_not_allowed,
-      headers: { Allow: allow, ...GATEWAY_STATIC_HEADERS },
-      mappedHeaders: { "x-request-id": "context.requestId" },
+      headers: { Allow: allow, ...SECURITY_HEADERS },
       corsHeaders: {
         "Access-Control-Allow-Origin": "$origin",
-        "Access-Control-Expose-Headers": EXPOSED_HEADERS,
+        "Access-Control-Expose-Headers": CORS_EXPOSED_HEADERS,
         ...(corsModeOf(origins).kind === "list" ? { Vary: "Origin" } : {}),
       },
+      // VTL: the values are escaped, whatever they hold.
       body:
-        `{"error":{"code":"method_not_allowed","message":"$context.httpMethod is not allowed on $context.resourcePath",` +
-        `"requestId":"$context.requestId"}}`,
+        `{"error":{"code":"method_not_allowed","message":"$util.escapeJavaScript($context.httpMethod) is not allowed on $util.escapeJavaScript($context.resourcePath)",` +
+        `"requestId":"$util.escapeJavaScript($context.extendedRequestId)"}}`,
       schemaRef: "#/components/schemas/Error",
     },
     origins,
   );
 }
 
-/** Keywords API Gateway models do not support (import warnings); they only document responses. */
-const UNSUPPORTED_MODEL_KEYWORDS = new Set(["example", "readOnly"]);
+/**
+ * Keywords that only annotate (examples, read-only markers, defaults): API Gateway does not
+ * support them in models, and no validator reads them, so the body leaves them out. Any other
+ * keyword stays, and infra/apigateway-import.ts refuses what API Gateway would drop.
+ */
+const ANNOTATION_KEYWORDS = new Set(["example", "readOnly", "default"]);
 
-function toModel(schema: unknown): unknown {
+function withoutAnnotations(schema: unknown): unknown {
   if (Array.isArray(schema)) {
-    return schema.map(toModel);
+    return schema.map(withoutAnnotations);
   }
   if (typeof schema !== "object" || schema === null) {
     return schema;
   }
   return Object.fromEntries(
     Object.entries(schema)
-      .filter(([key]) => !UNSUPPORTED_MODEL_KEYWORDS.has(key))
+      .filter(([key]) => !ANNOTATION_KEYWORDS.has(key))
       .map(([key, value]) => [
         key,
-        key === "properties" || key === "patternProperties" ? mapValues(value, toModel) : toModel(value),
+        key === "properties" ? mapValues(value, withoutAnnotations) : withoutAnnotations(value),
       ]),
   );
 }
@@ -324,10 +343,17 @@ function mapValues(value: unknown, map: (member: unknown) => unknown): unknown {
   return Object.fromEntries(Object.entries(value).map(([key, member]) => [key, map(member)]));
 }
 
-/** Draft-4 request schema as an API Gateway model (the `$schema` URI is implied). */
-function requestModel(schema: JsonSchema): JsonSchema {
-  const { $schema: _dialect, ...model } = schema;
-  return model;
+/**
+ * API Gateway reads only `name`, `in`, `required`, `type` and `description` of a parameter
+ * ("Amazon API Gateway important notes for REST APIs"); the rest is documentation.
+ */
+function importedParameter(parameter: unknown): unknown {
+  if (typeof parameter !== "object" || parameter === null) {
+    return parameter;
+  }
+  const { name, in: location, required, description, schema } = parameter as Record<string, unknown>;
+  const type = typeof schema === "object" && schema !== null ? (schema as { type?: unknown }).type : undefined;
+  return { name, in: location, required, description, ...(type === undefined ? {} : { schema: { type } }) };
 }
 
 /** Replaces `$ref`s to `components.parameters` and `components.headers` by their targets. */
@@ -346,7 +372,8 @@ function inlineRefs(value: unknown, components: Record<string, Record<string, un
       if (target === undefined) {
         throw new Error(`unresolved reference ${ref}`);
       }
-      return inlineRefs(target, components);
+      const inlined = inlineRefs(target, components);
+      return match[1] === "parameters" ? importedParameter(inlined) : withoutAnnotations(inlined);
     }
   }
   return Object.fromEntries(Object.entries(value).map(([key, member]) => [key, inlineRefs(member, components)]));
@@ -384,16 +411,9 @@ export function apiGatewayDocument(inputs: ApiGatewayDocumentInputs): OpenApiDoc
     pathItem["x-amazon-apigateway-any-method"] = methodNotAllowedOperation(pathRoutes, inputs.corsAllowedOrigins);
   }
 
-  const models = Object.fromEntries(Object.entries(schemas ?? {}).map(([name, schema]) => [name, toModel(schema)]));
-  for (const route of inputs.routes) {
-    if (route.requestSchema !== undefined) {
-      // The draft-4 schema itself, not the OpenAPI 3.0 rendering: API Gateway models are draft 4
-      // (nullable and x-patternProperties would be ignored), and the local runtime validates
-      // with this same schema.
-      models[route.requestSchema.name] = requestModel(route.requestSchema.schema);
-    }
-  }
-
+  const models = Object.fromEntries(
+    Object.entries(schemas ?? {}).map(([name, schema]) => [name, withoutAnnotations(schema)]),
+  );
   return {
     ...source,
     paths,
@@ -404,6 +424,29 @@ export function apiGatewayDocument(inputs: ApiGatewayDocumentInputs): OpenApiDoc
     "x-amazon-apigateway-gateway-responses": gatewayResponses(inputs.corsAllowedOrigins),
     ...(inputs.apiKeyRequired ? { "x-amazon-apigateway-api-key-source": "HEADER" } : {}),
   };
+}
+
+/**
+ * The REST API body of a stack: its public document with API Gateway's extensions. The stack
+ * deploys it (infra/api.ts) and the local runtime serves it, each with its own invoke ARNs.
+ */
+export function restApiBody(
+  settings: Pick<Settings, "corsAllowedOrigins" | "apiKeys">,
+  routes: readonly Route[],
+  invokeArns: Record<string, string>,
+): OpenApiDocument {
+  return apiGatewayDocument({
+    document: buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required }, routes),
+    routes,
+    invokeArns,
+    corsAllowedOrigins: settings.corsAllowedOrigins,
+    apiKeyRequired: settings.apiKeys.required,
+  });
+}
+
+/** A Lambda function's invoke ARN, the URI of its API Gateway integration. */
+export function lambdaInvokeArn(region: string, functionArn: string): string {
+  return `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${functionArn}/invocations`;
 }
 
 /** `/items/{id}` -> `/items/*`: the resource part of a Lambda permission's source ARN. */

@@ -5,6 +5,7 @@
  */
 import type { ErrorCode } from "../handlers/errors";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../handlers/items";
+import { API_KEY_HEADER } from "./apigateway-import";
 import { Route, ParameterName, routes as defaultRoutes, routesByPath } from "./routes";
 import { JsonSchema, errorSchema, itemListSchema, itemSchema } from "./schemas";
 
@@ -17,11 +18,11 @@ export type OpenApiDocument = {
   info: Record<string, unknown>;
   paths: Record<string, Record<string, unknown>>;
   components: Record<string, Record<string, unknown>>;
-  security?: Record<string, string[]>[];
   [extension: string]: unknown;
 };
 
 export const API_TITLE = "Items API";
+const API_KEY_SCHEME = "api_key";
 export const API_VERSION = "1.0.0";
 
 export const ERROR_STATUS: Record<ErrorCode, number> = {
@@ -104,36 +105,6 @@ function parameterKey(name: ParameterName): string {
   return name.replace(/-/g, "");
 }
 
-/** Draft 4 (API Gateway models) -> the OpenAPI 3.0 schema dialect. */
-export function toOpenApiSchema(schema: JsonSchema): JsonSchema {
-  const converted: JsonSchema = {};
-  for (const [key, value] of Object.entries(schema)) {
-    if (key === "$schema" || key === "title") {
-      continue;
-    }
-    if (key === "type" && Array.isArray(value)) {
-      const types = value.filter((type) => type !== "null");
-      converted.type = types[0];
-      if (types.length !== value.length) {
-        converted.nullable = true;
-      }
-    } else if (key === "patternProperties" && typeof value === "object" && value !== null) {
-      // OpenAPI 3.0 has no patternProperties: say it as an extension, allow the properties.
-      converted["x-patternProperties"] = value;
-      converted.additionalProperties = true;
-    } else if (key === "additionalProperties" && "patternProperties" in schema) {
-      continue;
-    } else if (key === "properties" && typeof value === "object" && value !== null) {
-      converted.properties = Object.fromEntries(
-        Object.entries(value).map(([name, property]) => [name, toOpenApiSchema(property as JsonSchema)]),
-      );
-    } else {
-      converted[key] = value;
-    }
-  }
-  return converted;
-}
-
 function errorResponses(route: Route, options: OpenApiOptions): Record<string, unknown> {
   const codes = [...route.errors, ...COMMON_ERRORS, ...(options.apiKeyRequired ? (["forbidden"] as const) : [])];
   const byStatus = new Map<number, ErrorCode[]>();
@@ -180,6 +151,8 @@ function operationOf(route: Route, options: OpenApiOptions): Record<string, unkn
   };
   return {
     operationId: route.operationId,
+    // Per operation: API Gateway ignores root-level security (infra/apigateway-import.ts).
+    ...(options.apiKeyRequired ? { security: [{ [API_KEY_SCHEME]: [] }] } : {}),
     summary: route.summary,
     description: route.description,
     tags: ["items"],
@@ -213,9 +186,7 @@ export function buildOpenApiDocument(
   }
   const requestSchemas = Object.fromEntries(
     routes.flatMap((route) =>
-      route.requestSchema === undefined
-        ? []
-        : [[route.requestSchema.name, toOpenApiSchema(route.requestSchema.schema)]],
+      route.requestSchema === undefined ? [] : [[route.requestSchema.name, route.requestSchema.schema]],
     ),
   );
   const usedParameters = [...new Set(routes.flatMap((route) => route.parameters))];
@@ -241,12 +212,9 @@ export function buildOpenApiDocument(
       parameters: Object.fromEntries(usedParameters.map((name) => [parameterKey(name), PARAMETERS[name]])),
       headers: HEADERS,
       ...(options.apiKeyRequired
-        ? { securitySchemes: { api_key: { type: "apiKey", name: "x-api-key", in: "header" } } }
+        ? { securitySchemes: { [API_KEY_SCHEME]: { type: "apiKey", name: API_KEY_HEADER, in: "header" } } }
         : {}),
     },
   };
-  if (options.apiKeyRequired) {
-    document.security = [{ api_key: [] }];
-  }
   return document;
 }

@@ -1,11 +1,13 @@
 /**
- * Request and response schemas. Request schemas are JSON Schema draft 4, the dialect of API
- * Gateway models; the local runtime validates with the same schemas (ajv-draft-04). They are a
- * coarse first gate: the handlers enforce the full rules (attribute count, nesting depth,
- * read-only fields, numbers DynamoDB can store) with precise messages, so a model never rejects
- * what a handler would accept.
+ * Request and response schemas. A request schema is three things at once: the OpenAPI 3.0 schema
+ * of the public document, the API Gateway model (JSON Schema draft 4) that validates bodies in
+ * AWS, and, through the same document, the local runtime's validator. So it uses only what
+ * OpenAPI 3.0 and draft 4 share with one meaning (infra/apigateway-import.ts lists it): no
+ * patternProperties, type arrays or nullable. Models are a coarse first gate: the handlers
+ * enforce the full rules (attribute names and count, nesting depth, read-only fields, numbers
+ * DynamoDB can store) with precise messages, so a model never rejects what a handler accepts.
  */
-import { ATTRIBUTE_NAME_PATTERN, LIMITS } from "../handlers/item";
+import { ATTRIBUTE_NAME_PATTERN, LIMITS, READ_ONLY_FIELDS } from "../handlers/item";
 
 export type JsonSchema = { [key: string]: unknown };
 
@@ -14,28 +16,34 @@ const description: JsonSchema = { type: "string", maxLength: LIMITS.descriptionM
 /** name + description + the client attributes. */
 const maxProperties = LIMITS.maxAttributes + 2;
 
+/** What a model cannot say about client attributes; the handlers enforce it. */
+const ATTRIBUTE_RULES =
+  `Other attributes: names match ${ATTRIBUTE_NAME_PATTERN}, at most ${LIMITS.maxAttributes} of them, ` +
+  `values any JSON nested at most ${LIMITS.maxDepth} levels deep. ` +
+  `${READ_ONLY_FIELDS.join(", ")} are set by the server: a body that sets one gets 400 read_only_field.`;
+
 /** Body of createItem and replaceItem. */
 export const newItemSchema: JsonSchema = {
-  $schema: "http://json-schema.org/draft-04/schema#",
   title: "NewItem",
-  description: `An item's client fields: name, description and up to ${LIMITS.maxAttributes} other attributes of any JSON value.`,
+  description: `An item's client fields: name, description and up to ${LIMITS.maxAttributes} other attributes. ${ATTRIBUTE_RULES}`,
   type: "object",
   required: ["name"],
   properties: { name, description },
-  patternProperties: { [ATTRIBUTE_NAME_PATTERN]: {} },
-  additionalProperties: false,
+  additionalProperties: true,
   maxProperties,
 };
 
 /** Body of patchItem: a JSON Merge Patch (RFC 7396); null removes an attribute. */
 export const itemPatchSchema: JsonSchema = {
-  $schema: "http://json-schema.org/draft-04/schema#",
   title: "ItemPatch",
-  description: "A JSON Merge Patch (RFC 7396) of an item: null removes an attribute (name cannot be removed).",
+  description: `A JSON Merge Patch (RFC 7396) of an item: null removes an attribute (name cannot be removed; description: null resets it to ""). ${ATTRIBUTE_RULES}`,
   type: "object",
-  properties: { name, description: { type: ["string", "null"], maxLength: LIMITS.descriptionMaxLength } },
-  patternProperties: { [ATTRIBUTE_NAME_PATTERN]: {} },
-  additionalProperties: false,
+  properties: {
+    name,
+    // A string or null, said in what OpenAPI 3.0 and draft 4 share (no type arrays, no nullable).
+    description: { anyOf: [description, { enum: [null] }] },
+  },
+  additionalProperties: true,
   // No maxProperties: removals (null) do not count, and the limit holds after merging.
 };
 

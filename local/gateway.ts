@@ -1,17 +1,39 @@
 /**
- * What API Gateway does in AWS, done locally: route matching (404 / 405 with Allow), CORS
- * preflight, the API-key check, request validation against the route's draft-4 model, the
- * proxy event (v1 payload), a Lambda-like context with the function timeout (504), and the
- * error envelope on every response it makes itself.
+ * The local API Gateway: an interpreter of the REST API body the stack deploys. It imports the
+ * document under AWS's rules (infra/apigateway-import.ts) and then does what the document tells
+ * API Gateway to do: match resources and methods (ANY included), require API keys where an
+ * operation's `security` says so, validate bodies with the request validator and models, run
+ * mock integrations (VTL templates, `$context.responseOverride`) and Lambda proxy integrations
+ * (v1 event, Lambda-like context, function and integration timeouts), and answer with the
+ * document's gateway responses. No rule of the API itself is written here.
  */
-import { randomUUID } from "crypto";
+import { randomBytes, randomUUID } from "crypto";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import Ajv, { ValidateFunction } from "ajv-draft-04";
-import { ErrorCode } from "../handlers/errors";
+import { Compile, parse as parseVtl } from "velocityjs";
 import type { ProxyHandler } from "../handlers/http";
-import { corsHeaders } from "../handlers/http";
-import { HttpMethod, Route, routesByPath } from "../infra/routes";
-import { ERROR_STATUS } from "../infra/openapi";
+import {
+  API_KEY_HEADER,
+  DEFAULT_CONTENT_TYPE,
+  FUNCTION_ERROR_STATUS,
+  GATEWAY_MESSAGES,
+  GATEWAY_RESPONSE_TYPES,
+  HTTP_METHODS,
+  ImportedApi,
+  ImportedMethod,
+  IntegrationResponse,
+  INTEGRATION_TIMEOUT_STATUS,
+  LAMBDA_SYNC_PAYLOAD_BYTES,
+  MAX_PAYLOAD_BYTES,
+  METHOD_OVERRIDE_HEADER,
+  MockIntegration,
+  PAYLOAD_TOO_LARGE_TEXT,
+  ProxyIntegration,
+  ValueSource,
+  describeFindings,
+  importRestApi,
+  renderGatewayTemplate,
+} from "../infra/apigateway-import";
 
 export interface GatewayRequest {
   method: string;
@@ -25,169 +47,217 @@ export interface GatewayRequest {
 
 export interface GatewayResponse {
   statusCode: number;
-  headers: Record<string, string>;
-  body: string;
-  /** For the access log. */
+  headers: Record<string, string | string[]>;
+  body: Buffer | string;
+  /** API Gateway's ids of this request, for the access log. */
   requestId: string;
+  extendedRequestId: string;
   operationId?: string;
+  /** What API Gateway would log about a refused request (never sent to the client). */
+  detail?: string;
 }
 
 export interface GatewayOptions {
-  routes: readonly Route[];
-  handlers: Record<string, ProxyHandler>;
-  corsAllowedOrigins: string[];
-  /** Keys accepted in `x-api-key`; undefined when the stack does not require keys. */
-  apiKeys: string[] | undefined;
-  timeoutMs: number;
+  /** The REST API body, as the stack deploys it. */
+  document: unknown;
+  /** Handlers by Lambda function name (the name in each integration's URI). */
+  functions: Record<string, ProxyHandler>;
+  /** API keys the usage plan accepts. */
+  apiKeys: readonly string[];
+  /** Each function's own timeout; past it the invocation fails (502). */
+  functionTimeoutMs: number;
   memoryMb: number;
   stage: string;
+  /** `host:port` clients reach this gateway on (`requestContext.domainName`); known once listening. */
+  domainName: () => string;
+  /** Serve a document that API Gateway would import only with warnings (its `failOnWarnings: false`). */
+  acceptImportFindings?: boolean;
 }
 
-/** Headers a browser may send cross-origin; the preflight allows exactly these. */
-export const CORS_ALLOWED_HEADERS =
-  "Content-Type, If-Match, If-None-Match, Idempotency-Key, x-api-key, x-correlation-id";
+/** API Gateway's extended request ids are 16 base64 characters (e.g. `Abcd1EfGhIjKlM=`). */
+const newExtendedRequestId = (): string => randomBytes(11).toString("base64");
 
-/** API Gateway's own request limit; the handlers enforce the 64 KiB item body limit. */
-export const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
+interface RequestHeaders {
+  /** Client casing (first seen), last value: the event's `headers`. */
+  single: Record<string, string>;
+  multi: Record<string, string[]>;
+  /** Lower-cased name -> the casing used in `single`/`multi`. */
+  names: Map<string, string>;
+}
 
-const GATEWAY_HEADERS = { "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" };
+/** Linear in the number of header lines. */
+function requestHeaders(rawHeaders: readonly string[]): RequestHeaders {
+  const headers: RequestHeaders = { single: {}, multi: {}, names: new Map() };
+  for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
+    const name = rawHeaders[index] ?? "";
+    const value = rawHeaders[index + 1] ?? "";
+    const lower = name.toLowerCase();
+    const key = headers.names.get(lower) ?? name;
+    headers.names.set(lower, key);
+    headers.single[key] = value;
+    (headers.multi[key] ??= []).push(value);
+  }
+  return headers;
+}
 
-interface Match {
-  route: Route;
+function headerValue(headers: RequestHeaders, name: string): string | undefined {
+  const key = headers.names.get(name.toLowerCase());
+  return key === undefined ? undefined : headers.single[key];
+}
+
+/** Sets a header the gateway owns, replacing what the client sent under that name in any casing. */
+function setOwnHeader(headers: RequestHeaders, name: string, value: string): void {
+  const existing = headers.names.get(name.toLowerCase());
+  if (existing !== undefined) {
+    delete headers.single[existing];
+    delete headers.multi[existing];
+  }
+  headers.names.set(name.toLowerCase(), name);
+  headers.single[name] = value;
+  headers.multi[name] = [value];
+}
+
+const mediaTypeOf = (contentType: string | undefined): string =>
+  (contentType?.split(";")[0]?.trim().toLowerCase() || undefined) ?? DEFAULT_CONTENT_TYPE;
+
+function templateFor(templates: Record<string, string>, mediaType: string): string | undefined {
+  const match = Object.entries(templates).find(([type]) => type.toLowerCase() === mediaType);
+  return match?.[1];
+}
+
+/** A response template: the one for JSON, else the first (the method responses here are JSON). */
+function responseTemplate(templates: Record<string, string>): string | undefined {
+  return templateFor(templates, DEFAULT_CONTENT_TYPE) ?? Object.values(templates)[0];
+}
+
+interface MatchedMethod {
+  method: ImportedMethod;
   pathParameters: Record<string, string> | null;
 }
 
-type PathMatch = { kind: "route"; match: Match } | { kind: "method"; allow: HttpMethod[] } | { kind: "none" };
+type Routing = { kind: "method"; matched: MatchedMethod } | { kind: "none" };
 
-function matchTemplate(template: string, path: string): Record<string, string> | undefined {
-  const templateParts = template.split("/");
-  const pathParts = path.split("/");
-  if (templateParts.length !== pathParts.length) {
-    return undefined;
-  }
-  const parameters: Record<string, string> = {};
-  for (let index = 0; index < templateParts.length; index++) {
-    const expected = templateParts[index] ?? "";
-    const actual = pathParts[index] ?? "";
-    const parameter = /^\{(\w+)\}$/.exec(expected);
-    if (parameter?.[1] !== undefined) {
-      if (actual === "") {
-        return undefined;
-      }
-      parameters[parameter[1]] = actual;
-    } else if (expected !== actual) {
-      return undefined;
-    }
-  }
-  return parameters;
-}
-
-export function createGateway(options: GatewayOptions): (request: GatewayRequest) => Promise<GatewayResponse> {
-  const byPath = routesByPath(options.routes);
-  const ajv = new Ajv({ allErrors: false, strict: false });
-  const validators = new Map<Route, ValidateFunction>();
-  for (const route of options.routes) {
-    if (route.requestSchema !== undefined) {
-      validators.set(route, ajv.compile(route.requestSchema.schema));
-    }
-  }
-
-  // API Gateway prefers literal segments over `{parameters}`: /items/count beats /items/{id}.
-  const templates = [...byPath.entries()].sort(
-    ([a], [b]) =>
-      b.split("/").filter((part) => !part.startsWith("{")).length -
-      a.split("/").filter((part) => !part.startsWith("{")).length,
-  );
-
-  function matchPath(method: string, path: string): PathMatch {
-    for (const [template, pathRoutes] of templates) {
-      const parameters = matchTemplate(template, path);
-      if (parameters === undefined) {
+/** Resources by specificity: a literal segment beats a `{parameter}` (as API Gateway matches). */
+function router(api: ImportedApi): (method: string, path: string) => Routing {
+  const resources = api.resources
+    .map((resource) => ({ resource, segments: resource.path.split("/").slice(1) }))
+    .sort(
+      (a, b) =>
+        b.segments.filter((segment) => !segment.startsWith("{")).length -
+        a.segments.filter((segment) => !segment.startsWith("{")).length,
+    );
+  return (method, path) => {
+    const parts = path.split("/").slice(1);
+    for (const { resource, segments } of resources) {
+      if (segments.length !== parts.length && !(resource.path === "/" && path === "/")) {
         continue;
       }
-      const route = pathRoutes.find((candidate) => candidate.method === method);
-      if (route === undefined) {
-        return { kind: "method", allow: pathRoutes.map((candidate) => candidate.method) };
+      const parameters: Record<string, string> = {};
+      const matches = segments.every((segment, index) => {
+        const part = parts[index] ?? "";
+        const name = /^\{(.+)\}$/.exec(segment)?.[1];
+        if (name !== undefined) {
+          parameters[name] = part;
+          return part !== "";
+        }
+        return segment === part;
+      });
+      if (!matches) {
+        continue;
+      }
+      const found = resource.methods[method] ?? resource.methods.ANY;
+      if (found === undefined) {
+        return { kind: "none" };
       }
       return {
-        kind: "route",
-        match: { route, pathParameters: Object.keys(parameters).length > 0 ? parameters : null },
+        kind: "method",
+        matched: { method: found, pathParameters: Object.keys(parameters).length > 0 ? parameters : null },
       };
     }
     return { kind: "none" };
-  }
+  };
+}
 
-  function gatewayError(
-    requestId: string,
-    origin: string | undefined,
-    code: ErrorCode,
-    message: string,
-    extraHeaders: Record<string, string> = {},
-  ): GatewayResponse {
-    return {
-      statusCode: ERROR_STATUS[code],
-      headers: {
-        "Content-Type": "application/json",
-        ...GATEWAY_HEADERS,
-        "x-request-id": requestId,
-        ...corsHeaders(options.corsAllowedOrigins, origin),
-        ...extraHeaders,
-      },
-      body: JSON.stringify({ error: { code, message, requestId } }),
-      requestId,
-    };
-  }
+/** Function name of a Lambda ARN (`arn:aws:lambda:region:account:function:NAME[:qualifier]`). */
+export function functionNameOf(functionArn: string): string {
+  return functionArn.split(":")[6] ?? functionArn;
+}
 
-  function preflight(requestId: string, origin: string | undefined, allow: HttpMethod[]): GatewayResponse {
-    const cors = corsHeaders(options.corsAllowedOrigins, origin);
-    const headers: Record<string, string> = { ...GATEWAY_HEADERS, "x-request-id": requestId, ...cors };
-    if (cors["Access-Control-Allow-Origin"] !== undefined) {
-      headers["Access-Control-Allow-Methods"] = [...allow, "OPTIONS"].join(", ");
-      headers["Access-Control-Allow-Headers"] = CORS_ALLOWED_HEADERS;
-      headers["Access-Control-Max-Age"] = "600";
+export function createGateway(options: GatewayOptions): (request: GatewayRequest) => Promise<GatewayResponse> {
+  const { api, findings } = importRestApi(options.document);
+  if (findings.length > 0 && options.acceptImportFindings !== true) {
+    throw new Error(
+      `the REST API document relies on what API Gateway ignores or drops:\n${describeFindings(findings)}`,
+    );
+  }
+  for (const resource of api.resources) {
+    for (const method of Object.values(resource.methods)) {
+      if (
+        method.integration.type === "aws_proxy" &&
+        options.functions[functionNameOf(method.integration.functionArn)] === undefined
+      ) {
+        throw new Error(
+          `no local handler for ${method.integration.functionArn} (${method.httpMethod} ${resource.path})`,
+        );
+      }
     }
-    return { statusCode: 204, headers, body: "", requestId };
   }
+  const route = router(api);
+  const validate = modelValidators(api);
 
   return async (request) => {
-    const requestId = randomUUID();
-    const headers = headerMaps(request.rawHeaders);
-    const origin = headers.single.origin;
-    // Split by hand: `new URL()` would read a target such as `//host` as an authority.
+    const ids = { requestId: randomUUID(), extendedRequestId: newExtendedRequestId() };
+    const awsHeaders = { "x-amzn-RequestId": ids.requestId, "x-amz-apigw-id": ids.extendedRequestId };
+    // [notes] over 10 MB API Gateway answers its own 413, before anything in the document applies.
+    if (request.body.length > MAX_PAYLOAD_BYTES) {
+      return {
+        statusCode: 413,
+        headers: { "Content-Type": "text/plain", ...awsHeaders },
+        body: PAYLOAD_TOO_LARGE_TEXT,
+        ...ids,
+      };
+    }
+    const headers = requestHeaders(request.rawHeaders);
     const queryStart = request.url.indexOf("?");
+    // Split by hand: `new URL()` would read a target such as `//host` as an authority.
     const path = queryStart === -1 ? request.url : request.url.slice(0, queryStart);
     const query = new URLSearchParams(queryStart === -1 ? "" : request.url.slice(queryStart + 1));
-    const found = matchPath(request.method, path);
-    if (found.kind === "none") {
-      return gatewayError(requestId, origin, "not_found", `no route for ${request.method} ${path}`);
+    const override = headerValue(headers, METHOD_OVERRIDE_HEADER)?.toUpperCase();
+    const httpMethod = override !== undefined && HTTP_METHODS.includes(override) ? override : request.method;
+    const base: GatewayContext = {
+      ...ids,
+      httpMethod,
+      path,
+      resourcePath: "",
+      stage: options.stage,
+      headers,
+      awsHeaders,
+    };
+
+    const routing = route(httpMethod, path);
+    if (routing.kind === "none") {
+      return gatewayResponse(api, "MISSING_AUTHENTICATION_TOKEN", base);
     }
-    if (found.kind === "method") {
-      if (request.method === "OPTIONS") {
-        return preflight(requestId, origin, found.allow);
-      }
-      return gatewayError(requestId, origin, "method_not_allowed", `${request.method} is not allowed on ${path}`, {
-        Allow: found.allow.join(", "),
-      });
-    }
-    const { route, pathParameters } = found.match;
-    if (options.apiKeys !== undefined) {
-      const key = headers.single["x-api-key"];
+    const { method, pathParameters } = routing.matched;
+    const context: GatewayContext = { ...base, resourcePath: method.resourcePath };
+    const operationId = method.operationId;
+    const withOperation = (response: GatewayResponse): GatewayResponse => ({ ...response, operationId });
+
+    if (method.apiKeyRequired && api.apiKeySource === "HEADER") {
+      const key = headerValue(headers, API_KEY_HEADER);
       if (key === undefined || !options.apiKeys.includes(key)) {
-        return gatewayError(requestId, origin, "forbidden", "Forbidden");
+        return withOperation(gatewayResponse(api, "INVALID_API_KEY", context));
       }
     }
-    if (request.body.length > API_GATEWAY_MAX_BODY_BYTES) {
-      return gatewayError(
-        requestId,
-        origin,
-        "payload_too_large",
-        "the request is larger than API Gateway's 10 MB limit",
-      );
+    const mediaType = mediaTypeOf(headerValue(headers, "content-type"));
+    if (method.validateBody) {
+      const problem = validateBody(validate, method, mediaType, request.body);
+      if (problem !== undefined) {
+        return withOperation({ ...gatewayResponse(api, "BAD_REQUEST_BODY", context), detail: problem });
+      }
     }
-    const bodyText = request.body.length > 0 ? request.body.toString("utf8") : null;
-    const invalid = validateBody(route, headers.single["content-type"], bodyText);
-    if (invalid !== undefined) {
-      return gatewayError(requestId, origin, "validation_failed", invalid);
+    if (method.integration.type === "mock") {
+      return withOperation(runMock(api, method.integration, mediaType, request, query, pathParameters, context));
     }
     let decodedParameters: Record<string, string> | null;
     try {
@@ -196,92 +266,377 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
           ? null
           : Object.fromEntries(Object.entries(pathParameters).map(([key, value]) => [key, decodeURIComponent(value)]));
     } catch {
-      return gatewayError(requestId, origin, "not_found", `no route for ${request.method} ${path}`);
+      return gatewayResponse(api, "MISSING_AUTHENTICATION_TOKEN", context);
     }
-    const event = proxyEvent(
-      request,
-      route,
-      path,
-      query,
-      headers,
-      decodedParameters,
-      requestId,
-      bodyText,
-      options.stage,
-    );
-    const result = await invoke(route, event);
-    if (result.kind === "timeout") {
-      return {
-        ...gatewayError(requestId, origin, "gateway_timeout", "Endpoint request timed out"),
-        operationId: route.operationId,
-      };
-    }
-    if (result.kind === "error" || !isProxyResult(result.value)) {
-      return {
-        ...gatewayError(requestId, origin, "bad_gateway", "Internal server error"),
-        operationId: route.operationId,
-      };
-    }
-    const responseHeaders: Record<string, string> = { "x-request-id": requestId };
-    for (const [key, value] of Object.entries(result.value.headers ?? {})) {
-      responseHeaders[key] = String(value);
-    }
-    return {
-      statusCode: result.value.statusCode,
-      headers: responseHeaders,
-      body: result.value.isBase64Encoded
-        ? Buffer.from(result.value.body, "base64").toString("utf8")
-        : result.value.body,
-      requestId,
-      operationId: route.operationId,
-    };
+    const event = proxyEvent(request, method, options, context, query, decodedParameters);
+    return withOperation(await runProxy(api, method.integration, event, options, context));
   };
+}
 
-  function validateBody(route: Route, contentType: string | undefined, body: string | null): string | undefined {
-    const validate = validators.get(route);
-    const mediaType = contentType?.split(";")[0]?.trim().toLowerCase();
-    if (validate === undefined || mediaType === undefined || !route.requestSchema?.contentTypes.includes(mediaType)) {
-      return undefined;
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body ?? "");
-    } catch {
-      // In AWS the model validator answers 400 here too; locally the handler's more precise
-      // 400 malformed_json is kept (see README, "Local runtime and AWS").
-      return undefined;
-    }
-    if (validate(parsed)) {
-      return undefined;
-    }
-    return `request body does not match the ${route.requestSchema?.name} model: ${ajv.errorsText(validate.errors, { dataVar: "body" })}`;
+// ---------------------------------------------------------------------------------------------
+// Request validation
+
+type Validators = (modelName: string) => ValidateFunction;
+
+function modelValidators(api: ImportedApi): Validators {
+  const ajv = new Ajv({ allErrors: false, strict: false });
+  for (const [name, model] of Object.entries(api.models)) {
+    ajv.addSchema(model, `#/components/schemas/${name}`);
   }
+  const compiled = new Map<string, ValidateFunction>();
+  return (name) => {
+    let validate = compiled.get(name);
+    if (validate === undefined) {
+      validate = ajv.compile({ $ref: `#/components/schemas/${name}` });
+      compiled.set(name, validate);
+    }
+    return validate;
+  };
+}
 
-  async function invoke(
-    route: Route,
-    event: APIGatewayProxyEvent,
-  ): Promise<{ kind: "ok"; value: unknown } | { kind: "error"; error: unknown } | { kind: "timeout" }> {
-    const handler = options.handlers[route.operationId];
-    if (handler === undefined) {
-      return { kind: "error", error: new Error(`no handler for ${route.operationId}`) };
+/**
+ * [validation] The body is checked against the model declared for its media type (a request
+ * without Content-Type counts as application/json [passthrough]); a media type without a model
+ * is not validated. A body that is not JSON fails.
+ */
+function validateBody(
+  validate: Validators,
+  method: ImportedMethod,
+  mediaType: string,
+  body: Buffer,
+): string | undefined {
+  const modelName = method.requestModels[mediaType];
+  if (modelName === undefined) {
+    return undefined;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch {
+    return "the body is not JSON";
+  }
+  const validator = validate(modelName);
+  if (validator(parsed)) {
+    return undefined;
+  }
+  return `${modelName}: ${(validator.errors ?? []).map((error) => `${error.instancePath || "body"} ${error.message ?? ""}`).join("; ")}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gateway responses
+
+interface GatewayContext {
+  requestId: string;
+  extendedRequestId: string;
+  httpMethod: string;
+  path: string;
+  resourcePath: string;
+  stage: string;
+  headers: RequestHeaders;
+  awsHeaders: Record<string, string>;
+}
+
+function resolveSource(
+  source: ValueSource,
+  context: GatewayContext,
+  contextValues: Record<string, string>,
+): string | undefined {
+  if (source.kind === "static") {
+    return source.value;
+  }
+  if (source.kind === "context") {
+    return contextValues[source.variable];
+  }
+  return source.location === "header" ? headerValue(context.headers, source.name) : undefined;
+}
+
+function contextValues(context: GatewayContext, type?: string, message?: string): Record<string, string> {
+  return {
+    requestId: context.requestId,
+    extendedRequestId: context.extendedRequestId,
+    httpMethod: context.httpMethod,
+    path: context.path,
+    resourcePath: context.resourcePath,
+    stage: context.stage,
+    ...(type === undefined ? {} : { "error.responseType": type }),
+    ...(message === undefined ? {} : { "error.message": message, "error.messageString": `"${message}"` }),
+  };
+}
+
+/**
+ * The answer API Gateway makes itself, from the document's gateway response of that type, else
+ * its DEFAULT_4XX / DEFAULT_5XX, else API Gateway's built-in `{"message": ...}` [gwresp, types].
+ */
+function gatewayResponse(
+  api: ImportedApi,
+  type: string,
+  context: GatewayContext,
+  nativeStatus = GATEWAY_RESPONSE_TYPES[type] ?? 500,
+): GatewayResponse {
+  const fallback = api.gatewayResponses[nativeStatus < 500 ? "DEFAULT_4XX" : "DEFAULT_5XX"];
+  const definition = api.gatewayResponses[type] ?? fallback;
+  const statusCode = definition?.statusCode ?? fallback?.statusCode ?? nativeStatus;
+  const message = GATEWAY_MESSAGES[type] ?? "Error";
+  const values = contextValues(context, type, message);
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  for (const [name, source] of Object.entries(definition?.headers ?? {})) {
+    const value = resolveSource(source, context, values);
+    if (value !== undefined) {
+      headers[name] = value;
     }
-    const deadline = Date.now() + options.timeoutMs;
-    const context = lambdaContext(route, options, deadline);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<{ kind: "timeout" }>((resolve) => {
-      timer = setTimeout(() => resolve({ kind: "timeout" }), options.timeoutMs);
-    });
-    try {
-      return await Promise.race([
-        handler(event, context).then(
-          (value) => ({ kind: "ok" as const, value }),
-          (error: unknown) => ({ kind: "error" as const, error }),
-        ),
-        timeout,
-      ]);
-    } finally {
-      clearTimeout(timer);
+  }
+  const template =
+    definition === undefined ? '{"message":$context.error.messageString}' : responseTemplate(definition.templates);
+  return {
+    statusCode,
+    headers: { ...headers, ...context.awsHeaders },
+    body: template === undefined ? "" : renderGatewayTemplate(template, values),
+    requestId: context.requestId,
+    extendedRequestId: context.extendedRequestId,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mock integrations (VTL)
+
+/** `$util` of API Gateway's mapping templates, the parts that are plain functions. */
+const vtlUtil = {
+  escapeJavaScript: (value: unknown): string => JSON.stringify(String(value)).slice(1, -1),
+  urlEncode: (value: unknown): string => encodeURIComponent(String(value)),
+  urlDecode: (value: unknown): string => decodeURIComponent(String(value)),
+  base64Encode: (value: unknown): string => Buffer.from(String(value)).toString("base64"),
+  base64Decode: (value: unknown): string => Buffer.from(String(value), "base64").toString("utf8"),
+};
+
+interface VtlState {
+  responseOverride: { status?: unknown; header: Record<string, unknown> };
+}
+
+function renderVtl(
+  template: string,
+  context: GatewayContext,
+  request: { body: Buffer; query: URLSearchParams; pathParameters: Record<string, string> | null },
+  state: VtlState,
+): string {
+  const asMap = (values: Record<string, string>) => ({ ...values, get: (name: string) => values[name] });
+  const header = asMap(context.headers.single);
+  const querystring = asMap(Object.fromEntries(request.query));
+  const path = asMap(request.pathParameters ?? {});
+  const input = {
+    body: request.body.toString("utf8"),
+    params: (name?: string) =>
+      name === undefined
+        ? { header, querystring, path }
+        : (path.get(name) ?? querystring.get(name) ?? header.get(name)),
+    json: () => request.body.toString("utf8"),
+  };
+  const vtlContext = { ...contextValues(context), responseOverride: state.responseOverride };
+  return new Compile(parseVtl(template)).render({ input, context: vtlContext, util: vtlUtil });
+}
+
+function runMock(
+  api: ImportedApi,
+  integration: MockIntegration,
+  mediaType: string,
+  request: GatewayRequest,
+  query: URLSearchParams,
+  pathParameters: Record<string, string> | null,
+  context: GatewayContext,
+): GatewayResponse {
+  const vtlRequest = { body: request.body, query, pathParameters };
+  const state: VtlState = { responseOverride: { header: {} } };
+  // [passthrough] a media type without a template passes through only with when_no_match, and
+  // when_no_templates passes through only when no template is defined at all.
+  const requestTemplate = templateFor(integration.requestTemplates, mediaType);
+  const hasTemplates = Object.keys(integration.requestTemplates).length > 0;
+  if (
+    requestTemplate === undefined &&
+    (integration.passthroughBehavior === "never" ||
+      (integration.passthroughBehavior === "when_no_templates" && hasTemplates))
+  ) {
+    return gatewayResponse(api, "UNSUPPORTED_MEDIA_TYPE", context);
+  }
+  const mockInput =
+    requestTemplate === undefined
+      ? request.body.toString("utf8")
+      : renderVtl(requestTemplate, context, vtlRequest, state);
+  let mockStatus: number;
+  try {
+    const parsed: unknown = JSON.parse(mockInput);
+    mockStatus = Number((parsed as { statusCode?: unknown }).statusCode);
+  } catch {
+    mockStatus = NaN;
+  }
+  // [mock] the request template's statusCode selects the integration response.
+  const response: IntegrationResponse | undefined =
+    integration.responses.find(
+      (candidate) =>
+        candidate.selectionPattern !== undefined &&
+        new RegExp(`^(?:${candidate.selectionPattern})$`).test(String(mockStatus)),
+    ) ?? integration.responses.find((candidate) => candidate.selectionPattern === undefined);
+  if (response === undefined || !Number.isInteger(mockStatus)) {
+    return gatewayResponse(api, "API_CONFIGURATION_ERROR", context);
+  }
+  const values = contextValues(context);
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  for (const [name, source] of Object.entries(response.headers)) {
+    const value = resolveSource(source, context, values);
+    if (value !== undefined) {
+      headers[name] = value;
     }
+  }
+  const template = responseTemplate(response.templates);
+  const body = template === undefined ? "" : renderVtl(template, context, vtlRequest, state);
+  for (const [name, value] of Object.entries(state.responseOverride.header)) {
+    headers[name] = String(value);
+  }
+  const overridden = Number(state.responseOverride.status);
+  return {
+    statusCode: Number.isInteger(overridden) && overridden > 0 ? overridden : response.statusCode,
+    headers: { ...headers, ...context.awsHeaders },
+    body,
+    requestId: context.requestId,
+    extendedRequestId: context.extendedRequestId,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lambda proxy integrations
+
+function proxyEvent(
+  request: GatewayRequest,
+  method: ImportedMethod,
+  options: GatewayOptions,
+  context: GatewayContext,
+  query: URLSearchParams,
+  pathParameters: Record<string, string> | null,
+): APIGatewayProxyEvent {
+  const headers = context.headers;
+  // The gateway's own forwarding headers; a client's copies, in any casing, never win.
+  const forwardedFor = headerValue(headers, "x-forwarded-for");
+  setOwnHeader(
+    headers,
+    "X-Forwarded-For",
+    forwardedFor === undefined ? request.sourceIp : `${forwardedFor}, ${request.sourceIp}`,
+  );
+  setOwnHeader(headers, "X-Forwarded-Proto", "http");
+  setOwnHeader(headers, "X-Forwarded-Port", options.domainName().split(":").pop() ?? "");
+  const queryStringParameters: Record<string, string> = {};
+  const multiValueQueryStringParameters: Record<string, string[]> = {};
+  for (const [key, value] of query) {
+    queryStringParameters[key] = value;
+    (multiValueQueryStringParameters[key] ??= []).push(value);
+  }
+  const hasQuery = Object.keys(queryStringParameters).length > 0;
+  return {
+    resource: method.resourcePath,
+    path: context.path,
+    httpMethod: context.httpMethod,
+    headers: { ...headers.single },
+    multiValueHeaders: Object.fromEntries(Object.entries(headers.multi).map(([key, values]) => [key, [...values]])),
+    queryStringParameters: hasQuery ? queryStringParameters : null,
+    multiValueQueryStringParameters: hasQuery ? multiValueQueryStringParameters : null,
+    pathParameters,
+    stageVariables: null,
+    requestContext: {
+      accountId: "000000000000",
+      apiId: "local",
+      authorizer: undefined,
+      domainName: options.domainName(),
+      extendedRequestId: context.extendedRequestId,
+      httpMethod: context.httpMethod,
+      identity: proxyIdentity(
+        request.sourceIp,
+        headerValue(headers, "user-agent"),
+        headerValue(headers, API_KEY_HEADER),
+      ),
+      path: context.path,
+      protocol: "HTTP/1.1",
+      requestId: context.requestId,
+      requestTimeEpoch: Date.now(),
+      resourceId: "local",
+      resourcePath: method.resourcePath,
+      stage: options.stage,
+    },
+    body: request.body.length > 0 ? request.body.toString("utf8") : null,
+    isBase64Encoded: false,
+  };
+}
+
+type Outcome =
+  { kind: "ok"; value: unknown } | { kind: "error" } | { kind: "function-timeout" } | { kind: "integration-timeout" };
+
+async function runProxy(
+  api: ImportedApi,
+  integration: ProxyIntegration,
+  event: APIGatewayProxyEvent,
+  options: GatewayOptions,
+  context: GatewayContext,
+): Promise<GatewayResponse> {
+  const functionName = functionNameOf(integration.functionArn);
+  const handler = options.functions[functionName];
+  // Lambda refuses a synchronous invocation whose event exceeds its payload quota.
+  if (handler === undefined || Buffer.byteLength(JSON.stringify(event)) > LAMBDA_SYNC_PAYLOAD_BYTES) {
+    return gatewayResponse(api, "INTEGRATION_FAILURE", context, FUNCTION_ERROR_STATUS);
+  }
+  const outcome = await invoke(handler, event, functionName, integration, options);
+  if (outcome.kind === "integration-timeout") {
+    return gatewayResponse(api, "INTEGRATION_TIMEOUT", context, INTEGRATION_TIMEOUT_STATUS);
+  }
+  if (outcome.kind !== "ok" || !isProxyResult(outcome.value)) {
+    return gatewayResponse(api, "INTEGRATION_FAILURE", context, FUNCTION_ERROR_STATUS);
+  }
+  const result = outcome.value;
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(result.headers ?? {})) {
+    headers[name] = String(value);
+  }
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) {
+    headers[name] = values.map(String);
+  }
+  // [notes] "API Gateway includes a Content-Type header for all integration responses. By
+  // default, the content type is application/json."
+  if (!Object.keys(headers).some((name) => name.toLowerCase() === "content-type")) {
+    headers["Content-Type"] = "application/json";
+  }
+  return {
+    statusCode: result.statusCode,
+    headers: { ...headers, ...context.awsHeaders },
+    body: result.isBase64Encoded ? Buffer.from(result.body, "base64") : result.body,
+    requestId: context.requestId,
+    extendedRequestId: context.extendedRequestId,
+  };
+}
+
+/** Runs the handler until the first of: its result, the function's timeout, the integration's. */
+async function invoke(
+  handler: ProxyHandler,
+  event: APIGatewayProxyEvent,
+  functionName: string,
+  integration: ProxyIntegration,
+  options: GatewayOptions,
+): Promise<Outcome> {
+  const functionTimeout = options.functionTimeoutMs;
+  const limit = Math.min(functionTimeout, integration.timeoutMs);
+  const deadline = Date.now() + functionTimeout;
+  const context = lambdaContext(functionName, options.memoryMb, deadline);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<Outcome>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ kind: limit < functionTimeout ? "integration-timeout" : "function-timeout" }),
+      limit,
+    );
+  });
+  try {
+    return await Promise.race([
+      handler(event, context).then(
+        (value): Outcome => ({ kind: "ok", value }),
+        (): Outcome => ({ kind: "error" }),
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -291,83 +646,6 @@ function isProxyResult(value: unknown): value is APIGatewayProxyResult {
   }
   const { statusCode, body } = value as Partial<APIGatewayProxyResult>;
   return typeof statusCode === "number" && Number.isInteger(statusCode) && typeof body === "string";
-}
-
-interface HeaderMaps {
-  /** Client casing, last value wins (API Gateway's `headers`). */
-  headers: Record<string, string>;
-  multiValueHeaders: Record<string, string[]>;
-  /** Lower-cased names, for the gateway's own lookups. */
-  single: Record<string, string | undefined>;
-}
-
-function headerMaps(rawHeaders: string[]): HeaderMaps {
-  const maps: HeaderMaps = { headers: {}, multiValueHeaders: {}, single: {} };
-  for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
-    const name = rawHeaders[index] ?? "";
-    const value = rawHeaders[index + 1] ?? "";
-    const existing = Object.keys(maps.headers).find((key) => key.toLowerCase() === name.toLowerCase()) ?? name;
-    maps.headers[existing] = value;
-    maps.multiValueHeaders[existing] = [...(maps.multiValueHeaders[existing] ?? []), value];
-    maps.single[name.toLowerCase()] = value;
-  }
-  return maps;
-}
-
-function proxyEvent(
-  request: GatewayRequest,
-  route: Route,
-  path: string,
-  query: URLSearchParams,
-  headers: HeaderMaps,
-  pathParameters: Record<string, string> | null,
-  requestId: string,
-  body: string | null,
-  stage: string,
-): APIGatewayProxyEvent {
-  const queryStringParameters: Record<string, string> = {};
-  const multiValueQueryStringParameters: Record<string, string[]> = {};
-  for (const [key, value] of query) {
-    queryStringParameters[key] = value;
-    multiValueQueryStringParameters[key] = [...(multiValueQueryStringParameters[key] ?? []), value];
-  }
-  const hasQuery = Object.keys(queryStringParameters).length > 0;
-  const forwarded = {
-    "X-Forwarded-For": request.sourceIp,
-    "X-Forwarded-Proto": "http",
-  };
-  const host = headers.single.host ?? "localhost";
-  return {
-    resource: route.path,
-    path,
-    httpMethod: route.method,
-    headers: { ...headers.headers, ...forwarded },
-    multiValueHeaders: {
-      ...headers.multiValueHeaders,
-      ...Object.fromEntries(Object.entries(forwarded).map(([key, value]) => [key, [value]])),
-    },
-    queryStringParameters: hasQuery ? queryStringParameters : null,
-    multiValueQueryStringParameters: hasQuery ? multiValueQueryStringParameters : null,
-    pathParameters,
-    stageVariables: null,
-    requestContext: {
-      accountId: "000000000000",
-      apiId: "local",
-      authorizer: undefined,
-      domainName: host,
-      httpMethod: route.method,
-      identity: proxyIdentity(request.sourceIp, headers.single["user-agent"], headers.single["x-api-key"]),
-      path,
-      protocol: "HTTP/1.1",
-      requestId,
-      requestTimeEpoch: Date.now(),
-      resourceId: "local",
-      resourcePath: route.path,
-      stage,
-    },
-    body,
-    isBase64Encoded: false,
-  };
 }
 
 /** `requestContext.identity` of a proxy event: only the caller's address, agent and API key. */
@@ -395,8 +673,7 @@ export function proxyIdentity(
   };
 }
 
-function lambdaContext(route: Route, options: GatewayOptions, deadline: number): Context {
-  const functionName = `items-api-local-${route.operationId}`;
+function lambdaContext(functionName: string, memoryMb: number, deadline: number): Context {
   const unsupported = (): never => {
     throw new Error("callback-style completion is not supported: handlers are async");
   };
@@ -405,7 +682,7 @@ function lambdaContext(route: Route, options: GatewayOptions, deadline: number):
     functionName,
     functionVersion: "$LATEST",
     invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: String(options.memoryMb),
+    memoryLimitInMB: String(memoryMb),
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: "local",

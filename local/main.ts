@@ -50,6 +50,7 @@ async function main(): Promise<void> {
   const idempotency = process.env.IDEMPOTENCY_TABLE_NAME;
   const api = await startLocalApi({
     settings,
+    stack,
     host: process.env.HOST ?? "127.0.0.1",
     port: port(process.env.PORT),
     dataDir: endpoint === undefined ? resolve(process.env.DATA_DIR ?? ".data") : undefined,

@@ -7,17 +7,22 @@ import { randomBytes, randomUUID } from "crypto";
 import { createServer, IncomingMessage, ServerResponse } from "http";
 import { AddressInfo } from "net";
 import type { ProxyHandler } from "../handlers/http";
+import { MAX_PAYLOAD_BYTES } from "../infra/apigateway-import";
+import { lambdaInvokeArn, restApiBody } from "../infra/apigateway-openapi";
 import { Settings } from "../infra/config";
-import { buildOpenApiDocument } from "../infra/openapi";
+import { OpenApiDocument, buildOpenApiDocument } from "../infra/openapi";
 import { Route, routes as defaultRoutes } from "../infra/routes";
 import { IDEMPOTENCY_TABLE, ITEMS_TABLE } from "../infra/table-definitions";
 import { createLocalPages } from "./docs";
 import { withEnvironmentSync } from "./environment";
 import { Engine, engineClient, ensureTables, startEmbeddedEngine } from "./engine";
-import { API_GATEWAY_MAX_BODY_BYTES, createGateway } from "./gateway";
+import { createGateway } from "./gateway";
+import { PROJECT_NAME } from "./stack-settings";
 
 export interface LocalApiOptions {
   settings: Settings;
+  /** The stack whose settings these are: it names the functions and the stage. Default `local`. */
+  stack?: string;
   host?: string;
   /** 0 picks a free port. */
   port?: number;
@@ -26,17 +31,21 @@ export interface LocalApiOptions {
   /** Another DynamoDB endpoint (DynamoDB Local, or AWS) instead of the embedded engine. */
   dynamoDbEndpoint?: string;
   tableNames?: { items: string; idempotency: string };
-  /** Handlers to serve instead of the route table's factories (e.g. serialized ones). */
+  /** Handlers by operationId to serve instead of the route table's factories (e.g. serialized ones). */
   handlers?: Record<string, ProxyHandler>;
   routes?: readonly Route[];
   /** The key `x-api-key` must carry when the stack requires keys; generated when absent. */
   apiKey?: string;
-  /** Overrides the stack's Lambda timeout. */
+  /** Overrides the stack's Lambda timeout (the function's own; the integration's stays 29 s). */
   timeoutMs?: number;
   /** Extra handler environment, e.g. DYNAMODB_MAX_ATTEMPTS. */
   environment?: Record<string, string>;
   /** Receives one JSON line per request; default stdout. */
   accessLog?: (line: string) => void;
+  /** Rewrites the REST API body before it is served (tests of the interpreter's rules). */
+  transformBody?: (body: OpenApiDocument) => OpenApiDocument;
+  /** Serve a body that API Gateway would import only with warnings (its `failOnWarnings: false`). */
+  acceptImportFindings?: boolean;
 }
 
 export interface LocalApi {
@@ -50,6 +59,9 @@ export interface LocalApi {
   /** Stops accepting, waits for requests in flight, then closes the engine. */
   close(): Promise<void>;
 }
+
+const LOCAL_REGION = "local";
+const LOCAL_ACCOUNT = "000000000000";
 
 /** Credentials and region the SDK needs to talk to a local engine (never used against AWS). */
 function ensureLocalAwsEnvironment(): void {
@@ -72,20 +84,18 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
     let size = 0;
     request.on("data", (chunk: Buffer) => {
       // Keep one byte past the limit so the gateway sees the body is too large; drop the rest.
-      if (size <= API_GATEWAY_MAX_BODY_BYTES) {
+      if (size <= MAX_PAYLOAD_BYTES) {
         chunks.push(chunk);
       }
       size += chunk.length;
     });
-    request.on("end", () => resolve(Buffer.concat(chunks).subarray(0, API_GATEWAY_MAX_BODY_BYTES + 1)));
+    request.on("end", () => resolve(Buffer.concat(chunks).subarray(0, MAX_PAYLOAD_BYTES + 1)));
     request.on("error", reject);
   });
 }
 
 export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi> {
   ensureLocalAwsEnvironment();
-  const routes = options.routes ?? defaultRoutes;
-  const settings = options.settings;
   const engine: Engine | undefined =
     options.dynamoDbEndpoint === undefined ? await startEmbeddedEngine(options.dataDir) : undefined;
   const endpoint = options.dynamoDbEndpoint ?? engine?.endpoint ?? "";
@@ -93,15 +103,28 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     items: "items-api-local-items",
     idempotency: "items-api-local-idempotency",
   };
+  try {
+    return await serve(options, engine, endpoint, tableNames);
+  } catch (error) {
+    await engine?.close();
+    throw error;
+  }
+}
+
+async function serve(
+  options: LocalApiOptions,
+  engine: Engine | undefined,
+  endpoint: string,
+  tableNames: { items: string; idempotency: string },
+): Promise<LocalApi> {
+  const routes = options.routes ?? defaultRoutes;
+  const settings = options.settings;
   const client = engineClient(endpoint);
   try {
     await ensureTables(client, [
       { definition: ITEMS_TABLE, name: tableNames.items },
       { definition: IDEMPOTENCY_TABLE, name: tableNames.idempotency },
     ]);
-  } catch (error) {
-    await engine?.close();
-    throw error;
   } finally {
     client.destroy();
   }
@@ -118,14 +141,35 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     ...options.environment,
   };
   const apiKey = settings.apiKeys.required ? (options.apiKey ?? randomBytes(20).toString("base64url")) : undefined;
+  // The body the stack deploys, each integration pointing at a local function of the stack's name.
+  const stack = options.stack ?? "local";
+  const functionNames = Object.fromEntries(
+    routes.map((route) => [route.operationId, `${PROJECT_NAME}-${stack}-${route.operationId}`]),
+  );
+  const invokeArns = Object.fromEntries(
+    Object.entries(functionNames).map(([operationId, name]) => [
+      operationId,
+      lambdaInvokeArn(LOCAL_REGION, `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`),
+    ]),
+  );
+  const built = restApiBody(settings, routes, invokeArns);
+  const body = options.transformBody?.(built) ?? built;
+  const handlers = options.handlers ?? buildHandlers(routes, environment);
+  let domainName = "";
   const gateway = createGateway({
-    routes,
-    handlers: options.handlers ?? buildHandlers(routes, environment),
-    corsAllowedOrigins: settings.corsAllowedOrigins,
-    apiKeys: apiKey === undefined ? undefined : [apiKey],
-    timeoutMs: options.timeoutMs ?? settings.lambda.timeoutSeconds * 1000,
+    document: body,
+    functions: Object.fromEntries(
+      Object.entries(functionNames).flatMap(([operationId, name]) => {
+        const handler = handlers[operationId];
+        return handler === undefined ? [] : [[name, handler]];
+      }),
+    ),
+    apiKeys: apiKey === undefined ? [] : [apiKey],
+    functionTimeoutMs: options.timeoutMs ?? settings.lambda.timeoutSeconds * 1000,
     memoryMb: settings.lambda.memoryMb,
-    stage: "local",
+    stage: stack,
+    domainName: () => domainName,
+    acceptImportFindings: options.acceptImportFindings,
   });
   const pages = createLocalPages(
     JSON.stringify(buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required }, routes), null, 2),
@@ -144,7 +188,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
         const url = request.url ?? "/";
         const page = pages(method, url.split("?")[0] ?? "/");
         const result = page
-          ? { ...page, requestId: "-" }
+          ? { ...page, requestId: "-", extendedRequestId: "-" }
           : await gateway({
               method,
               url,
@@ -157,12 +201,13 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
         accessLog(
           JSON.stringify({
             time: new Date().toISOString(),
-            requestId: result.requestId,
+            requestId: result.extendedRequestId,
             method,
             path: url.split("?")[0],
             operationId: "operationId" in result ? result.operationId : undefined,
             status: result.statusCode,
             latencyMs: Date.now() - started,
+            ...("detail" in result && result.detail !== undefined ? { detail: result.detail } : {}),
           }),
         );
       } catch (error) {
@@ -187,6 +232,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
   });
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  domainName = `${host}:${address.port}`;
 
   let closing: Promise<void> | undefined;
   return {

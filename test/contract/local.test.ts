@@ -13,6 +13,7 @@ describeContract(endpoint === undefined ? "local runtime on dynalite" : `local r
   const suffix = randomUUID().slice(0, 8);
   return startLocalApi({
     settings: readStackSettings("dev"),
+    stack: "dev",
     dynamoDbEndpoint: endpoint,
     tableNames: { items: `contract-${suffix}-items`, idempotency: `contract-${suffix}-idempotency` },
     accessLog: () => undefined,

@@ -29,6 +29,7 @@ for (const stack of ["dev", "prod"]) {
     });
     const api = await startLocalApi({
       settings,
+      stack,
       handlers,
       dynamoDbEndpoint: engine.endpoint,
       tableNames,

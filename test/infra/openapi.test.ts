@@ -1,43 +1,38 @@
 /**
- * The OpenAPI documents per stack: the public one (the `openApiDocument` output) is valid
- * OpenAPI 3.0, and the REST API body built from it carries API Gateway's extensions so that
- * AWS answers what the local runtime answers: envelopes for gateway responses, 405 with Allow,
- * CORS preflights, body validation with the routes' own draft-4 schemas.
+ * The OpenAPI documents per stack: the public one (the `openApiDocument` output) and the REST API
+ * body the stack deploys. The body must be strict OpenAPI 3.0, import into API Gateway without a
+ * dropped part, be byte for byte what the local runtime serves (integration URIs aside), and
+ * answer, run by the same interpreter the local runtime uses, as the contract says.
  */
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { expect } from "chai";
-import { ERROR_STATUS, buildOpenApiDocument } from "../../infra/openapi";
-import { routes } from "../../infra/routes";
-import { itemPatchSchema, newItemSchema } from "../../infra/schemas";
+import type { ProxyHandler } from "../../handlers/http";
+import { CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS } from "../../handlers/headers";
+import {
+  GATEWAY_RESPONSE_TYPES,
+  TEMPLATE_SAFE_VARIABLES,
+  importRestApi,
+  renderGatewayTemplate,
+  templateVariables,
+} from "../../infra/apigateway-import";
 import {
   GATEWAY_RESPONSES,
   gatewayResponseCorsHeaders,
+  lambdaInvokeArn,
   permissionPath,
-  preflightOperation,
+  restApiBody,
 } from "../../infra/apigateway-openapi";
-import { corsHeaders } from "../../handlers/http";
-import { CORS_ALLOWED_HEADERS, createGateway } from "../../local/gateway";
+import { ERROR_STATUS, buildOpenApiDocument } from "../../infra/openapi";
+import { routes } from "../../infra/routes";
+import { itemPatchSchema, newItemSchema } from "../../infra/schemas";
+import { createGateway, functionNameOf } from "../../local/gateway";
 import { resourceOf, stackSettings, stackSnapshot } from "../support/program-snapshot";
-import { startInfraPrograms } from "./programs";
-
-/** `Access-Control-Expose-Headers` as the handlers send it, quoted as a static mapping value. */
-const EXPOSE = `'${corsHeaders(["*"], undefined)["Access-Control-Expose-Headers"] ?? ""}'`;
+import { STACKS, startInfraPrograms } from "./programs";
 
 type Operation = Record<string, unknown> & {
+  operationId?: string;
   security?: unknown;
-  responses: Record<string, { headers?: Record<string, unknown> }>;
-  "x-amazon-apigateway-integration": {
-    type: string;
-    requestTemplates?: Record<string, string>;
-    responses?: Record<
-      string,
-      {
-        statusCode: string;
-        responseParameters: Record<string, string>;
-        responseTemplates: Record<string, string>;
-      }
-    >;
-  };
+  "x-amazon-apigateway-integration": { type: string; uri?: string };
 };
 type Body = {
   paths: Record<string, Record<string, Operation>>;
@@ -51,83 +46,98 @@ async function deployedBody(stack: string): Promise<Body> {
   return JSON.parse(String(resourceOf(snapshot).inputs.body)) as Body;
 }
 
-/** What API Gateway would answer from a mock integration: static and mapped headers, plus the
- * VTL overrides when the template's origin condition holds for `origin`. */
-function mockAnswer(
-  operation: Operation,
-  origin: string | undefined,
-): { status: number; headers: Record<string, string> } {
-  const integration = operation["x-amazon-apigateway-integration"];
-  const response = integration.responses?.default;
-  if (response === undefined) {
-    throw new Error("mock without a default response");
+/** Every `uri` of the body replaced by the function name it invokes. */
+function withFunctionNames(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    return value.map(withFunctionNames);
   }
-  const headers: Record<string, string> = {};
-  for (const [key, value] of Object.entries(response.responseParameters)) {
-    const name = key.replace(/^method\.response\.header\./, "");
-    headers[name] = value === "context.requestId" ? "<request id>" : value.replace(/^'(.*)'$/, "$1");
+  if (typeof value !== "object" || value === null) {
+    return value;
   }
-  const template = response.responseTemplates["application/json"] ?? "";
-  const condition = /#if\((\$origin == .*)\)\n/.exec(template)?.[1];
-  const allowed = condition?.split(" || ").map((part) => /^\$origin == "(.*)"$/.exec(part)?.[1]) ?? [];
-  if (condition !== undefined && origin !== undefined && allowed.includes(origin)) {
-    for (const match of template.matchAll(/#set\(\$context\.responseOverride\.header\.([A-Za-z-]+) = (.*)\)/g)) {
-      const [, name = "", value = ""] = match;
-      headers[name] = value === "$origin" ? origin : value.replace(/^"(.*)"$/, "$1");
-    }
-  }
-  return { status: Number(response.statusCode), headers };
+  return Object.fromEntries(
+    Object.entries(value).map(([key, member]) => [
+      key,
+      key === "uri" && typeof member === "string"
+        ? functionNameOf(/functions\/(.+)\/invocations$/.exec(member)?.[1] ?? "")
+        : withFunctionNames(member),
+    ]),
+  );
 }
 
-async function localAnswer(
-  stack: string,
-  method: string,
-  path: string,
-  origin: string | undefined,
-): Promise<{ status: number; headers: Record<string, string> }> {
-  const settings = stackSettings(stack);
+const ok: ProxyHandler = () => Promise.resolve({ statusCode: 200, body: "{}" });
+
+/** The deployed body run by the local runtime's interpreter, every function answering 200. */
+function interpreterOf(body: Body, apiKeys: string[] = []) {
+  const functions: Record<string, ProxyHandler> = {};
+  for (const operations of Object.values(body.paths)) {
+    for (const operation of Object.values(operations)) {
+      const uri = operation["x-amazon-apigateway-integration"].uri;
+      if (uri !== undefined) {
+        functions[functionNameOf(/functions\/(.+)\/invocations$/.exec(uri)?.[1] ?? "")] = ok;
+      }
+    }
+  }
   const gateway = createGateway({
-    routes,
-    handlers: {},
-    corsAllowedOrigins: settings.corsAllowedOrigins,
-    apiKeys: settings.apiKeys.required ? ["a-key"] : undefined,
-    timeoutMs: 1000,
+    document: body,
+    functions,
+    apiKeys,
+    functionTimeoutMs: 1000,
     memoryMb: 128,
-    stage: stack,
+    stage: "test",
+    domainName: () => "127.0.0.1:1",
   });
-  const response = await gateway({
-    method,
-    url: path,
-    rawHeaders: origin === undefined ? [] : ["Origin", origin],
-    body: Buffer.alloc(0),
-    sourceIp: "127.0.0.1",
-  });
-  const headers = Object.fromEntries(
-    Object.entries(response.headers).map(([name, value]) => [name, name === "x-request-id" ? "<request id>" : value]),
-  );
-  return { status: response.statusCode, headers };
+  return (method: string, url: string, headers: Record<string, string> = {}, body = "") =>
+    gateway({
+      method,
+      url,
+      rawHeaders: Object.entries(headers).flat(),
+      body: Buffer.from(body),
+      sourceIp: "127.0.0.1",
+    });
 }
+
+const ITEM_URL = "/items/0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11";
 
 describe("infra: OpenAPI documents", function () {
   this.timeout(120000);
   // Start every program run of the infra suite at once, when (and only if) it runs.
   before(startInfraPrograms);
 
-  for (const stack of ["dev", "prod"]) {
+  for (const stack of STACKS) {
     describe(`${stack} stack`, () => {
       const settings = stackSettings(stack);
+      const keys = settings.apiKeys.required;
 
       it("exports a valid OpenAPI 3.0 document, equal to buildOpenApiDocument for the stack's settings", async () => {
         const snapshot = await stackSnapshot(stack);
         const exported = snapshot.outputs.openApiDocument?.value;
-        expect(exported).to.deep.equal(
-          JSON.parse(JSON.stringify(buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required }))),
-        );
+        expect(exported).to.deep.equal(JSON.parse(JSON.stringify(buildOpenApiDocument({ apiKeyRequired: keys }))));
         // validate() dereferences in place: give it a copy.
         await SwaggerParser.validate(structuredClone(exported) as never);
       });
 
-      it("deploys a body with an operation per route and, per path, an OPTIONS preflight and a 405 for any other method", async () => {
+      it("deploys a body that is strict OpenAPI 3.0 and that API Gateway imports without dropping a part", async () => {
+        const body = await deployedBody(stack);
+        await SwaggerParser.validate(structuredClone(body) as never);
+        expect(importRestApi(body).findings).to.deep.equal([]);
+      });
+
+      it("deploys exactly the body the local runtime serves, integration URIs aside", async () => {
+        const body = await deployedBody(stack);
+        const local = restApiBody(
+          settings,
+          routes,
+          Object.fromEntries(
+            routes.map((route) => [
+              route.operationId,
+              lambdaInvokeArn("local", `arn:aws:lambda:local:0:function:items-api-${stack}-${route.operationId}`),
+            ]),
+          ),
+        );
+        expect(withFunctionNames(body)).to.deep.equal(withFunctionNames(JSON.parse(JSON.stringify(local))));
+      });
+
+      it("has an operation per route and, per path, an OPTIONS preflight and an ANY answering 405", async () => {
         const body = await deployedBody(stack);
         expect(Object.keys(body.paths)).to.deep.equal(["/items", "/items/{id}"]);
         expect(Object.keys(body.paths["/items"] ?? {})).to.deep.equal([
@@ -144,73 +154,101 @@ describe("infra: OpenAPI documents", function () {
           "options",
           "x-amazon-apigateway-any-method",
         ]);
-        for (const [path, allow] of [
+        const run = interpreterOf(body, ["k"]);
+        for (const [url, allow] of [
           ["/items", "POST, GET"],
-          ["/items/{id}", "GET, PUT, PATCH, DELETE"],
+          [ITEM_URL, "GET, PUT, PATCH, DELETE"],
         ] as const) {
-          const anyMethod = body.paths[path]?.["x-amazon-apigateway-any-method"];
-          const options = body.paths[path]?.options;
-          expect(anyMethod?.security, path).to.deep.equal([]);
-          expect(options?.security, path).to.deep.equal([]);
-          expect(anyMethod?.["x-amazon-apigateway-integration"].type).to.equal("mock");
-          expect(options?.["x-amazon-apigateway-integration"].type).to.equal("mock");
-          const answer = anyMethod === undefined ? undefined : mockAnswer(anyMethod, undefined);
-          expect(answer?.status).to.equal(405);
-          expect(answer?.headers.Allow).to.equal(allow);
-          const template =
-            anyMethod?.["x-amazon-apigateway-integration"].responses?.default?.responseTemplates["application/json"] ??
-            "";
-          const envelope = JSON.parse(
-            template
-              .slice(template.indexOf('{"error"'))
-              .replace(/\$context\.requestId/g, "r-1")
-              .replace(/\$context\.httpMethod/g, "HEAD")
-              .replace(/\$context\.resourcePath/g, path),
-          ) as unknown;
-          expect(envelope).to.deep.equal({
-            error: { code: "method_not_allowed", message: `HEAD is not allowed on ${path}`, requestId: "r-1" },
-          });
-        }
-      });
-
-      it("answers a 405 like the local runtime, CORS included", async () => {
-        const body = await deployedBody(stack);
-        const origins = [undefined, "https://app.example.com", "https://elsewhere.example.org"];
-        for (const [path, concrete] of [
-          ["/items", "/items"],
-          ["/items/{id}", "/items/0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11"],
-        ] as const) {
-          const anyMethod = body.paths[path]?.["x-amazon-apigateway-any-method"];
-          for (const origin of origins) {
-            const local = await localAnswer(stack, "HEAD", concrete, origin);
-            const aws = anyMethod === undefined ? undefined : mockAnswer(anyMethod, origin);
-            expect(aws, `${path} ${origin}`).to.deep.equal({
-              status: local.status,
-              headers: Object.fromEntries(Object.entries(local.headers).filter(([name]) => name !== "Content-Type")),
+          for (const method of ["HEAD", "TRACE"]) {
+            const answer = await run(method, url);
+            expect(answer.statusCode, `${method} ${url}`).to.equal(405);
+            expect(answer.headers.Allow).to.equal(allow);
+            expect(answer.headers["x-request-id"]).to.equal(answer.extendedRequestId);
+            const resource = url === "/items" ? "/items" : "/items/{id}";
+            expect(JSON.parse(String(answer.body))).to.deep.equal({
+              error: {
+                code: "method_not_allowed",
+                message: `${method} is not allowed on ${resource}`,
+                requestId: answer.extendedRequestId,
+              },
             });
           }
         }
       });
 
-      it("answers a CORS preflight like the local runtime, without requiring an API key", async () => {
-        const body = await deployedBody(stack);
-        for (const origin of [undefined, "https://app.example.com", "https://elsewhere.example.org"]) {
-          for (const [path, concrete] of [
-            ["/items", "/items"],
-            ["/items/{id}", "/items/0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11"],
-          ] as const) {
-            const options = body.paths[path]?.options;
-            expect(options === undefined ? undefined : mockAnswer(options, origin), `${path} ${origin}`).to.deep.equal(
-              await localAnswer(stack, "OPTIONS", concrete, origin),
+      it(
+        keys
+          ? "requires the API key on every aws_proxy operation, per operation (API Gateway ignores root-level security)"
+          : "requires no API key anywhere",
+        async () => {
+          const body = await deployedBody(stack);
+          expect(body.security).to.equal(undefined);
+          const required = Object.entries(body.paths).flatMap(([path, operations]) =>
+            Object.entries(operations).map(([method, operation]) => ({
+              at: `${method} ${path}`,
+              type: operation["x-amazon-apigateway-integration"].type,
+              security: operation.security,
+            })),
+          );
+          for (const { at, type, security } of required) {
+            const expected = type === "aws_proxy" && keys ? [{ api_key: [] }] : type === "mock" ? [] : undefined;
+            expect(security, at).to.deep.equal(expected);
+          }
+          expect(body.components.securitySchemes).to.deep.equal(
+            keys ? { api_key: { type: "apiKey", name: "x-api-key", in: "header" } } : undefined,
+          );
+          expect(body["x-amazon-apigateway-api-key-source"]).to.equal(keys ? "HEADER" : undefined);
+          const run = interpreterOf(body, ["the-key"]);
+          const imported = importRestApi(body).api;
+          const proxyMethods = imported.resources.flatMap((resource) =>
+            Object.values(resource.methods).filter((method) => method.integration.type === "aws_proxy"),
+          );
+          expect(proxyMethods.map((method) => method.apiKeyRequired)).to.deep.equal(routes.map(() => keys));
+          for (const route of routes) {
+            const url = route.path.replace("{id}", ITEM_URL.slice("/items/".length));
+            const body = route.requestSchema === undefined ? "" : '{"name":"x"}';
+            const anonymous = await run(route.method, url, {}, body);
+            const keyed = await run(route.method, url, { "x-api-key": "the-key" }, body);
+            expect([anonymous.statusCode, keyed.statusCode], route.operationId).to.deep.equal(
+              keys ? [403, 200] : [200, 200],
             );
           }
+        },
+      );
+
+      it("answers preflights without a key, with CORS for allowed origins only", async () => {
+        const run = interpreterOf(await deployedBody(stack));
+        for (const url of ["/items", ITEM_URL]) {
+          const methods = url === "/items" ? "POST, GET, OPTIONS" : "GET, PUT, PATCH, DELETE, OPTIONS";
+          const allowed = stack === "dev" ? "http://localhost:5173" : "https://app.example.com";
+          const preflight = await run("OPTIONS", url, { Origin: allowed, "Access-Control-Request-Method": "PUT" });
+          expect(preflight.statusCode).to.equal(204);
+          expect(preflight.headers).to.include({
+            "Access-Control-Allow-Origin": stack === "dev" ? "*" : allowed,
+            "Access-Control-Allow-Methods": methods,
+            "Access-Control-Allow-Headers": CORS_ALLOWED_HEADERS,
+            "Access-Control-Max-Age": "600",
+            "Access-Control-Expose-Headers": CORS_EXPOSED_HEADERS,
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+          });
+          const foreign = await run("OPTIONS", url, { origin: "https://elsewhere.example.org" });
+          expect(foreign.statusCode).to.equal(204);
+          expect(Object.keys(foreign.headers).filter((name) => name.startsWith("Access-Control"))).to.deep.equal(
+            stack === "dev"
+              ? [
+                  "Access-Control-Allow-Origin",
+                  "Access-Control-Expose-Headers",
+                  "Access-Control-Allow-Methods",
+                  "Access-Control-Allow-Headers",
+                  "Access-Control-Max-Age",
+                ]
+              : [],
+          );
         }
-        expect(CORS_ALLOWED_HEADERS).to.equal(
-          "Content-Type, If-Match, If-None-Match, Idempotency-Key, x-api-key, x-correlation-id",
-        );
       });
 
-      it("validates write bodies with the routes' own draft-4 schemas as models", async () => {
+      it("validates write bodies with the routes' own request schemas as models", async () => {
         const body = await deployedBody(stack);
         expect(body["x-amazon-apigateway-request-validators"]).to.deep.equal({
           body: { validateRequestBody: true, validateRequestParameters: false },
@@ -225,88 +263,62 @@ describe("infra: OpenAPI documents", function () {
           "PUT /items/{id} replaceItem",
           "PATCH /items/{id} patchItem",
         ]);
-        const { $schema: _newItemDialect, ...newItem } = newItemSchema;
-        const { $schema: _patchDialect, ...itemPatch } = itemPatchSchema;
-        expect(body.components.schemas?.NewItem).to.deep.equal(newItem);
-        expect(body.components.schemas?.ItemPatch).to.deep.equal(itemPatch);
+        expect(body.components.schemas?.NewItem).to.deep.equal(newItemSchema);
+        expect(body.components.schemas?.ItemPatch).to.deep.equal(itemPatchSchema);
         // API Gateway models resolve only model references: parameters and headers are inline.
-        expect(Object.keys(body.components)).to.deep.equal(
-          settings.apiKeys.required ? ["securitySchemes", "schemas"] : ["schemas"],
-        );
+        expect(Object.keys(body.components)).to.deep.equal(keys ? ["securitySchemes", "schemas"] : ["schemas"]);
         const refs = [...JSON.stringify(body).matchAll(/"\$ref":"([^"]+)"/g)].map((match) => match[1]);
         expect(refs.length).to.be.greaterThan(0);
         for (const ref of new Set(refs)) {
           expect(ref).to.match(/^#\/components\/schemas\/[A-Za-z]+$/);
           expect(body.components.schemas?.[String(ref).split("/").pop() ?? ""], ref).to.not.equal(undefined);
         }
-        expect(JSON.stringify(body.components.schemas)).not.to.match(/"(example|readOnly)"/);
       });
 
-      it("requires an API key from the x-api-key header on every route exactly when the stack does", async () => {
-        const body = await deployedBody(stack);
-        if (settings.apiKeys.required) {
-          expect(body.security).to.deep.equal([{ api_key: [] }]);
-          expect(body.components.securitySchemes).to.deep.equal({
-            api_key: { type: "apiKey", name: "x-api-key", in: "header" },
-          });
-          expect(body["x-amazon-apigateway-api-key-source"]).to.equal("HEADER");
-        } else {
-          expect([
-            body.security,
-            body.components.securitySchemes,
-            body["x-amazon-apigateway-api-key-source"],
-          ]).to.deep.equal([undefined, undefined, undefined]);
-        }
-      });
-
-      it("rewrites every gateway response into the error envelope with the right status and CORS", async () => {
+      it("rewrites every gateway response it may into the envelope, with the right status and CORS", async () => {
         const body = await deployedBody(stack);
         const responses = body["x-amazon-apigateway-gateway-responses"] as Record<
           string,
           { statusCode?: string; responseParameters: Record<string, string>; responseTemplates: Record<string, string> }
         >;
+        // Every type API Gateway has, but the one it does not let us customize.
         expect(Object.keys(responses).sort()).to.deep.equal(
-          [
-            "ACCESS_DENIED",
-            "API_CONFIGURATION_ERROR",
-            "AUTHORIZER_CONFIGURATION_ERROR",
-            "AUTHORIZER_FAILURE",
-            "BAD_REQUEST_BODY",
-            "BAD_REQUEST_PARAMETERS",
-            "DEFAULT_4XX",
-            "DEFAULT_5XX",
-            "EXPIRED_TOKEN",
-            "INTEGRATION_FAILURE",
-            "INTEGRATION_TIMEOUT",
-            "INVALID_API_KEY",
-            "INVALID_SIGNATURE",
-            "MISSING_AUTHENTICATION_TOKEN",
-            "QUOTA_EXCEEDED",
-            "REQUEST_TOO_LARGE",
-            "RESOURCE_NOT_FOUND",
-            "THROTTLED",
-            "UNAUTHORIZED",
-            "UNSUPPORTED_MEDIA_TYPE",
-            "WAF_FILTERED",
-          ].sort(),
+          Object.keys(GATEWAY_RESPONSE_TYPES)
+            .filter((type) => type !== "REQUEST_TOO_LARGE")
+            .sort(),
         );
-        const statusAndCode = Object.fromEntries(
-          Object.entries(responses).map(([type, response]) => {
-            const template = response.responseTemplates["application/json"] ?? "";
-            // Gateway templates are not VTL: only $context variables are substituted.
-            const rendered = template
-              .replace(/\$context\.error\.messageString/g, '"a \\"quoted\\" message"')
-              .replace(/\$context\.error\.validationErrorString/g, "[object has missing required properties]")
-              .replace(/\$context\.requestId/g, "r-1");
-            const envelope = JSON.parse(rendered) as { error: { code: keyof typeof ERROR_STATUS; requestId: string } };
-            expect(Object.keys(envelope.error), type).to.deep.equal(["code", "message", "requestId"]);
-            expect(envelope.error.requestId, type).to.equal("r-1");
-            if (response.statusCode !== undefined) {
-              expect(ERROR_STATUS[envelope.error.code], type).to.equal(Number(response.statusCode));
-            }
-            return [type, `${response.statusCode ?? "-"} ${envelope.error.code}`];
-          }),
-        );
+        const expose = `'${CORS_EXPOSED_HEADERS}'`;
+        const expectedCors =
+          stack === "dev"
+            ? {
+                "gatewayresponse.header.Access-Control-Allow-Origin": "'*'",
+                "gatewayresponse.header.Access-Control-Expose-Headers": expose,
+              }
+            : {
+                "gatewayresponse.header.Access-Control-Allow-Origin": "'https://app.example.com'",
+                "gatewayresponse.header.Access-Control-Expose-Headers": expose,
+                "gatewayresponse.header.Vary": "'Origin'",
+              };
+        const statusAndCode: Record<string, string> = {};
+        for (const [type, response] of Object.entries(responses)) {
+          expect(response.responseParameters, type).to.deep.equal({
+            "gatewayresponse.header.Cache-Control": "'no-store'",
+            "gatewayresponse.header.X-Content-Type-Options": "'nosniff'",
+            ...(type === "THROTTLED" ? { "gatewayresponse.header.Retry-After": "'1'" } : {}),
+            ...expectedCors,
+          });
+          const envelope = JSON.parse(
+            renderGatewayTemplate(response.responseTemplates["application/json"] ?? "", {
+              extendedRequestId: "Ab1+/=",
+            }),
+          ) as { error: { code: keyof typeof ERROR_STATUS; message: string; requestId: string } };
+          expect(Object.keys(envelope.error), type).to.deep.equal(["code", "message", "requestId"]);
+          expect(envelope.error.requestId, type).to.equal("Ab1+/=");
+          if (response.statusCode !== undefined) {
+            expect(ERROR_STATUS[envelope.error.code], type).to.equal(Number(response.statusCode));
+          }
+          statusAndCode[type] = `${response.statusCode ?? "-"} ${envelope.error.code}`;
+        }
         expect(statusAndCode).to.include({
           DEFAULT_4XX: "- forbidden",
           DEFAULT_5XX: "- internal_error",
@@ -318,27 +330,51 @@ describe("infra: OpenAPI documents", function () {
           QUOTA_EXCEEDED: "429 throttled",
           INTEGRATION_TIMEOUT: "504 gateway_timeout",
           INTEGRATION_FAILURE: "502 bad_gateway",
-          REQUEST_TOO_LARGE: "413 payload_too_large",
           UNSUPPORTED_MEDIA_TYPE: "415 unsupported_media_type",
         });
-        const expectedCors =
-          stack === "dev"
-            ? {
-                "gatewayresponse.header.Access-Control-Allow-Origin": "'*'",
-                "gatewayresponse.header.Access-Control-Expose-Headers": EXPOSE,
-              }
-            : {
-                "gatewayresponse.header.Access-Control-Allow-Origin": "'https://app.example.com'",
-                "gatewayresponse.header.Access-Control-Expose-Headers": EXPOSE,
-                "gatewayresponse.header.Vary": "'Origin'",
-              };
+      });
+
+      it("keeps every gateway response JSON whatever its variables hold", async () => {
+        const body = await deployedBody(stack);
+        const responses = body["x-amazon-apigateway-gateway-responses"] as Record<
+          string,
+          { responseTemplates: Record<string, string> }
+        >;
+        // Every $context variable a gateway response could name, each holding the worst it can.
+        const hostile = "\"}\\\n\u2028<'\\u0000";
+        const values: Record<string, string> = Object.fromEntries(
+          [
+            "requestId",
+            "path",
+            "error.message",
+            "error.messageString",
+            "error.validationErrorString",
+            "identity.sourceIp",
+            "identity.userAgent",
+            "identity.apiKey",
+            "domainName",
+            "protocol",
+          ].map((variable) => [variable, hostile]),
+        );
+        // Variables API Gateway fills from a fixed alphabet: every character that alphabet allows.
+        Object.assign(values, {
+          extendedRequestId: "AZaz09+/=_-",
+          "error.responseType": "BAD_REQUEST_BODY",
+          stage: "Az09_-",
+          resourcePath: "/a_.,:{b}-",
+          httpMethod: "PATCH",
+        });
+        for (const [variable, { alphabet }] of Object.entries(TEMPLATE_SAFE_VARIABLES)) {
+          expect(values[variable], variable).to.match(alphabet);
+        }
         for (const [type, response] of Object.entries(responses)) {
-          expect(response.responseParameters, type).to.deep.equal({
-            "gatewayresponse.header.Cache-Control": "'no-store'",
-            "gatewayresponse.header.X-Content-Type-Options": "'nosniff'",
-            ...(type === "THROTTLED" ? { "gatewayresponse.header.Retry-After": "'1'" } : {}),
-            ...expectedCors,
-          });
+          for (const [contentType, template] of Object.entries(response.responseTemplates)) {
+            for (const variable of templateVariables(template)) {
+              expect(variable, `${type} ${contentType}`).to.be.oneOf(Object.keys(values));
+            }
+            const rendered = renderGatewayTemplate(template, values);
+            expect(() => JSON.parse(rendered), `${type}: ${rendered}`).not.to.throw();
+          }
         }
       });
     });
@@ -357,26 +393,37 @@ describe("infra: OpenAPI documents", function () {
       expect(gatewayResponseCorsHeaders([])).to.deep.equal({});
       expect(gatewayResponseCorsHeaders(["https://a.example.com", "https://b.example.com"])).to.deep.equal({
         "Access-Control-Allow-Origin": "method.request.header.Origin",
-        "Access-Control-Expose-Headers": EXPOSE,
+        "Access-Control-Expose-Headers": `'${CORS_EXPOSED_HEADERS}'`,
         Vary: "'Origin'",
       });
     });
 
-    it("answers a preflight for each of several allowed origins and none for others", () => {
+    it("answers a preflight for each of several allowed origins and none for others", async () => {
       const origins = ["https://a.example.com", "https://b.example.com"];
-      const [route] = routes;
-      const operation = preflightOperation(route === undefined ? [] : [route], origins) as Operation;
+      const body = restApiBody(
+        { corsAllowedOrigins: origins, apiKeys: { required: false, quotaPerDay: 1, rateLimit: 1, burstLimit: 1 } },
+        routes,
+        Object.fromEntries(
+          routes.map((route) => [route.operationId, lambdaInvokeArn("local", "arn:aws:lambda:local:0:function:f")]),
+        ),
+      ) as unknown as Body;
+      const run = interpreterOf(body);
       for (const origin of origins) {
-        expect(mockAnswer(operation, origin).headers["Access-Control-Allow-Origin"]).to.equal(origin);
+        const answer = await run("OPTIONS", "/items", { Origin: origin });
+        expect(answer.headers["Access-Control-Allow-Origin"]).to.equal(origin);
+        expect(answer.headers.Vary).to.equal("Origin");
       }
-      expect(mockAnswer(operation, "https://c.example.com").headers).not.to.have.property(
-        "Access-Control-Allow-Origin",
+      const other = await run("OPTIONS", "/items", { Origin: "https://c.example.com" });
+      expect(Object.keys(other.headers).sort()).to.deep.equal(
+        [
+          "Cache-Control",
+          "Content-Type",
+          "X-Content-Type-Options",
+          "x-amz-apigw-id",
+          "x-amzn-RequestId",
+          "x-request-id",
+        ].sort(),
       );
-      expect(mockAnswer(operation, undefined).headers).to.deep.equal({
-        "x-request-id": "<request id>",
-        "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff",
-      });
     });
 
     it("declares each gateway response code with the status ERROR_STATUS gives it", () => {

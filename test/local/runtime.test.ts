@@ -8,7 +8,7 @@ import { tmpdir } from "os";
 import { basename, dirname, join } from "path";
 import { expect } from "chai";
 import type { ProxyHandler } from "../../handlers/http";
-import { buildOpenApiDocument } from "../../infra/openapi";
+import { OpenApiDocument, buildOpenApiDocument } from "../../infra/openapi";
 import { routes } from "../../infra/routes";
 import { LocalApi, startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
@@ -113,13 +113,33 @@ describe("local runtime", function () {
       return { ...handlers, [operationId]: handler };
     }
 
-    it("answers 504 gateway_timeout when the handler outlives the function timeout", async () => {
-      const slow: ProxyHandler = () =>
-        new Promise((resolve) => setTimeout(() => resolve({ statusCode: 200, body: "{}" }), 1000));
+    /** The body with one change to the listItems integration. */
+    function listIntegration(change: Record<string, unknown>) {
+      return (body: OpenApiDocument): OpenApiDocument => {
+        const list = body.paths["/items"]?.get as Record<string, Record<string, unknown>>;
+        list["x-amazon-apigateway-integration"] = { ...list["x-amazon-apigateway-integration"], ...change };
+        return body;
+      };
+    }
+    const slow: ProxyHandler = () =>
+      new Promise((resolve) => setTimeout(() => resolve({ statusCode: 200, body: "{}" }), 1000));
+
+    it("answers 502 bad_gateway when the function runs past its own timeout, as Lambda's error reaches API Gateway", async () => {
       api = await startLocalApi({ settings: dev, ...quiet, timeoutMs: 100, handlers: withHandler("listItems", slow) });
       const started = Date.now();
-      expectError(await client(api.url)("GET", "items"), 504, "gateway_timeout");
+      expectError(await client(api.url)("GET", "items"), 502, "bad_gateway");
       expect(Date.now() - started).to.be.below(900);
+    });
+
+    it("answers 504 gateway_timeout when the integration's own timeout (timeoutInMillis) comes first", async () => {
+      api = await startLocalApi({
+        settings: dev,
+        ...quiet,
+        timeoutMs: 5000,
+        handlers: withHandler("listItems", slow),
+        transformBody: listIntegration({ timeoutInMillis: 100 }),
+      });
+      expectError(await client(api.url)("GET", "items"), 504, "gateway_timeout");
     });
 
     it("answers 502 bad_gateway when the handler throws or returns a malformed result", async () => {
@@ -134,14 +154,81 @@ describe("local runtime", function () {
       expectError(await client(api.url)("GET", "items"), 502, "bad_gateway");
     });
 
-    it("requires the API key when the stack does", async () => {
-      api = await startLocalApi({ settings: prod, ...quiet, apiKey: "k".repeat(30) });
+    it("requires the API key on all six operations of prod's document, and never on preflights or 405s", async () => {
+      api = await startLocalApi({ settings: prod, stack: "prod", ...quiet, apiKey: "k".repeat(30) });
       expect(api.apiKey).to.equal("k".repeat(30));
-      expectError(await client(api.url)("POST", "items", { json: { name: "x" } }), 403, "forbidden");
-      expectError(await client(api.url, { "x-api-key": "wrong" })("GET", "items"), 403, "forbidden");
+      const anonymous = client(api.url);
+      const wrongKey = client(api.url, { "x-api-key": "wrong" });
       const authorized = client(api.url, { "x-api-key": "k".repeat(30) });
-      expect((await authorized("POST", "items", { json: { name: "x" } })).status).to.equal(201);
+      const { json: item } = await authorized("POST", "items", { json: { name: "x" } });
+      for (const route of routes) {
+        const path = route.path.replace("{id}", String(item.id)).slice(1);
+        const options = route.requestSchema === undefined ? {} : { json: { name: "y" } };
+        expectError(await anonymous(route.method, path, options), 403, "forbidden");
+        expectError(await wrongKey(route.method, path, options), 403, "forbidden");
+      }
+      expect((await anonymous("OPTIONS", "items")).status).to.equal(204);
+      expectError(await anonymous("POST", `items/${String(item.id)}`), 405, "method_not_allowed");
       expectError(await authorized("GET", "nowhere"), 404, "not_found");
+      expect((await authorized("GET", `items/${String(item.id)}`)).status).to.equal(200);
+    });
+
+    it("applies only operation-level security: a document with root-level security alone requires no key (AWS's rule)", async () => {
+      const rootOnly = (body: OpenApiDocument): OpenApiDocument => {
+        for (const operations of Object.values(body.paths)) {
+          for (const operation of Object.values(operations) as Record<string, unknown>[]) {
+            delete operation.security;
+          }
+        }
+        return { ...body, security: [{ api_key: [] }] };
+      };
+      let refusal = "";
+      await startLocalApi({ settings: prod, ...quiet, transformBody: rootOnly }).then(
+        (started) => started.close(),
+        (error: unknown) => (refusal = String(error)),
+      );
+      expect(refusal).to.contain("#/security: root-level security is ignored");
+      api = await startLocalApi({ settings: prod, ...quiet, transformBody: rootOnly, acceptImportFindings: true });
+      expect((await client(api.url)("POST", "items", { json: { name: "no key" } })).status).to.equal(201);
+    });
+
+    it("refuses to start on a model keyword API Gateway drops, naming its place in the document", async () => {
+      const withPatternProperties = (body: OpenApiDocument): OpenApiDocument => {
+        const schemas = body.components.schemas as Record<string, Record<string, unknown>>;
+        schemas.NewItem = { ...schemas.NewItem, patternProperties: { "^[a-z]+$": {} }, additionalProperties: false };
+        return body;
+      };
+      let refusal = "";
+      await startLocalApi({ settings: dev, ...quiet, transformBody: withPatternProperties }).then(
+        (started) => started.close(),
+        (error: unknown) => (refusal = String(error)),
+      );
+      expect(refusal).to.contain(
+        "#/components/schemas/NewItem/patternProperties: the model keyword patternProperties is dropped",
+      );
+      // Served anyway, it does what API Gateway would: additionalProperties without the pattern.
+      api = await startLocalApi({
+        settings: dev,
+        ...quiet,
+        transformBody: withPatternProperties,
+        acceptImportFindings: true,
+      });
+      expectError(
+        await client(api.url)("POST", "items", { json: { name: "x", color: "red" } }),
+        400,
+        "validation_failed",
+      );
+    });
+
+    it("honours X-HTTP-Method-Override, as API Gateway does", async () => {
+      api = await startLocalApi({ settings: dev, ...quiet });
+      const request = client(api.url);
+      const { json: item } = await request("POST", "items", { json: { name: "x" } });
+      const overridden = await request("POST", `items/${String(item.id)}`, {
+        headers: { "X-HTTP-Method-Override": "DELETE" },
+      });
+      expect(overridden.status).to.equal(204);
+      expectError(await request("GET", `items/${String(item.id)}`), 404, "not_found");
     });
 
     it("answers CORS preflights and adds CORS headers for allowed origins only", async () => {
@@ -180,13 +267,33 @@ describe("local runtime", function () {
       expect(response.headers.get("access-control-allow-origin")).to.equal("*");
     });
 
-    it("refuses requests over API Gateway's 10 MB with 413", async () => {
+    it("answers API Gateway's own plain-text 413 over 10 MB (it cannot be customized)", async () => {
       api = await startLocalApi({ settings: dev, ...quiet });
       const response = await client(api.url)("POST", "items", {
         raw: Buffer.alloc(10 * 1024 * 1024 + 1, 0x20),
         contentType: "application/json",
       });
-      expectError(response, 413, "payload_too_large");
+      expect(response.status).to.equal(413);
+      expect(response.headers.get("content-type")).to.equal("text/plain");
+      expect(response.text).to.equal("HTTP content length exceeded 10485760 bytes.");
+      expect(response.headers.get("x-amz-apigw-id")).to.match(/^[A-Za-z0-9+/=]{16}$/);
+    });
+
+    it("answers 502 bad_gateway for a body Lambda cannot take (an event over its 6 MB payload quota)", async () => {
+      api = await startLocalApi({ settings: dev, ...quiet });
+      const request = client(api.url);
+      // No model for text/plain: the body reaches the integration, whose event is too large.
+      const tooLarge = await request("POST", "items", {
+        raw: Buffer.alloc(7 * 1024 * 1024, 0x61),
+        contentType: "text/plain",
+      });
+      expectError(tooLarge, 502, "bad_gateway");
+      // Under the quota the function runs, and its own 64 KiB limit answers.
+      const large = await request("POST", "items", {
+        raw: Buffer.alloc(5 * 1024 * 1024, 0x61),
+        contentType: "text/plain",
+      });
+      expectError(large, 415, "unsupported_media_type");
     });
 
     it("serves the OpenAPI document of the stack at /openapi.json", async () => {
@@ -235,7 +342,9 @@ describe("local runtime", function () {
         timeoutMs: 5000,
         handlers: withHandler("getItem", recorder),
       });
-      const response = await client(api.url)("GET", "items/abc%20d?x=1&x=2&y=3", { headers: { "X-Custom": "v" } });
+      const response = await client(api.url)("GET", "items/abc%20d?x=1&x=2&y=3", {
+        headers: { "X-Custom": "v", "x-forwarded-proto": "javascript", "X-Forwarded-For": "10.1.1.1" },
+      });
       expect(response.status).to.equal(200);
       const event = seen?.event as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
       expect(event).to.include({
@@ -250,8 +359,18 @@ describe("local runtime", function () {
       expect(event.multiValueQueryStringParameters).to.deep.equal({ x: ["1", "2"], y: ["3"] });
       expect(event.headers["X-Custom"]).to.equal("v");
       expect(event.multiValueHeaders["X-Custom"]).to.deep.equal(["v"]);
+      // The gateway's forwarding headers replace a client's copies in any casing.
+      expect(Object.keys(event.headers).filter((name) => /^x-forwarded-/i.test(name))).to.deep.equal([
+        "X-Forwarded-For",
+        "X-Forwarded-Proto",
+        "X-Forwarded-Port",
+      ]);
+      expect(event.headers["X-Forwarded-Proto"]).to.equal("http");
+      expect(event.headers["X-Forwarded-For"]).to.equal("10.1.1.1, 127.0.0.1");
       expect(event.requestContext).to.include({ stage: "local", resourcePath: "/items/{id}", httpMethod: "GET" });
-      expect(event.requestContext.requestId).to.equal(response.headers.get("x-request-id"));
+      expect(event.requestContext.requestId).to.equal(response.headers.get("x-amzn-requestid"));
+      expect(event.requestContext.extendedRequestId).to.equal(response.headers.get("x-amz-apigw-id"));
+      expect(event.requestContext.domainName).to.equal(new URL(api.url).host);
       expect(seen?.remaining).to.be.within(4000, 5000);
       expect(seen?.requestId).to.match(/^[0-9a-f-]{36}$/);
     });
