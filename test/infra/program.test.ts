@@ -371,6 +371,21 @@ describe("infra: index.ts under Pulumi mocks", function () {
         });
       });
 
+      it("keeps API Gateway's account-level setting, its role and policy attachment on destroy, and nothing else", () => {
+        // Every registration reached the recorder (components included), so an absent option is false.
+        expect(snapshot.resources.filter((resource) => typeof resource.retainOnDelete !== "boolean")).to.deep.equal([]);
+        const retained = snapshot.resources.filter((resource) => resource.retainOnDelete === true);
+        expect(retained.map((resource) => `${resource.type} ${resource.name}`).sort()).to.deep.equal(
+          settings.manageApiGatewayAccount
+            ? [
+                `aws:apigateway/account:Account ${prefix}-account`,
+                `aws:iam/role:Role ${prefix}-cloudwatch-role`,
+                `aws:iam/rolePolicyAttachment:RolePolicyAttachment ${prefix}-cloudwatch-role-policy`,
+              ]
+            : [],
+        );
+      });
+
       it("manages API Gateway's account-level CloudWatch role only where the stack says so", () => {
         const accounts = resourcesOfType(snapshot, "aws:apigateway/account:Account");
         if (!settings.manageApiGatewayAccount) {

@@ -57,6 +57,32 @@ function plain(value: unknown, path: string, secretPaths: string[]): unknown {
   return value;
 }
 
+/** The part of the engine's RegisterResourceRequest that the mock provider is not shown. */
+interface RegisterResourceRequest {
+  getType(): string;
+  getName(): string;
+  getRetainondelete(): boolean;
+}
+
+interface RegisteringMonitor {
+  registerResource(request: RegisterResourceRequest, callback: unknown): unknown;
+}
+
+/**
+ * Records each resource's `retainOnDelete` option as the engine would receive it: the mocks'
+ * `newResource` sees only inputs, so the mock monitor's registerResource is wrapped.
+ */
+function recordRetainOnDelete(): Map<string, boolean> {
+  const recorded = new Map<string, boolean>();
+  const monitor = pulumi.runtime.getMonitor() as unknown as RegisteringMonitor;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (request, callback) => {
+    recorded.set(`${request.getType()}::${request.getName()}`, request.getRetainondelete());
+    return register(request, callback);
+  };
+  return recorded;
+}
+
 function suffix(name: string): string {
   return createHash("sha256").update(name).digest("hex").slice(0, 7);
 }
@@ -266,6 +292,7 @@ async function main(): Promise<void> {
     false,
   );
   pulumi.runtime.setAllConfig({ ...stackConfig(request.stack), ...request.config }, request.secretKeys ?? []);
+  const retainOnDelete = recordRetainOnDelete();
 
   let snapshot: ProgramSnapshot;
   try {
@@ -288,6 +315,7 @@ async function main(): Promise<void> {
     const urns = [...monitor.getRegisteredResources().keys()];
     for (const resource of resources) {
       resource.urn = urns.find((urn) => urn.endsWith(`::${resource.name}`) && urn.includes(resource.type));
+      resource.retainOnDelete = retainOnDelete.get(`${resource.type}::${resource.name}`);
     }
     const archiveSnapshots: Record<string, ArchiveSnapshot> = {};
     for (const [name, archive] of archives) {

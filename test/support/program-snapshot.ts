@@ -35,6 +35,8 @@ export interface RegisteredResource {
   state: Record<string, unknown>;
   /** `urn:pulumi:stack::project::parent$type::name`: shows the parent chain. */
   urn?: string;
+  /** The `retainOnDelete` option the engine received: true leaves the resource in AWS on destroy. */
+  retainOnDelete?: boolean;
 }
 
 export interface ArchiveEntry {
