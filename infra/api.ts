@@ -7,18 +7,16 @@
 import { createHash } from "crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { apiGatewayDocument, permissionPath } from "./apigateway-openapi";
+import { describeFindings, importRestApi } from "./apigateway-import";
+import { permissionPath, restApiBody } from "./apigateway-openapi";
 import type { Settings } from "./config";
 import type { RouteFunction } from "./functions";
-import { OpenApiDocument } from "./openapi";
 import type { Route } from "./routes";
 
 export interface ItemsRestApiArgs {
   /** Physical API name, e.g. `items-api-prod`. */
   apiName: string;
   stageName: string;
-  /** The public OpenAPI document (`buildOpenApiDocument`). */
-  document: OpenApiDocument;
   routes: readonly Route[];
   /** The route functions, by operationId. */
   functions: Record<string, RouteFunction>;
@@ -165,6 +163,11 @@ export class ItemsRestApi extends pulumi.ComponentResource {
     this.registerOutputs({ url: this.url, restApiId: this.restApi.id });
   }
 
+  /**
+   * The body: the stack's document with API Gateway's extensions, checked under AWS's import
+   * rules first, so a body that relies on what API Gateway ignores or drops stops the program
+   * instead of deploying an API that answers differently from the local runtime.
+   */
   private createBody(args: ItemsRestApiArgs): pulumi.Output<string> {
     const invokeArns = Object.fromEntries(
       Object.entries(args.functions).map(([operationId, routeFunction]) => [
@@ -172,17 +175,17 @@ export class ItemsRestApi extends pulumi.ComponentResource {
         routeFunction.function.invokeArn,
       ]),
     );
-    return pulumi.all(invokeArns).apply((arns) =>
-      JSON.stringify(
-        apiGatewayDocument({
-          document: args.document,
-          routes: args.routes,
-          invokeArns: arns,
-          corsAllowedOrigins: args.settings.corsAllowedOrigins,
-          apiKeyRequired: args.settings.apiKeys.required,
-        }),
-      ),
-    );
+    return pulumi.all(invokeArns).apply((arns) => {
+      const body = restApiBody(args.settings, args.routes, arns);
+      const { findings } = importRestApi(body);
+      if (findings.length > 0) {
+        throw new pulumi.ResourceError(
+          `the REST API body relies on what API Gateway ignores or drops:\n${describeFindings(findings)}`,
+          this,
+        );
+      }
+      return JSON.stringify(body);
+    });
   }
 
   /** One permission per route, scoped to its method and path on any stage of this API. */
