@@ -296,11 +296,17 @@ export function jsonBodyOf(event: APIGatewayProxyEvent): unknown {
   return body;
 }
 
-/** `https://host/stage/` as the client called it (stage and base path mappings included). */
+/**
+ * `https://domain/stage/` as the client called it (stage and base path mappings included), from
+ * what API Gateway puts in the request context and never from text a client chose: the domain is
+ * `requestContext.domainName` (not `Host`), the prefix is what `requestContext.path` has before
+ * `path`. The scheme is https, API Gateway's only one, unless the gateway's X-Forwarded-Proto
+ * says http (the local runtime on loopback), so a forged header can only pick one of the two.
+ */
 export function baseUrlOf(event: APIGatewayProxyEvent): string {
-  const protocol = headerOf(event, "x-forwarded-proto") ?? "https";
-  const host = headerOf(event, "host") ?? event.requestContext.domainName ?? "localhost";
+  const protocol = headerOf(event, "x-forwarded-proto")?.toLowerCase() === "http" ? "http" : "https";
+  const domain = event.requestContext.domainName ?? "localhost";
   const fullPath = event.requestContext.path ?? event.path;
   const prefix = fullPath.endsWith(event.path) ? fullPath.slice(0, fullPath.length - event.path.length) : "";
-  return `${protocol}://${host}${prefix}/`;
+  return `${protocol}://${domain}${prefix}/`;
 }

@@ -107,6 +107,14 @@ export function describeContract(label: string, startTarget: () => Promise<Contr
         expect(fetched.json).to.deep.equal(item);
       });
 
+      it("builds Location from the gateway's domain and stage, never from forwarding headers a client sends", async () => {
+        const response = await create(
+          { name: "located" },
+          { "x-forwarded-proto": "javascript", "X-Forwarded-Host": "evil.example", Forwarded: "host=evil.example" },
+        );
+        expect(response.headers.get("location")).to.equal(`${target.url}items/${response.json.id}`);
+      });
+
       it("keeps attributes named after DynamoDB reserved words", async () => {
         const body = { name: "n", status: "new", data: { value: 1, date: "x" }, type: "t", ttl: 5, user: null };
         const response = await create(body);

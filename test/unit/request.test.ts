@@ -425,35 +425,37 @@ describe("handlers/request", () => {
   });
 
   describe("baseUrlOf", () => {
-    const host = "abc123.execute-api.eu-west-1.amazonaws.com";
+    const domainName = "abc123.execute-api.eu-west-1.amazonaws.com";
 
     it("keeps the stage prefix of the path the client called", () => {
-      expect(baseUrlOf(proxyEvent({ headers: { Host: host }, path: "/items", fullPath: "/dev/items" }))).to.equal(
-        `https://${host}/dev/`,
+      expect(baseUrlOf(proxyEvent({ domainName, path: "/items", fullPath: "/dev/items" }))).to.equal(
+        `https://${domainName}/dev/`,
       );
-      expect(
-        baseUrlOf(proxyEvent({ headers: { Host: host }, path: `/items/${ID}`, fullPath: `/prod/items/${ID}` })),
-      ).to.equal(`https://${host}/prod/`);
+      expect(baseUrlOf(proxyEvent({ domainName, path: `/items/${ID}`, fullPath: `/prod/items/${ID}` }))).to.equal(
+        `https://${domainName}/prod/`,
+      );
     });
 
     it("keeps a custom domain's base path, and has none without one", () => {
       const domain = "api.example.com";
-      expect(baseUrlOf(proxyEvent({ headers: { host: domain }, path: "/items", fullPath: "/v1/items" }))).to.equal(
+      expect(baseUrlOf(proxyEvent({ domainName: domain, path: "/items", fullPath: "/v1/items" }))).to.equal(
         "https://api.example.com/v1/",
       );
-      expect(baseUrlOf(proxyEvent({ headers: { host: domain }, path: "/items", fullPath: "/items" }))).to.equal(
+      expect(baseUrlOf(proxyEvent({ domainName: domain, path: "/items", fullPath: "/items" }))).to.equal(
         "https://api.example.com/",
       );
     });
 
-    it("uses X-Forwarded-Proto, and the request context's domain without a Host header", () => {
-      expect(
-        baseUrlOf(proxyEvent({ headers: { Host: "127.0.0.1:3000", "X-Forwarded-Proto": "http" }, path: "/items" })),
-      ).to.equal("http://127.0.0.1:3000/");
-      expect(baseUrlOf(proxyEvent({ domainName: host, path: "/items", fullPath: "/dev/items" }))).to.equal(
-        `https://${host}/dev/`,
+    it("takes no text from the client: the domain is the request context's, the scheme https or http", () => {
+      const forged = { Host: "evil.example", "x-forwarded-proto": "javascript", "X-Forwarded-Host": "evil.example" };
+      expect(baseUrlOf(proxyEvent({ domainName, headers: forged, path: "/items", fullPath: "/dev/items" }))).to.equal(
+        `https://${domainName}/dev/`,
       );
-      expect(baseUrlOf(proxyEvent({ path: "/items" }))).to.equal("https://localhost/");
+      expect(
+        baseUrlOf(
+          proxyEvent({ domainName: "127.0.0.1:3000", headers: { "X-Forwarded-Proto": "http" }, path: "/items" }),
+        ),
+      ).to.equal("http://127.0.0.1:3000/");
     });
   });
 });
