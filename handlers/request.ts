@@ -158,9 +158,11 @@ export function ifNoneMatchOf(event: APIGatewayProxyEvent): EntityTagCondition |
 function isJsonMediaType(contentType: string): boolean {
   const [mediaType = "", ...parameters] = contentType.split(";").map((part) => part.trim().toLowerCase());
   const json = mediaType === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType);
-  const charsetOk = parameters.every(
-    (parameter) => !parameter.startsWith("charset=") || /^charset="?utf-8"?$/.test(parameter),
-  );
+  // RFC 9110 allows no spaces around "=", but some clients send them: read the name and value trimmed.
+  const charsetOk = parameters.every((parameter) => {
+    const [name = "", value = ""] = parameter.split("=").map((part) => part.trim());
+    return name !== "charset" || /^"?utf-8"?$/.test(value);
+  });
   return json && charsetOk;
 }
 

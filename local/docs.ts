@@ -67,6 +67,6 @@ export function createLocalPages(openApiJson: string): (method: string, path: st
       body = readFileSync(join(assetsDir, asset));
       cache.set(asset, body);
     }
-    return { statusCode: 200, headers: { "Content-Type": contentType, "Cache-Control": "max-age=3600" }, body };
+    return { statusCode: 200, headers: { "Content-Type": contentType }, body };
   };
 }

@@ -4,7 +4,12 @@
  * that puts the API Gateway emulation in front of them.
  */
 import { randomBytes, randomUUID } from "crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "fs";
 import { createServer, IncomingMessage, ServerResponse } from "http";
+import type { Socket } from "net";
+import { join } from "path";
+import type { ErrorCode } from "../handlers/errors";
+import { SECURITY_HEADERS } from "../handlers/headers";
 import { AddressInfo } from "net";
 import type { ProxyHandler } from "../handlers/http";
 import { MAX_PAYLOAD_BYTES } from "../infra/apigateway-import";
@@ -78,8 +83,9 @@ function buildHandlers(routes: readonly Route[], environment: Record<string, str
   );
 }
 
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
+/** The body as received, or undefined when the client went away before sending all of it. */
+function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     request.on("data", (chunk: Buffer) => {
@@ -90,8 +96,51 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
       size += chunk.length;
     });
     request.on("end", () => resolve(Buffer.concat(chunks).subarray(0, MAX_PAYLOAD_BYTES + 1)));
-    request.on("error", reject);
+    request.on("error", () => resolve(undefined));
+    request.on("close", () => resolve(request.complete ? Buffer.concat(chunks) : undefined));
   });
+}
+
+/**
+ * The cursor secret of the local runtime: CURSOR_SECRET when set; else one per stack and data
+ * directory, generated once and kept beside the data (so cursors survive a restart, and one
+ * stack's cursors mean nothing to another); in memory without a data directory.
+ */
+export function localCursorSecret(dataDir: string | undefined, stack: string): string {
+  const configured = process.env.CURSOR_SECRET;
+  if (configured !== undefined && configured !== "") {
+    return configured;
+  }
+  if (dataDir === undefined) {
+    return randomBytes(32).toString("base64url");
+  }
+  const file = join(dataDir, `cursor-secret-${stack}`);
+  mkdirSync(dataDir, { recursive: true });
+  try {
+    writeFileSync(file, randomBytes(32).toString("base64url"), { flag: "wx", mode: 0o600 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
+      throw error;
+    }
+  }
+  return readFileSync(file, "utf8").trim();
+}
+
+/** Headers of every response the runtime makes itself (not the document's). */
+function localHeaders(requestId: string): Record<string, string> {
+  return { ...SECURITY_HEADERS, "x-request-id": requestId };
+}
+
+function envelope(code: ErrorCode, message: string, requestId: string): string {
+  return JSON.stringify({ error: { code, message, requestId } });
+}
+
+/** What Node's parser refused, as the client reads it (the details stay in the log). */
+function clientErrorMessage(error: NodeJS.ErrnoException): string {
+  if (error.code === "HPE_HEADER_OVERFLOW") {
+    return "the request headers are larger than this server accepts (16 KB)";
+  }
+  return "the request is not valid HTTP/1.1";
 }
 
 export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi> {
@@ -132,7 +181,7 @@ async function serve(
   const environment: Record<string, string> = {
     [ITEMS_TABLE.environmentVariable]: tableNames.items,
     [IDEMPOTENCY_TABLE.environmentVariable]: tableNames.idempotency,
-    CURSOR_SECRET: process.env.CURSOR_SECRET ?? "items-api-local-cursor-secret",
+    CURSOR_SECRET: localCursorSecret(options.dataDir, options.stack ?? "local"),
     CORS_ALLOWED_ORIGINS: settings.corsAllowedOrigins.join(","),
     // The runtime writes the one access line per request; handler logs show warnings and up
     // unless HANDLER_LOG_LEVEL asks for more (in AWS they go to the function's log group).
@@ -175,20 +224,28 @@ async function serve(
     JSON.stringify(buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required }, routes), null, 2),
   );
   const accessLog = options.accessLog ?? ((line: string) => process.stdout.write(line + "\n"));
+  const log = (entry: Record<string, unknown>) =>
+    accessLog(JSON.stringify({ time: new Date().toISOString(), ...entry }));
 
   let inFlight = 0;
   let drained: (() => void) | undefined;
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     inFlight += 1;
     const started = Date.now();
+    const method = request.method ?? "GET";
+    const url = request.url ?? "/";
+    const path = url.split("?")[0] ?? "/";
     void (async () => {
       try {
         const body = await readBody(request);
-        const method = request.method ?? "GET";
-        const url = request.url ?? "/";
-        const page = pages(method, url.split("?")[0] ?? "/");
+        if (body === undefined) {
+          // The client went away mid-upload: nobody to answer, nothing went wrong here.
+          log({ level: "info", method, path, message: "the client closed the connection before its body arrived" });
+          return;
+        }
+        const page = pages(method, path);
         const result = page
-          ? { ...page, requestId: "-", extendedRequestId: "-" }
+          ? { ...page, headers: { ...page.headers, ...localHeaders(randomUUID()) }, operationId: undefined }
           : await gateway({
               method,
               url,
@@ -198,26 +255,23 @@ async function serve(
             });
         response.writeHead(result.statusCode, result.headers);
         response.end(result.body);
-        accessLog(
-          JSON.stringify({
-            time: new Date().toISOString(),
-            requestId: result.extendedRequestId,
-            method,
-            path: url.split("?")[0],
-            operationId: "operationId" in result ? result.operationId : undefined,
-            status: result.statusCode,
-            latencyMs: Date.now() - started,
-            ...("detail" in result && result.detail !== undefined ? { detail: result.detail } : {}),
-          }),
-        );
+        log({
+          requestId: "extendedRequestId" in result ? result.extendedRequestId : result.headers["x-request-id"],
+          method,
+          path,
+          operationId: result.operationId,
+          status: result.statusCode,
+          latencyMs: Date.now() - started,
+          ...("detail" in result && result.detail !== undefined ? { detail: result.detail } : {}),
+        });
       } catch (error) {
         // A fault of the runtime itself: still the envelope, with an id to find the log line by.
         const requestId = randomUUID();
-        response.writeHead(500, { "Content-Type": "application/json", "x-request-id": requestId });
-        response.end(JSON.stringify({ error: { code: "internal_error", message: "internal error", requestId } }));
-        accessLog(
-          JSON.stringify({ time: new Date().toISOString(), level: "error", requestId, message: String(error) }),
-        );
+        if (!response.headersSent) {
+          response.writeHead(500, { "Content-Type": "application/json", ...localHeaders(requestId) });
+        }
+        response.end(envelope("internal_error", "internal error", requestId));
+        log({ level: "error", requestId, method, path, message: String(error) });
       } finally {
         inFlight -= 1;
         if (inFlight === 0) {
@@ -225,6 +279,31 @@ async function serve(
         }
       }
     })();
+  });
+  // Requests Node's parser refuses (a bad method token, headers over 16 KB, a malformed line)
+  // get the envelope too, instead of Node's bare status line.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
+    // The client left mid-request (the request handler logs an unfinished body).
+    if (error.code === "ECONNRESET" || error.code === "HPE_INVALID_EOF_STATE" || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const requestId = randomUUID();
+    const body = envelope("validation_failed", clientErrorMessage(error), requestId);
+    const headers = { "Content-Type": "application/json", ...localHeaders(requestId), Connection: "close" };
+    socket.end(
+      `HTTP/1.1 400 Bad Request\r\n` +
+        Object.entries({ ...headers, "Content-Length": String(Buffer.byteLength(body)) })
+          .map(([name, value]) => `${name}: ${value}\r\n`)
+          .join("") +
+        `\r\n${body}`,
+    );
+    log({
+      level: "info",
+      requestId,
+      status: 400,
+      message: `refused by the HTTP parser: ${error.code ?? error.message}`,
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

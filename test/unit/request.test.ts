@@ -86,6 +86,8 @@ describe("handlers/request", () => {
     it("answers 415 for a charset other than UTF-8", () => {
       for (const contentType of [
         "application/json; charset=latin1",
+        "application/json; charset = latin1",
+        "application/json;charset =utf-16",
         "application/json; charset=iso-8859-1",
         "application/json; charset=utf-16",
         "application/merge-patch+json; charset=us-ascii",

@@ -1,0 +1,142 @@
+/**
+ * Responses the local runtime makes itself, not the document: its own pages, faults, requests
+ * Node's HTTP parser refuses, clients that go away; and its cursor secret.
+ */
+import { mkdtempSync, rmSync, statSync } from "fs";
+import { connect } from "net";
+import { tmpdir } from "os";
+import { join } from "path";
+import { expect } from "chai";
+import { LocalApi, startLocalApi } from "../../local/server";
+import { readStackSettings } from "../../local/stack-settings";
+import { expectError } from "../contract/contract";
+import { client } from "../support/http-client";
+
+/** Sends bytes as they are and returns what came back, once the server closes or goes quiet. */
+function rawExchange(url: string, request: string | Buffer, options: { abort?: boolean } = {}): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    const chunks: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.on("error", reject);
+    socket.on("close", () => resolve(Buffer.concat(chunks).toString("latin1")));
+    // The server closes the connection after its answer (HTTP/1.0, or a refused request).
+    socket.write(request, () => (options.abort === true ? socket.destroy() : undefined));
+  });
+}
+
+function parseResponse(raw: string): { status: number; headers: Record<string, string>; body: string } {
+  const [head = "", body = ""] = raw.split("\r\n\r\n");
+  const [statusLine = "", ...lines] = head.split("\r\n");
+  const headers = Object.fromEntries(
+    lines.map((line) => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]),
+  );
+  return { status: Number(statusLine.split(" ")[1]), headers, body };
+}
+
+describe("local runtime: responses it makes itself", function () {
+  this.timeout(30000);
+  let api: LocalApi | undefined;
+  const lines: string[] = [];
+  afterEach(async () => {
+    await api?.close();
+    api = undefined;
+    lines.length = 0;
+  });
+
+  async function start(stack = "dev", dataDir?: string): Promise<LocalApi> {
+    api = await startLocalApi({
+      settings: readStackSettings(stack),
+      stack,
+      dataDir,
+      accessLog: (line) => lines.push(line),
+    });
+    return api;
+  }
+
+  it("gives its own pages x-request-id and the security headers", async () => {
+    const { url } = await start("prod");
+    for (const path of ["openapi.json", "docs", "docs/assets/swagger-ui.css"]) {
+      const response = await client(url)("GET", path);
+      expect(response.status, path).to.equal(200);
+      expect(response.headers.get("x-request-id"), path).to.match(/^[0-9a-f-]{36}$/);
+      expect(response.headers.get("x-content-type-options"), path).to.equal("nosniff");
+      expect(response.headers.get("cache-control"), path).to.equal("no-store");
+    }
+  });
+
+  it("answers requests Node's parser refuses with the envelope", async () => {
+    const { url } = await start();
+    for (const request of [
+      "GE T /items HTTP/1.1\r\nHost: x\r\n\r\n",
+      `GET /items HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20 * 1024)}\r\n\r\n`,
+      "GET /items HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+    ]) {
+      const response = parseResponse(await rawExchange(url, request));
+      expect(response.status, request.slice(0, 20)).to.equal(400);
+      expect(response.headers["content-type"]).to.equal("application/json");
+      expect(response.headers["x-content-type-options"]).to.equal("nosniff");
+      const body = JSON.parse(response.body) as { error: { code: string; message: string; requestId: string } };
+      expect(body.error.code).to.equal("validation_failed");
+      expect(body.error.requestId).to.equal(response.headers["x-request-id"]);
+    }
+    expect(lines.map((line) => (JSON.parse(line) as { level?: string }).level)).to.deep.equal(["info", "info", "info"]);
+  });
+
+  it("builds Location from its own address, also for an HTTP/1.0 request without Host", async () => {
+    const { url } = await start();
+    const body = '{"name":"old client"}';
+    const raw = await rawExchange(
+      url,
+      `POST /items HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    const response = parseResponse(raw);
+    expect(response.status).to.equal(201);
+    const id = (JSON.parse(response.body) as { id: string }).id;
+    expect(response.headers.location).to.equal(`${url}items/${id}`);
+  });
+
+  it("logs a client that goes away mid-upload at info, and answers the next request", async () => {
+    const { url } = await start();
+    await rawExchange(
+      url,
+      'POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"name"',
+      { abort: true },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const levels = lines.map((line) => JSON.parse(line) as { level?: string; message?: string });
+    expect(levels.map((entry) => [entry.level, entry.message])).to.deep.equal([
+      ["info", "the client closed the connection before its body arrived"],
+    ]);
+    expect((await client(url)("GET", "items")).status).to.equal(200);
+  });
+
+  it("keeps a cursor secret per stack and data directory, beside the data", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "items-api-cursor-"));
+    const previous = process.env.CURSOR_SECRET;
+    delete process.env.CURSOR_SECRET;
+    try {
+      let { url } = await start("dev", dataDir);
+      for (const name of ["a", "b", "c"]) {
+        await client(url)("POST", "items", { json: { name } });
+      }
+      const cursor = String((await client(url)("GET", "items?limit=1")).json.nextCursor);
+      await api?.close();
+      ({ url } = await start("dev", dataDir));
+      expect((await client(url)("GET", `items?limit=1&cursor=${cursor}`)).status).to.equal(200);
+      expect(statSync(join(dataDir, "cursor-secret-dev")).mode & 0o777).to.equal(0o600);
+      await api?.close();
+      ({ url } = await start("prod", dataDir));
+      const foreign = await client(url, { "x-api-key": String(api?.apiKey) })("GET", `items?limit=1&cursor=${cursor}`);
+      expectError(foreign, 400, "invalid_cursor");
+    } finally {
+      if (previous !== undefined) {
+        process.env.CURSOR_SECRET = previous;
+      }
+      await api?.close();
+      api = undefined;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
