@@ -8,9 +8,10 @@
  * document's gateway responses. No rule of the API itself is written here.
  */
 import { randomBytes, randomUUID } from "crypto";
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import Ajv, { ValidateFunction } from "ajv-draft-04";
 import { Compile, parse as parseVtl } from "velocityjs";
+import { lambdaContext, proxyEvent, proxyIdentity } from "../handlers/events";
 import type { ProxyHandler } from "../handlers/http";
 import {
   API_KEY_HEADER,
@@ -103,18 +104,6 @@ function requestHeaders(rawHeaders: readonly string[]): RequestHeaders {
 function headerValue(headers: RequestHeaders, name: string): string | undefined {
   const key = headers.names.get(name.toLowerCase());
   return key === undefined ? undefined : headers.single[key];
-}
-
-/** Sets a header the gateway owns, replacing what the client sent under that name in any casing. */
-function setOwnHeader(headers: RequestHeaders, name: string, value: string): void {
-  const existing = headers.names.get(name.toLowerCase());
-  if (existing !== undefined) {
-    delete headers.single[existing];
-    delete headers.multi[existing];
-  }
-  headers.names.set(name.toLowerCase(), name);
-  headers.single[name] = value;
-  headers.multi[name] = [value];
 }
 
 const mediaTypeOf = (contentType: string | undefined): string =>
@@ -268,7 +257,7 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
     } catch {
       return gatewayResponse(api, "MISSING_AUTHENTICATION_TOKEN", context);
     }
-    const event = proxyEvent(request, method, options, context, query, decodedParameters);
+    const event = eventOf(request, method, options, context, query, decodedParameters);
     return withOperation(await runProxy(api, method.integration, event, options, context));
   };
 }
@@ -503,7 +492,7 @@ function runMock(
 // ---------------------------------------------------------------------------------------------
 // Lambda proxy integrations
 
-function proxyEvent(
+function eventOf(
   request: GatewayRequest,
   method: ImportedMethod,
   options: GatewayOptions,
@@ -511,56 +500,41 @@ function proxyEvent(
   query: URLSearchParams,
   pathParameters: Record<string, string> | null,
 ): APIGatewayProxyEvent {
-  const headers = context.headers;
   // The gateway's own forwarding headers; a client's copies, in any casing, never win.
-  const forwardedFor = headerValue(headers, "x-forwarded-for");
-  setOwnHeader(
-    headers,
-    "X-Forwarded-For",
-    forwardedFor === undefined ? request.sourceIp : `${forwardedFor}, ${request.sourceIp}`,
-  );
-  setOwnHeader(headers, "X-Forwarded-Proto", "http");
-  setOwnHeader(headers, "X-Forwarded-Port", options.domainName().split(":").pop() ?? "");
-  const queryStringParameters: Record<string, string> = {};
-  const multiValueQueryStringParameters: Record<string, string[]> = {};
-  for (const [key, value] of query) {
-    queryStringParameters[key] = value;
-    (multiValueQueryStringParameters[key] ??= []).push(value);
+  const forwarding = new Set(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-port"]);
+  const forwardedFor = headerValue(context.headers, "x-forwarded-for");
+  const headers: [string, string][] = [];
+  for (let index = 0; index + 1 < request.rawHeaders.length; index += 2) {
+    const name = request.rawHeaders[index] ?? "";
+    if (!forwarding.has(name.toLowerCase())) {
+      headers.push([name, request.rawHeaders[index + 1] ?? ""]);
+    }
   }
-  const hasQuery = Object.keys(queryStringParameters).length > 0;
-  return {
-    resource: method.resourcePath,
+  headers.push(
+    ["X-Forwarded-For", forwardedFor === undefined ? request.sourceIp : `${forwardedFor}, ${request.sourceIp}`],
+    ["X-Forwarded-Proto", "http"],
+    ["X-Forwarded-Port", options.domainName().split(":").pop() ?? ""],
+  );
+  return proxyEvent({
+    method: context.httpMethod,
     path: context.path,
-    httpMethod: context.httpMethod,
-    headers: { ...headers.single },
-    multiValueHeaders: Object.fromEntries(Object.entries(headers.multi).map(([key, values]) => [key, [...values]])),
-    queryStringParameters: hasQuery ? queryStringParameters : null,
-    multiValueQueryStringParameters: hasQuery ? multiValueQueryStringParameters : null,
+    resource: method.resourcePath,
     pathParameters,
-    stageVariables: null,
+    query: [...query],
+    headers,
+    body: request.body.length > 0 ? request.body.toString("utf8") : null,
     requestContext: {
-      accountId: "000000000000",
-      apiId: "local",
-      authorizer: undefined,
       domainName: options.domainName(),
       extendedRequestId: context.extendedRequestId,
-      httpMethod: context.httpMethod,
       identity: proxyIdentity(
         request.sourceIp,
-        headerValue(headers, "user-agent"),
-        headerValue(headers, API_KEY_HEADER),
+        headerValue(context.headers, "user-agent"),
+        headerValue(context.headers, API_KEY_HEADER),
       ),
-      path: context.path,
-      protocol: "HTTP/1.1",
       requestId: context.requestId,
-      requestTimeEpoch: Date.now(),
-      resourceId: "local",
-      resourcePath: method.resourcePath,
       stage: options.stage,
     },
-    body: request.body.length > 0 ? request.body.toString("utf8") : null,
-    isBase64Encoded: false,
-  };
+  });
 }
 
 type Outcome =
@@ -619,7 +593,7 @@ async function invoke(
   const functionTimeout = options.functionTimeoutMs;
   const limit = Math.min(functionTimeout, integration.timeoutMs);
   const deadline = Date.now() + functionTimeout;
-  const context = lambdaContext(functionName, options.memoryMb, deadline);
+  const context = lambdaContext({ functionName, memoryMb: options.memoryMb, deadline });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<Outcome>((resolve) => {
     timer = setTimeout(
@@ -646,49 +620,4 @@ function isProxyResult(value: unknown): value is APIGatewayProxyResult {
   }
   const { statusCode, body } = value as Partial<APIGatewayProxyResult>;
   return typeof statusCode === "number" && Number.isInteger(statusCode) && typeof body === "string";
-}
-
-/** `requestContext.identity` of a proxy event: only the caller's address, agent and API key. */
-export function proxyIdentity(
-  sourceIp: string,
-  userAgent: string | undefined,
-  apiKey: string | undefined,
-): APIGatewayProxyEvent["requestContext"]["identity"] {
-  return {
-    accessKey: null,
-    accountId: null,
-    apiKey: apiKey ?? null,
-    apiKeyId: null,
-    caller: null,
-    clientCert: null,
-    cognitoAuthenticationProvider: null,
-    cognitoAuthenticationType: null,
-    cognitoIdentityId: null,
-    cognitoIdentityPoolId: null,
-    principalOrgId: null,
-    sourceIp,
-    user: null,
-    userAgent: userAgent ?? null,
-    userArn: null,
-  };
-}
-
-function lambdaContext(functionName: string, memoryMb: number, deadline: number): Context {
-  const unsupported = (): never => {
-    throw new Error("callback-style completion is not supported: handlers are async");
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: String(memoryMb),
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: "local",
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: unsupported,
-    fail: unsupported,
-    succeed: unsupported,
-  };
 }

@@ -1,7 +1,6 @@
 /** Proxy events and Lambda contexts for calling handlers directly. */
-import { randomUUID } from "crypto";
-import { proxyIdentity } from "../../local/gateway";
 import type { APIGatewayProxyEvent, Context } from "aws-lambda";
+import { lambdaContext as buildLambdaContext, proxyEvent as buildProxyEvent } from "../../handlers/events";
 
 export interface EventOptions {
   method: string;
@@ -13,6 +12,7 @@ export interface EventOptions {
   body?: unknown;
 }
 
+/** A request as API Gateway delivers it to a handler, through handlers/events.ts. */
 export function proxyEvent(options: EventOptions): APIGatewayProxyEvent {
   const headers = {
     Host: "api.example.com",
@@ -20,61 +20,24 @@ export function proxyEvent(options: EventOptions): APIGatewayProxyEvent {
     ...(options.body === undefined ? {} : { "Content-Type": "application/json" }),
     ...options.headers,
   };
-  return {
-    resource: options.resource,
+  return buildProxyEvent({
+    method: options.method,
     path: options.path,
-    httpMethod: options.method,
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([key, value]) => [key, [value]])),
-    queryStringParameters: options.query ?? null,
-    multiValueQueryStringParameters: options.query
-      ? Object.fromEntries(Object.entries(options.query).map(([key, value]) => [key, [value]]))
-      : null,
+    resource: options.resource,
     pathParameters: options.pathParameters ?? null,
-    stageVariables: null,
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "test",
-      authorizer: undefined,
-      domainName: "api.example.com",
-      httpMethod: options.method,
-      identity: proxyIdentity("127.0.0.1", "test", undefined),
-      path: `/test${options.path}`,
-      protocol: "HTTP/1.1",
-      requestId: randomUUID(),
-      requestTimeEpoch: Date.now(),
-      resourceId: "test",
-      resourcePath: options.resource,
-      stage: "test",
-    },
+    query: Object.entries(options.query ?? {}),
+    headers: Object.entries(headers),
     body:
       options.body === undefined
         ? null
         : typeof options.body === "string"
           ? options.body
           : JSON.stringify(options.body),
-    isBase64Encoded: false,
-  };
+    requestContext: { domainName: "api.example.com", path: `/test${options.path}`, stage: "test" },
+  });
 }
 
 /** A Lambda context whose deadline is `remainingMs` from now. */
 export function lambdaContext(remainingMs = 10000): Context {
-  const deadline = Date.now() + remainingMs;
-  const unsupported = (): never => {
-    throw new Error("not supported");
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: "test",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:test",
-    memoryLimitInMB: "256",
-    awsRequestId: randomUUID(),
-    logGroupName: "/aws/lambda/test",
-    logStreamName: "test",
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: unsupported,
-    fail: unsupported,
-    succeed: unsupported,
-  };
+  return buildLambdaContext({ functionName: "test", deadline: Date.now() + remainingMs });
 }

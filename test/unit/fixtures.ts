@@ -1,6 +1,6 @@
 /** Helpers shared by the unit tests: errors thrown by pure functions, and bare proxy events. */
 import { expect } from "chai";
-import { proxyIdentity } from "../../local/gateway";
+import { proxyEvent as buildProxyEvent } from "../../handlers/events";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { ErrorCode, isHttpError } from "../../handlers/errors";
 
@@ -48,32 +48,14 @@ export interface EventParts {
 /** A REST proxy event with only what the parts say: no headers unless given. */
 export function proxyEvent(parts: EventParts = {}): APIGatewayProxyEvent {
   const path = parts.path ?? "/items";
-  return {
-    resource: "/items",
+  return buildProxyEvent({
+    method: "POST",
     path,
-    httpMethod: "POST",
-    headers: parts.headers ?? {},
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
+    resource: "/items",
     pathParameters: parts.pathParameters ?? null,
-    stageVariables: null,
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "abc123",
-      authorizer: undefined,
-      domainName: parts.domainName,
-      httpMethod: "POST",
-      identity: proxyIdentity("127.0.0.1", "unit", undefined),
-      path: parts.fullPath ?? path,
-      protocol: "HTTP/1.1",
-      requestId: "req-1",
-      requestTimeEpoch: 0,
-      resourceId: "res",
-      resourcePath: "/items",
-      stage: "dev",
-    },
+    headers: Object.entries(parts.headers ?? {}),
     body: parts.body ?? null,
     isBase64Encoded: parts.isBase64Encoded ?? false,
-  };
+    requestContext: { domainName: parts.domainName, path: parts.fullPath ?? path, requestId: "req-1", stage: "dev" },
+  });
 }
