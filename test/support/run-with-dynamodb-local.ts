@@ -6,47 +6,13 @@
  */
 import { ChildProcess, spawn } from "child_process";
 import { once } from "events";
-import { readFileSync } from "fs";
 import { constants } from "os";
-import * as path from "path";
 import { startDynamoDbLocal } from "./dynamodb-local";
+import { PROJECT_ROOT, mochaBin, mochaRcFlags } from "./mocha-run";
 
 // The local runtime on DynamoDB Local (serialized parity runs on the embedded engine in npm test),
 // and the retried writes, whose failure path there starts from the image DynamoDB returns.
 const SPECS = ["test/contract/local.test.ts", "test/handlers/retries.test.ts"];
-const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
-
-/**
- * mocha concatenates a spec given on the command line with the `spec` of .mocharc.json, which
- * would run every test file. So the runner passes `--no-config` and repeats the rc file's other
- * options (require, timeout, exit, ...) as flags.
- */
-function mochaRcFlags(): string[] {
-  const rc: unknown = JSON.parse(readFileSync(path.join(PROJECT_ROOT, ".mocharc.json"), "utf8"));
-  if (typeof rc !== "object" || rc === null || Array.isArray(rc)) {
-    throw new Error(".mocharc.json must hold a JSON object");
-  }
-  return Object.entries(rc).flatMap(([key, value]: [string, unknown]): string[] => {
-    if (key === "spec") {
-      return [];
-    }
-    if (Array.isArray(value)) {
-      return value.flatMap((member) => [`--${key}`, String(member)]);
-    }
-    if (typeof value === "boolean") {
-      return [value ? `--${key}` : `--no-${key}`];
-    }
-    return [`--${key}`, String(value)];
-  });
-}
-
-/**
- * mocha's own bin run by this node, rather than `npx mocha`: npx dies on SIGTERM without passing
- * it on, which would orphan mocha (and the test run would outlive the engine it talks to).
- */
-function mochaBin(): string {
-  return path.join(path.dirname(require.resolve("mocha/package.json")), "bin", "mocha.js");
-}
 
 const exitCodeOf = (signal: NodeJS.Signals): number => 128 + constants.signals[signal];
 

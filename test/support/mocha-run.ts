@@ -1,0 +1,40 @@
+/**
+ * What the runners under test/support need to start mocha on a chosen list of spec files in a
+ * child process (test:dynamodb-local, test:node22).
+ */
+import { readFileSync } from "fs";
+import * as path from "path";
+
+export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+
+/**
+ * mocha concatenates a spec given on the command line with the `spec` of .mocharc.json, which
+ * would run every test file. So a runner passes `--no-config` and repeats the rc file's other
+ * options (require, timeout, exit, ...) as flags.
+ */
+export function mochaRcFlags(): string[] {
+  const rc: unknown = JSON.parse(readFileSync(path.join(PROJECT_ROOT, ".mocharc.json"), "utf8"));
+  if (typeof rc !== "object" || rc === null || Array.isArray(rc)) {
+    throw new Error(".mocharc.json must hold a JSON object");
+  }
+  return Object.entries(rc).flatMap(([key, value]: [string, unknown]): string[] => {
+    if (key === "spec") {
+      return [];
+    }
+    if (Array.isArray(value)) {
+      return value.flatMap((member) => [`--${key}`, String(member)]);
+    }
+    if (typeof value === "boolean") {
+      return [value ? `--${key}` : `--no-${key}`];
+    }
+    return [`--${key}`, String(value)];
+  });
+}
+
+/**
+ * mocha's own bin, to run with a chosen node rather than through `npx mocha`: npx dies on
+ * SIGTERM without passing it on, which would orphan mocha.
+ */
+export function mochaBin(): string {
+  return path.join(path.dirname(require.resolve("mocha/package.json")), "bin", "mocha.js");
+}
