@@ -63,8 +63,8 @@ const MAX_EXPRESSION_LENGTH = 4000;
  * writer a jittered backoff (PATCH_BACKOFF_MS doubling, capped) before the next. Past the last
  * round, or the function's deadline, the answer is 503.
  */
-export const MAX_PATCH_ROUNDS = 12;
-const PATCH_BACKOFF_MS = { base: 10, cap: 250 };
+export const MAX_PATCH_ROUNDS = 25;
+const PATCH_BACKOFF_MS = { base: 10, cap: 1000 };
 
 /**
  * How many writes back an item remembers write tokens (`wt0` newest .. `wt15`). A retried write
@@ -237,18 +237,17 @@ function plainItemOf(record: unknown): JsonObject | undefined {
 /** Builds placeholder maps; the same name or path segment always gets the same placeholder. */
 function expressionBuilder() {
   const names: Record<string, string> = {};
+  const placeholders = new Map<string, string>();
   const values: Record<string, unknown> = {};
-  let nameCount = 0;
   let valueCount = 0;
   return {
     name(attribute: string): string {
-      for (const [placeholder, existing] of Object.entries(names)) {
-        if (existing === attribute) {
-          return placeholder;
-        }
+      let placeholder = placeholders.get(attribute);
+      if (placeholder === undefined) {
+        placeholder = `#n${placeholders.size}`;
+        placeholders.set(attribute, placeholder);
+        names[placeholder] = attribute;
       }
-      const placeholder = `#n${nameCount++}`;
-      names[placeholder] = attribute;
       return placeholder;
     },
     path(segments: string[]): string {
@@ -636,8 +635,7 @@ function backoff(round: number): Promise<void> {
  * conditioned only on the item's existence and shape, so concurrent patches all land. A round
  * whose guess at the shape was wrong learns the shape from the failure (the image, or one
  * consistent read) and tries again at once; a round that another writer's change defeated backs
- * off first. A patch too large for one expression is merged in memory and written whole,
- * conditioned on the version it was merged onto.
+ * off first. A patch too large for one expression is merged in memory instead (`patchByMerging`).
  */
 export async function patchItem(
   store: Store,
@@ -646,39 +644,75 @@ export async function patchItem(
   now: string,
   versions: number[] | undefined,
 ): Promise<StoredItem> {
-  let known: StoredItem | undefined;
+  let known: ItemRecord | undefined;
   for (let round = 0; round < MAX_PATCH_ROUNDS; round++) {
     if (round >= 2) {
       await backoff(round - 2);
     }
-    const command = compilePatch(store, id, patch, now, versions, known);
-    let outcome: Outcome<StoredItem>;
-    if (command !== undefined) {
-      const result = await attempt(store, (options) => store.doc.send(command, options));
-      outcome = result.ok ? { ok: true, value: updatedItem(id, result.value.Attributes) } : result;
-    } else {
-      known ??= (await readRecord(store, id))?.item;
-      if (known === undefined) {
-        throw notFound();
-      }
-      if (versions !== undefined && !versions.includes(known.version)) {
-        throw preconditionFailed();
-      }
-      outcome = await overwriteItem(store, id, mergeItem(known, patch), now, [known.version]);
+    const command = compilePatch(store, id, patch, now, versions, known?.item);
+    if (command === undefined) {
+      return patchByMerging(store, id, patch, now, versions, known);
     }
+    const outcome = await attempt(store, (options) => store.doc.send(command, options));
     if (outcome.ok) {
-      return outcome.value;
+      return updatedItem(id, outcome.value.Attributes);
     }
-    const found = await itemAfterFailure(store, id, outcome);
+    known = await itemAfterFailure(store, id, outcome);
     // Without If-Match a merge is conditioned on shape too: an existing item proves nothing.
-    const resolved = resolveFailedWrite(store, found, versions, false);
+    const resolved = resolveFailedWrite(store, known, versions, false);
     if (resolved instanceof Error) {
       throw resolved;
     }
     if (resolved !== undefined) {
       return resolved;
     }
-    known = found?.item;
+  }
+  throw unavailable(new Error(`item ${id} stayed contended for ${MAX_PATCH_ROUNDS} rounds`));
+}
+
+/**
+ * A patch too large for one update expression: read, merge in memory, write the client fields
+ * whole, conditioned on the version read. Each round reads afresh (after a backoff, a view is
+ * stale), except the first when a failed one-update round has just shown the item.
+ */
+async function patchByMerging(
+  store: Store,
+  id: string,
+  patch: ItemPatch,
+  now: string,
+  versions: number[] | undefined,
+  shown: ItemRecord | undefined,
+): Promise<StoredItem> {
+  for (let round = 0; round < MAX_PATCH_ROUNDS; round++) {
+    if (round > 0) {
+      await backoff(round - 1);
+    }
+    const current = round === 0 && shown !== undefined ? shown : await readRecord(store, id);
+    const resolved = resolveFailedWrite(store, current, versions, false);
+    if (resolved !== undefined) {
+      if (resolved instanceof Error) {
+        throw resolved;
+      }
+      return resolved;
+    }
+    const item = current?.item;
+    if (item === undefined) {
+      throw notFound();
+    }
+    const outcome = await overwriteItem(store, id, mergeItem(item, patch), now, [item.version]);
+    if (outcome.ok) {
+      return outcome.value;
+    }
+    // The image DynamoDB returned may already tell (this request's own write, or 404, or 412);
+    // if not, another writer got in between, and the next round reads the item again.
+    const shownNow = recordOf(outcome.image);
+    const told = shownNow === undefined ? undefined : resolveFailedWrite(store, shownNow, versions, false);
+    if (told instanceof Error) {
+      throw told;
+    }
+    if (told !== undefined) {
+      return told;
+    }
   }
   throw unavailable(new Error(`item ${id} stayed contended for ${MAX_PATCH_ROUNDS} rounds`));
 }

@@ -228,47 +228,6 @@ describe("handlers under injected faults", function () {
       expect(calls.splice(0)).to.deep.equal(["DeleteItemCommand"]);
     });
 
-    // The README's list of what costs more than one call, measured. The embedded engine returns
-    // no image with a failed condition, so each failed round here adds one GetItem that DynamoDB
-    // (which returns the image) does not need.
-    it("PATCH: one UpdateItem whenever the guess holds; one round more for each other case", async () => {
-      const deps = dependencies(engine.endpoint);
-      const calls = countCalls(deps);
-      const attributes = Object.fromEntries(Array.from({ length: 47 }, (_, index) => [`a${index}`, index]));
-      const created = await invoke(
-        createItem,
-        deps,
-        createEvent({ name: "x", data: { a: 1 }, text: "t", ...attributes }),
-      );
-      const id: string = created.body.id;
-      const patch = async (body: unknown, headers: Record<string, string> = {}) => {
-        calls.splice(0);
-        const response = await invoke(patchItem, deps, itemEvent("PATCH", id, body, headers));
-        return { status: response.status, calls: calls.splice(0) };
-      };
-      const oneRound = ["UpdateItemCommand"];
-      const twoRounds = ["UpdateItemCommand", "GetItemCommand", "UpdateItemCommand"];
-      expect(await patch({ data: { b: 2 }, text: null, name: "y" })).to.deep.equal({ status: 200, calls: oneRound });
-      expect(await patch({ fresh: { x: 1 } })).to.deep.equal({ status: 200, calls: twoRounds });
-      expect(await patch({ text: { x: 1 } })).to.deep.equal({ status: 200, calls: twoRounds });
-      // 50 attributes now (47 + data, text, fresh): a replaced one lands in the second round, a new
-      // one is 400 after the first.
-      expect(await patch({ a0: "changed" })).to.deep.equal({ status: 200, calls: twoRounds });
-      expect(await patch({ extra: 1 })).to.deep.equal({
-        status: 400,
-        calls: ["UpdateItemCommand", "GetItemCommand"],
-      });
-      const large = Object.fromEntries(Array.from({ length: 300 }, (_, index) => [`k${index}`, index]));
-      expect(await patch({ data: large })).to.deep.equal({
-        status: 200,
-        calls: ["GetItemCommand", "UpdateItemCommand"],
-      });
-      expect(await patch({ data: { c: 3 } }, { "If-Match": '"1"' })).to.deep.equal({
-        status: 412,
-        calls: ["UpdateItemCommand", "GetItemCommand"],
-      });
-    });
-
     it("reads only on the failure path, and three calls for a keyed create", async () => {
       const deps = dependencies(engine.endpoint);
       const calls = countCalls(deps);
