@@ -1,14 +1,14 @@
 /**
  * The local runtime itself (DESIGN §4): the ready line, persistence across restarts, clean
- * shutdown on SIGTERM/SIGINT, the Lambda timeout, API keys, CORS, API Gateway's 10 MB limit
- * and /openapi.json.
+ * shutdown on SIGTERM/SIGINT, the Lambda timeout, API keys, CORS and API Gateway's 10 MB limit.
+ * What /openapi.json serves is tested once, byte for byte, in export-openapi.test.ts.
  */
 import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { basename, dirname, join } from "path";
 import { expect } from "chai";
 import type { ProxyHandler } from "../../handlers/http";
-import { OpenApiDocument, buildOpenApiDocument } from "../../infra/openapi";
+import { OpenApiDocument } from "../../infra/openapi";
 import { routes } from "../../infra/routes";
 import { LocalApi, startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
@@ -294,14 +294,6 @@ describe("local runtime", function () {
         contentType: "text/plain",
       });
       expectError(large, 415, "unsupported_media_type");
-    });
-
-    it("serves the OpenAPI document of the stack at /openapi.json", async () => {
-      api = await startLocalApi({ settings: prod, ...quiet, apiKey: "key" });
-      const response = await client(api.url)("GET", "openapi.json");
-      expect(response.status).to.equal(200);
-      expect(response.json).to.deep.equal(buildOpenApiDocument({ apiKeyRequired: true }));
-      expect(Object.keys(response.json.paths)).to.deep.equal(["/items", "/items/{id}"]);
     });
 
     it("serves an API reference at /docs with every asset from npm", async () => {
