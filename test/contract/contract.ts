@@ -8,7 +8,9 @@ import { expect } from "chai";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { requestHashOf } from "../../handlers/items";
+import { GATEWAY_RESPONSES } from "../../infra/apigateway-openapi";
 import { ApiResponse, Request, client } from "../support/http-client";
+import { rawClient } from "../support/reliability-http";
 
 export interface ContractTarget {
   /** Base URL ending with `/`. */
@@ -243,6 +245,137 @@ export function describeContract(label: string, startTarget: () => Promise<Contr
       });
     });
 
+    describe("numbers", () => {
+      it("holds the number rule at its boundaries: 2^53, 1e125, 1e126, -0, 1e-130, 1e-400", async () => {
+        const accepted: [string, number][] = [
+          ["9007199254740991", 9007199254740991],
+          ["-9007199254740991", -9007199254740991],
+          ["-0", 0],
+          ["1e-130", 1e-130],
+          ["-1.5e-130", -1.5e-130],
+          ["4503599627370495.5", 4503599627370495.5],
+        ];
+        for (const [literal, value] of accepted) {
+          const response = await api("POST", "items", {
+            raw: `{"name":"n","n":${literal}}`,
+            contentType: "application/json",
+          });
+          expect(response.status, `${literal}: ${response.text}`).to.equal(201);
+          expect(response.text).to.contain(`"n":${JSON.stringify(value)}`);
+          expect((await api("GET", `items/${response.json.id}`)).json.n).to.equal(value);
+        }
+        const rule =
+          "numbers must be integers of magnitude at most 9007199254740991 (2^53 - 1), or other numbers of magnitude at least 1e-130";
+        const refused: [string, string][] = [
+          ["9007199254740992", "attribute n holds the number 9007199254740992, which cannot be stored"],
+          ["1e125", "attribute n holds the number 1e+125, which cannot be stored"],
+          ["1e126", "attribute n holds the number 1e+126, which cannot be stored"],
+          ["9.99e-131", "attribute n holds the number 9.99e-131, which cannot be stored"],
+          ["1e-400", "the number 1e-400 cannot be stored"],
+        ];
+        const before = (await storedItems()).length;
+        for (const [literal, message] of refused) {
+          const response = await api("POST", "items", {
+            raw: `{"name":"n","n":${literal}}`,
+            contentType: "application/json",
+          });
+          expectError(response, 400, "validation_failed");
+          expect(response.json.error.message).to.equal(`${message}: ${rule}`);
+        }
+        expect((await storedItems()).length).to.equal(before);
+      });
+    });
+
+    describe("entity tags (RFC 9110)", () => {
+      /** Sends `lines` as separate If-Match header lines, as fetch cannot. */
+      async function withIfMatchLines(method: string, id: string, lines: string[], body?: unknown) {
+        const raw = rawClient(target.url);
+        try {
+          return await raw.send({
+            method,
+            target: new URL(`items/${id}`, target.url).pathname,
+            headers: [
+              ...(target.apiKey === undefined ? [] : ([["x-api-key", target.apiKey]] as [string, string][])),
+              ...(body === undefined ? [] : ([["Content-Type", "application/json"]] as [string, string][])),
+              ...lines.map((line): [string, string] => ["If-Match", line]),
+            ],
+            body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
+          });
+        } finally {
+          raw.close();
+        }
+      }
+
+      it('compares tags by character: "01" is not "1", and "002" is not "2"', async () => {
+        const { json: item } = await create({ name: "tags" });
+        const stale = await api("PUT", `items/${item.id}`, { json: { name: "y" }, headers: { "If-Match": '"01"' } });
+        expectError(stale, 412, "precondition_failed");
+        expectError(
+          await api("DELETE", `items/${item.id}`, { headers: { "If-Match": '"1.0", "abc", "", W/"1"' } }),
+          412,
+          "precondition_failed",
+        );
+        expect((await api("GET", `items/${item.id}`, { headers: { "If-None-Match": '"01"' } })).status).to.equal(200);
+        const patched = await api("PATCH", `items/${item.id}`, {
+          json: { a: 1 },
+          headers: { "If-Match": '"01", "1"' },
+        });
+        expect(patched.status, patched.text).to.equal(200);
+        const notCached = await api("GET", `items/${item.id}`, { headers: { "If-None-Match": '"002"' } });
+        expect(notCached.status).to.equal(200);
+        expect(notCached.json.version).to.equal(2);
+        expect((await api("GET", `items/${item.id}`, { headers: { "If-None-Match": 'W/"2"' } })).status).to.equal(304);
+      });
+
+      it("reads If-Match sent on two header lines as one list", async () => {
+        const { json: item } = await create({ name: "lines" });
+        const replaced = await withIfMatchLines("PUT", item.id, ['"1"', '"5"'], { name: "replaced" });
+        expect(replaced.status, replaced.text).to.equal(200);
+        expect(replaced.json.version).to.equal(2);
+        const patched = await withIfMatchLines("PATCH", item.id, ['"7"', '"2"'], { a: 1 });
+        expect(patched.status, patched.text).to.equal(200);
+        expect(patched.json.version).to.equal(3);
+        const stale = await withIfMatchLines("DELETE", item.id, ['"1"', '"2"']);
+        expect(stale.status, stale.text).to.equal(412);
+        expect((await withIfMatchLines("DELETE", item.id, ['"9"', '"3"'])).status).to.equal(204);
+      });
+
+      it("answers 400, never 5xx, for If-Match with more than 100 tags, and honours 100", async () => {
+        const { json: item } = await create({ name: "many tags" });
+        const tags = (count: number, first: number): string =>
+          Array.from({ length: count }, (_, index) => `"${first + index}"`).join(", ");
+        for (const [method, body] of [
+          ["PUT", { name: "y" }],
+          ["PATCH", { a: { b: 1 } }],
+          ["DELETE", undefined],
+        ] as const) {
+          const response = await api(method, `items/${item.id}`, {
+            ...(body === undefined ? {} : { json: body }),
+            headers: { "If-Match": tags(150, 2) },
+          });
+          expectError(response, 400, "validation_failed");
+          expect(response.json.error.message).to.equal("If-Match may list at most 100 entity tags");
+        }
+        // 701 tags would also pass DynamoDB's 4 KB expression limit: still 400.
+        expectError(
+          await api("DELETE", `items/${item.id}`, { headers: { "If-Match": tags(701, 2) } }),
+          400,
+          "validation_failed",
+        );
+        const hundred = await api("PATCH", `items/${item.id}`, {
+          json: { a: { b: 1 } },
+          headers: { "If-Match": tags(100, 1) },
+        });
+        expect(hundred.status, hundred.text).to.equal(200);
+        expect(hundred.json.version).to.equal(2);
+        expectError(
+          await api("PUT", `items/${item.id}`, { json: { name: "z" }, headers: { "If-Match": tags(100, 3) } }),
+          412,
+          "precondition_failed",
+        );
+      });
+    });
+
     describe("getItem", () => {
       it("answers 404 not_found for an unknown id and for an id that cannot exist", async () => {
         expectError(await api("GET", `items/${randomUUID()}`), 404, "not_found");
@@ -430,6 +563,28 @@ export function describeContract(label: string, startTarget: () => Promise<Contr
         expect(ok.json.version).to.equal(2);
       });
 
+      it("lands 50 concurrent PATCHes without If-Match, merged into a map or replacing a string", async () => {
+        for (const initial of [{}, "a string"]) {
+          const { json: item } = await create({ name: "contended", data: initial });
+          const responses = await Promise.all(
+            Array.from({ length: 50 }, (_, writer) =>
+              api("PATCH", `items/${item.id}`, { json: { data: { [`w${writer}`]: writer } } }),
+            ),
+          );
+          const statuses = responses.map((response) => response.status);
+          expect(statuses, responses.find((response) => response.status !== 200)?.text).to.deep.equal(
+            Array.from({ length: 50 }, () => 200),
+          );
+          const versions = responses.map((response) => response.json.version).sort((a, b) => a - b);
+          expect(versions).to.deep.equal(Array.from({ length: 50 }, (_, index) => index + 2));
+          const final = await api("GET", `items/${item.id}`);
+          expect(final.json.version).to.equal(51);
+          expect(final.json.data).to.deep.equal(
+            Object.fromEntries(Array.from({ length: 50 }, (_, writer) => [`w${writer}`, writer])),
+          );
+        }
+      });
+
       it("lets exactly one of 20 concurrent PATCHes with the same If-Match win", async () => {
         const { json: item } = await create({ name: "contended" });
         const responses = await Promise.all(
@@ -471,17 +626,21 @@ export function describeContract(label: string, startTarget: () => Promise<Contr
     });
 
     describe("listItems", () => {
-      it("walks 250 items in pages of 7, each exactly once, the last page without nextCursor", async () => {
+      // Exactly these 250 items, whatever ran before: each case below stands on its own.
+      const created = new Set<string>();
+      before(async () => {
         for (const item of await storedItems()) {
           await api("DELETE", `items/${String(item.id)}`);
         }
-        const created = new Set<string>();
         for (let batch = 0; batch < 25; batch++) {
           const responses = await Promise.all(
             Array.from({ length: 10 }, (_, index) => create({ name: `item ${batch * 10 + index}` })),
           );
           responses.forEach((response) => created.add(response.json.id));
         }
+      });
+
+      it("walks 250 items in pages of 7, each exactly once, the last page without nextCursor", async () => {
         const seen: string[] = [];
         let cursor: string | undefined;
         let pages = 0;
@@ -651,13 +810,20 @@ export function describeContract(label: string, startTarget: () => Promise<Contr
       });
 
       it("validates bodies against the route's model before the handler runs", async () => {
+        // The gateway's BAD_REQUEST_BODY message, not the handler's (which names the rule broken).
+        const { message } = GATEWAY_RESPONSES.BAD_REQUEST_BODY ?? {};
+        const before = (await storedItems()).length;
         const response = await api("POST", "items", { json: { name: 5 } });
         expectError(response, 400, "validation_failed");
+        expect(response.json.error.message).to.equal(message);
+        expect((await storedItems()).length).to.equal(before);
+        // A missing item: the handler would answer 404 after parsing the body.
         const patch = await api("PATCH", `items/${randomUUID()}`, {
-          json: { "bad name": 1 },
+          json: { description: 5 },
           contentType: "application/merge-patch+json",
         });
         expectError(patch, 400, "validation_failed");
+        expect(patch.json.error.message).to.equal(message);
       });
     });
   });
