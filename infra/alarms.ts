@@ -5,8 +5,8 @@
  * CloudWatch dashboard of the same metrics.
  *
  * Every metric comes from @pulumi/awsx's classic metric helpers (`awsx.classic.lambda.metrics`,
- * `.apigateway.metrics`, `.dynamodb.metrics`; the classic namespace is frozen apart from
- * security fixes, says awsx's README). A single-metric alarm is that metric's `createAlarm`, and
+ * `.apigateway.metrics`, `.dynamodb.metrics`; awsx's README says the classic namespace gets only
+ * critical security fixes and remains until its next major version). A single-metric alarm is that metric's `createAlarm`, and
  * the dashboard is `awsx.classic.cloudwatch.Dashboard` with line-graph widgets of the same
  * metrics. Both run in this process and register plain resources (`createAlarm` creates an
  * `aws.cloudwatch.MetricAlarm`; the Dashboard class extends `aws.cloudwatch.Dashboard`), so the
