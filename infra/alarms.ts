@@ -6,13 +6,13 @@
  *
  * Every metric comes from @pulumi/awsx's classic metric helpers (`awsx.classic.lambda.metrics`,
  * `.apigateway.metrics`, `.dynamodb.metrics`; awsx's README says the classic namespace gets only
- * critical security fixes and remains until its next major version). A single-metric alarm is that metric's `createAlarm`, and
- * the dashboard is `awsx.classic.cloudwatch.Dashboard` with line-graph widgets of the same
- * metrics. Both run in this process and register plain resources (`createAlarm` creates an
- * `aws.cloudwatch.MetricAlarm`; the Dashboard class extends `aws.cloudwatch.Dashboard`), so the
- * mock tests see them. The DynamoDB alarms sum several operations with metric math, which
- * `createAlarm` cannot express (it takes one metric): they are plain `aws.cloudwatch.MetricAlarm`s
- * whose queries are built from the same awsx metrics.
+ * critical security fixes and remains until its next major version). A single-metric alarm is
+ * that metric's `createAlarm`, and the dashboard is `awsx.classic.cloudwatch.Dashboard` with
+ * line-graph widgets of the same metrics. Both run in this process and register plain resources
+ * (`createAlarm` creates an `aws.cloudwatch.MetricAlarm`; the Dashboard class extends
+ * `aws.cloudwatch.Dashboard`), so the mock tests see them. The DynamoDB alarms sum several
+ * operations with metric math, which `createAlarm` cannot express (it takes one metric): they
+ * are plain `aws.cloudwatch.MetricAlarm`s whose queries are built from the same awsx metrics.
  */
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
@@ -44,10 +44,10 @@ export const API_5XX_RATE_THRESHOLD = 0.05;
 const PERIOD_SECONDS = 300;
 
 /**
- * What every metric here shares: the period, and no unit. The awsx helpers default to the unit
- * each service documents (Count, Milliseconds); an alarm that names a unit ignores data points
- * published in any other, and with missing data treated as not breaching such an alarm would
- * stay silent. Without a unit the alarm reads the metric as it is published.
+ * What every metric here shares: the period, and no unit. The awsx helpers name one (Count,
+ * Milliseconds); an alarm that names a unit ignores data points published in any other, and with
+ * missing data treated as not breaching such an alarm would stay silent. Without a unit the alarm
+ * reads the metric as it is published, as the alarms did before awsx built them.
  */
 const COMMON = { period: PERIOD_SECONDS, unit: undefined };
 
