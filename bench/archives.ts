@@ -1,63 +1,41 @@
 /**
- * The Lambda archives: the program's own (index.ts under Pulumi mocks, through the test suite's
- * program snapshot), the same program with `bundleAwsSdk`, and the naive baseline's
- * (bench/naive-child.ts). Each is rebuilt as real files and zipped with bench/zip.ts.
+ * What each Lambda archive weighs: the archive as the program builds it (index.ts under Pulumi
+ * mocks, through the test suite's program snapshot), rebuilt as files (`__index.js` from the
+ * serialized code, package folders from the project's node_modules, where CallbackFunction copies
+ * them from) and zipped with fflate at deflate's default level, as `pulumi up` uploads it.
  */
-import { execFile } from "child_process";
-import { readFileSync } from "fs";
+import { readFileSync, readdirSync, statSync } from "fs";
 import { join } from "path";
-import { promisify } from "util";
-import type { ArchiveSnapshot, ProgramRequest } from "../test/support/program-snapshot";
-import type { NaiveFunction } from "./naive-child";
-import type { ArchiveRow, Design } from "./budgets";
-import { ZipFile, filesUnder, zipArchive } from "./zip";
+import { zipSync } from "fflate";
+import { ArchiveSnapshot, PROJECT_ROOT } from "../test/support/program-snapshot";
 
-const execFileAsync = promisify(execFile);
+export interface ArchiveSize {
+  files: number;
+  unzippedBytes: number;
+  zippedBytes: number;
+}
 
-export const BUNDLED_SDK_RUN: ProgramRequest = { stack: "dev", config: { "items-api:bundleAwsSdk": "true" } };
-
-/**
- * The files of an archive from its snapshot: `__index.js` from the serialized code, package
- * folders from the project's node_modules (where CallbackFunction copies them from). Throws when
- * the sizes disagree with the snapshot, i.e. when the files are not the ones that would ship.
- */
-export function archiveFiles(projectRoot: string, archive: ArchiveSnapshot): ZipFile[] {
-  const files: ZipFile[] = [];
+export function archiveSize(archive: ArchiveSnapshot): ArchiveSize {
+  const files: Record<string, Uint8Array> = {};
   for (const entry of archive.entries) {
     if (entry.path === "__index.js") {
-      files.push({ path: entry.path, content: Buffer.from(archive.indexJs, "utf8") });
+      files[entry.path] = Buffer.from(archive.indexJs, "utf8");
     } else if (entry.kind === "directory") {
-      files.push(...filesUnder(join(projectRoot, entry.path), entry.path));
+      const root = join(PROJECT_ROOT, entry.path);
+      for (const path of readdirSync(root, { recursive: true, encoding: "utf8" })) {
+        if (statSync(join(root, path)).isFile()) {
+          files[`${entry.path}/${path}`] = readFileSync(join(root, path));
+        }
+      }
     } else {
       throw new Error(`unexpected archive entry ${entry.path} (${entry.kind})`);
     }
   }
-  const bytes = files.reduce((sum, file) => sum + file.content.length, 0);
-  if (bytes !== archive.unzippedBytes) {
-    throw new Error(`archive files hold ${bytes} bytes, the snapshot ${archive.unzippedBytes}`);
+  const contents = Object.values(files);
+  const unzippedBytes = contents.reduce((sum, content) => sum + content.length, 0);
+  // Other bytes than the snapshot's would mean these are not the files that ship.
+  if (unzippedBytes !== archive.unzippedBytes) {
+    throw new Error(`the archive's files hold ${unzippedBytes} bytes, the snapshot ${archive.unzippedBytes}`);
   }
-  return files;
-}
-
-export function archiveRow(design: Design, operationId: string, entries: number, files: ZipFile[]): ArchiveRow {
-  return {
-    design,
-    operationId,
-    entries,
-    files: files.length,
-    unzippedBytes: files.reduce((sum, file) => sum + file.content.length, 0),
-    zippedBytes: zipArchive(files).length,
-    nativeAddons: files.filter((file) => file.path.endsWith(".node")).length,
-  };
-}
-
-/** Builds the naive baseline's archives in a child process and extracts them under `outDir`. */
-export async function buildNaiveArchives(projectRoot: string, outDir: string): Promise<NaiveFunction[]> {
-  const summary = join(outDir, "naive.json");
-  await execFileAsync(
-    process.execPath,
-    ["-r", "ts-node/register/transpile-only", join(__dirname, "naive-child.ts"), join(outDir, "naive"), summary],
-    { cwd: projectRoot, maxBuffer: 16 * 1024 * 1024 },
-  );
-  return JSON.parse(readFileSync(summary, "utf8")) as NaiveFunction[];
+  return { files: contents.length, unzippedBytes, zippedBytes: zipSync(files).length };
 }

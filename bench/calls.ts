@@ -1,159 +1,118 @@
 /**
- * DynamoDB calls per operation, counted with SDK middleware (one entry per command sent, before
- * retries), for the handlers as the design builds them (one client per container) and for the
- * naive baseline (a client per call: the middleware goes on each new client).
+ * DynamoDB calls per operation, counted on the wire: the local runtime (dev stack settings) talks
+ * to the embedded engine through a recording proxy, and the DynamoDB requests (by X-Amz-Target)
+ * that arrive while one API request is answered are what that operation costs, retries included.
  */
-import type { APIGatewayProxyEvent } from "aws-lambda";
-import { Dependencies, createDependencies } from "../handlers/dependencies";
-import { ProxyHandler, createHandler } from "../handlers/http";
-import { createItem, deleteItem, getItem, listItems, patchItem, replaceItem } from "../handlers/items";
-import { IDEMPOTENCY_TABLE, ITEMS_TABLE } from "../infra/table-definitions";
-import { engineClient, ensureTables, startEmbeddedEngine } from "../local/engine";
-import { lambdaContext, proxyEvent } from "../test/support/lambda";
-import { NAIVE_OPERATIONS, naiveHandler } from "./naive";
-import { BENCH_TABLES, handlerEnvironment } from "./runtime-child";
-import { withEnvironment } from "../local/environment";
+import { IncomingHttpHeaders, createServer, request } from "http";
+import type { AddressInfo } from "net";
+import { startEmbeddedEngine } from "../local/engine";
+import { startLocalApi } from "../local/server";
+import { readStackSettings } from "../local/stack-settings";
+
+/** A DynamoDB request as it went over the wire (signed), ready to be sent again. */
+export interface RecordedRequest {
+  /** The operation, e.g. `GetItem`. */
+  command: string;
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+export interface RecordingProxy {
+  url: string;
+  requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+/** An HTTP proxy to `target` that records every request it forwards. */
+export async function startRecordingProxy(target: string): Promise<RecordingProxy> {
+  const { hostname, port } = new URL(target);
+  const requests: RecordedRequest[] = [];
+  const server = createServer((incoming, outgoing) => {
+    const chunks: Buffer[] = [];
+    incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
+    incoming.on("end", () => {
+      const body = Buffer.concat(chunks);
+      const method = incoming.method ?? "POST";
+      const path = incoming.url ?? "/";
+      const command = String(incoming.headers["x-amz-target"] ?? "").replace(/^DynamoDB_\d+\./, "");
+      requests.push({ command, method, path, headers: incoming.headers, body: body.toString("utf8") });
+      const forwarded = request({ hostname, port, method, path, headers: incoming.headers }, (answer) => {
+        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(outgoing);
+      });
+      forwarded.on("error", (error) => outgoing.destroy(error));
+      forwarded.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
 
 export interface CallCount {
   operation: string;
-  design: "items-api" | "naive";
-  /** Exactly one DynamoDB call is the budget; false for paths documented to need more. */
+  /** Budgeted at one call; false for the paths documented to take more. */
   budgeted: boolean;
   status: number;
-  calls: number;
   commands: string[];
 }
 
-function counter(deps: Dependencies, commands: string[]): void {
-  deps.doc.middlewareStack.add(
-    (next, context) => async (args) => {
-      commands.push(String(context.commandName).replace(/Command$/, ""));
-      return next(args);
-    },
-    { step: "initialize", name: "benchCountCalls" },
-  );
-}
-
-const itemEvent = (method: string, id: string, body?: unknown, headers: Record<string, string> = {}) =>
-  proxyEvent({ method, path: `/items/${id}`, resource: "/items/{id}", pathParameters: { id }, body, headers });
-
-export async function countDynamoDbCalls(): Promise<CallCount[]> {
+export async function countCalls(): Promise<CallCount[]> {
   const engine = await startEmbeddedEngine(undefined);
-  const client = engineClient(engine.endpoint);
-  const clients: Dependencies[] = [];
-  try {
-    await ensureTables(client, [
-      { definition: ITEMS_TABLE, name: BENCH_TABLES.items },
-      { definition: IDEMPOTENCY_TABLE, name: BENCH_TABLES.idempotency },
-    ]);
-    const environment = handlerEnvironment(engine.endpoint);
-    const commands: string[] = [];
-    const deps = createDependencies(environment);
-    clients.push(deps);
-    counter(deps, commands);
-    const ours = (operation: Parameters<typeof createHandler>[1]) => createHandler("bench", operation, deps);
-    const counts: CallCount[] = [];
-    const count = async (
-      operation: string,
-      design: CallCount["design"],
-      budgeted: boolean,
-      handler: ProxyHandler,
-      event: APIGatewayProxyEvent,
-    ): Promise<{ status: number; body: Record<string, unknown> }> => {
-      commands.length = 0;
-      const response = await handler(event, lambdaContext());
-      counts.push({
-        operation,
-        design,
-        budgeted,
-        status: response.statusCode,
-        calls: commands.length,
-        commands: [...commands],
-      });
-      return { status: response.statusCode, body: response.body === "" ? {} : JSON.parse(response.body) };
-    };
-
-    const created = await count("create", "items-api", true, ours(createItem), createEvent());
-    const id = String(created.body.id);
-    for (let index = 0; index < 25; index++) {
-      await ours(createItem)(createEvent(), lambdaContext());
-    }
-    await count("get", "items-api", true, ours(getItem), itemEvent("GET", id));
-    await count("replace", "items-api", true, ours(replaceItem), itemEvent("PUT", id, { name: "replaced" }));
-    await count("patch", "items-api", true, ours(patchItem), itemEvent("PATCH", id, { color: "blue" }));
-    const firstPage = await count(
-      "list page",
-      "items-api",
-      true,
-      ours(listItems),
-      proxyEvent({ method: "GET", path: "/items", resource: "/items", query: { limit: "10" } }),
-    );
-    const cursor = String(firstPage.body.nextCursor);
-    await count(
-      "list next page",
-      "items-api",
-      true,
-      ours(listItems),
-      proxyEvent({ method: "GET", path: "/items", resource: "/items", query: { limit: "10", cursor } }),
-    );
-    await count("delete", "items-api", true, ours(deleteItem), itemEvent("DELETE", id));
-    // Documented exceptions: a keyed create claims, writes and records; a failed If-Match reads once.
-    await count(
-      "create, Idempotency-Key",
-      "items-api",
-      false,
-      ours(createItem),
-      createEvent({ "Idempotency-Key": "k1" }),
-    );
-    const other = await ours(createItem)(createEvent(), lambdaContext());
-    const otherId = String((JSON.parse(other.body) as { id: string }).id);
-    await count(
-      "replace, If-Match mismatch (412)",
-      "items-api",
-      false,
-      ours(replaceItem),
-      itemEvent("PUT", otherId, { name: "x" }, { "If-Match": '"9"' }),
-    );
-
-    // The naive baseline runs the same operations with a new client per call.
-    const naive = (operationId: string) => {
-      const operation = NAIVE_OPERATIONS[operationId];
-      if (operation === undefined) {
-        throw new Error(`no naive ${operationId}`);
-      }
-      return naiveHandler(operationId, operation, (fresh) => {
-        clients.push(fresh);
-        counter(fresh, commands);
-      });
-    };
-    // The naive handler reads its settings from process.env on every call.
-    await withEnvironment(environment, async () => {
-      await count("create", "naive", true, naive("createItem"), createEvent());
-      await count("get", "naive", true, naive("getItem"), itemEvent("GET", otherId));
-      await count(
-        "list page",
-        "naive",
-        true,
-        naive("listItems"),
-        proxyEvent({ method: "GET", path: "/items", resource: "/items", query: { limit: "10" } }),
-      );
+  const proxy = await startRecordingProxy(engine.endpoint);
+  const api = await startLocalApi({
+    settings: readStackSettings("dev"),
+    stack: "dev",
+    dynamoDbEndpoint: proxy.url,
+    accessLog: () => undefined,
+  });
+  const counts: CallCount[] = [];
+  const send = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    proxy.requests.length = 0;
+    const response = await fetch(new URL(path, api.url), {
+      method,
+      headers: body === undefined ? headers : { "Content-Type": "application/json", ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
+    const text = await response.text();
+    return {
+      status: response.status,
+      commands: proxy.requests.map((sent) => sent.command),
+      body: (text === "" ? {} : JSON.parse(text)) as Record<string, unknown>,
+    };
+  };
+  const count = async (operation: string, budgeted: boolean, ...request: Parameters<typeof send>) => {
+    const { status, commands, body } = await send(...request);
+    counts.push({ operation, budgeted, status, commands });
+    return body;
+  };
+  try {
+    const id = String((await count("create", true, "POST", "items", { name: "bench item", color: "red" })).id);
+    for (let index = 0; index < 25; index++) {
+      await send("POST", "items", { name: `item ${index}` });
+    }
+    await count("get", true, "GET", `items/${id}`);
+    await count("replace", true, "PUT", `items/${id}`, { name: "replaced" });
+    await count("patch", true, "PATCH", `items/${id}`, { color: "blue" });
+    const page = await count("list page", true, "GET", "items?limit=10");
+    await count("list next page", true, "GET", `items?limit=10&cursor=${String(page.nextCursor)}`);
+    await count("delete", true, "DELETE", `items/${id}`);
+    // Documented exceptions: a keyed create claims, writes and records; a failed If-Match reads once.
+    await count("create, Idempotency-Key", false, "POST", "items", { name: "keyed" }, { "Idempotency-Key": "k1" });
+    const other = String((await send("POST", "items", { name: "other" })).body.id);
+    await count("replace, If-Match mismatch", false, "PUT", `items/${other}`, { name: "x" }, { "If-Match": '"9"' });
     return counts;
   } finally {
-    for (const deps of clients) {
-      deps.doc.destroy();
-    }
-    client.destroy();
+    await api.close();
+    await proxy.close();
     await engine.close();
   }
-}
-
-function createEvent(headers: Record<string, string> = {}): APIGatewayProxyEvent {
-  return proxyEvent({
-    method: "POST",
-    path: "/items",
-    resource: "/items",
-    body: { name: "bench item", color: "red" },
-    headers,
-  });
 }

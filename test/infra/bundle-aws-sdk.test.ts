@@ -1,11 +1,10 @@
 /**
- * The `bundleAwsSdk` switch (chosen by `npm run bench`, default false): with it, every archive
+ * The `bundleAwsSdk` switch (default false; bench/README.md has the figures): with it, every archive
  * ships AWS SDK v3 next to the same `__index.js`; without it (test/infra/archives.test.ts), the
  * archive is `__index.js` alone and the nodejs22.x runtime's SDK is used.
  */
 import { expect } from "chai";
-import { BUNDLED_SDK_RUN } from "../../bench/archives";
-import { ProgramSnapshot, programSnapshot, stackSnapshot } from "../support/program-snapshot";
+import { BUNDLED_SDK_RUN, ProgramSnapshot, programSnapshot, stackSnapshot } from "../support/program-snapshot";
 import { serializedFunctions } from "../support/serialized-handlers";
 
 describe("infra: bundleAwsSdk ships AWS SDK v3 in every archive", function () {

@@ -68,6 +68,9 @@ export interface ProgramSnapshot {
 
 export const PROJECT_ROOT = join(__dirname, "..", "..");
 
+/** The dev stack with `bundleAwsSdk`: every archive ships AWS SDK v3, as CallbackFunction does by default. */
+export const BUNDLED_SDK_RUN: ProgramRequest = { stack: "dev", config: { "items-api:bundleAwsSdk": "true" } };
+
 const execFileAsync = promisify(execFile);
 const runs = new Map<string, Promise<ProgramSnapshot>>();
 
