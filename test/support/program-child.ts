@@ -11,7 +11,6 @@
 import { createHash } from "crypto";
 import { readFileSync, readdirSync, statSync, writeFileSync } from "fs";
 import { join, relative } from "path";
-import { deflateRawSync } from "zlib";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import type {
@@ -183,15 +182,6 @@ function filesUnder(root: string): string[] {
   });
 }
 
-/** Size of a zip holding these files, deflated (local header + central directory per file). */
-function zipBytes(files: { path: string; content: Buffer }[]): number {
-  const perFile = files.reduce((total, file) => {
-    const name = Buffer.byteLength(file.path);
-    return total + 30 + name + Math.min(deflateRawSync(file.content).length, file.content.length) + 46 + name;
-  }, 0);
-  return perFile + 22;
-}
-
 async function snapshotArchive(archive: pulumi.asset.AssetArchive): Promise<ArchiveSnapshot> {
   const assets = (await archive.assets) as Record<string, pulumi.asset.Asset | pulumi.asset.Archive>;
   const entries: ArchiveEntry[] = [];
@@ -230,7 +220,6 @@ async function snapshotArchive(archive: pulumi.asset.AssetArchive): Promise<Arch
     entries: entries.sort((a, b) => a.path.localeCompare(b.path)),
     indexJs,
     unzippedBytes: files.reduce((sum, file) => sum + file.content.length, 0),
-    zippedBytes: zipBytes(files),
   };
 }
 

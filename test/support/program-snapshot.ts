@@ -51,8 +51,6 @@ export interface ArchiveSnapshot {
   /** The exact `__index.js` that would ship. */
   indexJs: string;
   unzippedBytes: number;
-  /** Size of a deflated zip of the same files (local headers and central directory included). */
-  zippedBytes: number;
 }
 
 export interface ProgramSnapshot {
