@@ -30,6 +30,10 @@ import {
   scanItems,
 } from "./store";
 
+/** Media types of the writes' bodies; the route table declares the same in the document. */
+export const NEW_ITEM_MEDIA_TYPES: readonly string[] = ["application/json"];
+export const ITEM_PATCH_MEDIA_TYPES: readonly string[] = ["application/merge-patch+json", "application/json"];
+
 // Not an object with a `default` key: CallbackFunction's serializer takes such objects for
 // ES-module interop wrappers and fails on them.
 export const DEFAULT_PAGE_SIZE = 20;
@@ -75,7 +79,7 @@ function idempotencyKeyOf(event: APIGatewayProxyEvent): string | undefined {
 
 export const createItem: Operation = async (invocation) => {
   const { event, deps, store } = invocation;
-  const input = parseItemInput(jsonBodyOf(event));
+  const input = parseItemInput(jsonBodyOf(event, NEW_ITEM_MEDIA_TYPES));
   const key = idempotencyKeyOf(event);
   const now = deps.now();
   const timestamp = now.toISOString();
@@ -190,7 +194,7 @@ export const getItem: Operation = async ({ event, store }) => {
 export const replaceItem: Operation = async ({ event, deps, store }) => {
   const id = itemIdOf(event);
   const versions = ifMatchOf(event);
-  const input = parseItemInput(jsonBodyOf(event));
+  const input = parseItemInput(jsonBodyOf(event, NEW_ITEM_MEDIA_TYPES));
   const item = await replaceStoredItem(store, id, input, deps.now().toISOString(), versions);
   return itemReply(200, item);
 };
@@ -198,7 +202,7 @@ export const replaceItem: Operation = async ({ event, deps, store }) => {
 export const patchItem: Operation = async ({ event, deps, store }) => {
   const id = itemIdOf(event);
   const versions = ifMatchOf(event);
-  const patch = parseItemPatch(jsonBodyOf(event));
+  const patch = parseItemPatch(jsonBodyOf(event, ITEM_PATCH_MEDIA_TYPES));
   const item = await patchStoredItem(store, id, patch, deps.now().toISOString(), versions);
   return itemReply(200, item);
 };

@@ -155,15 +155,15 @@ export function ifNoneMatchOf(event: APIGatewayProxyEvent): EntityTagCondition |
   return parseEntityTags(headerListOf(event, "if-none-match"), "If-None-Match");
 }
 
-function isJsonMediaType(contentType: string): boolean {
+/** True when `contentType` names one of `mediaTypes` (any case), with no charset but UTF-8. */
+function isAcceptedMediaType(contentType: string, mediaTypes: readonly string[]): boolean {
   const [mediaType = "", ...parameters] = contentType.split(";").map((part) => part.trim().toLowerCase());
-  const json = mediaType === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType);
   // RFC 9110 allows no spaces around "=", but some clients send them: read the name and value trimmed.
   const charsetOk = parameters.every((parameter) => {
     const [name = "", value = ""] = parameter.split("=").map((part) => part.trim());
     return name !== "charset" || /^"?utf-8"?$/.test(value);
   });
-  return json && charsetOk;
+  return mediaTypes.includes(mediaType) && charsetOk;
 }
 
 /**
@@ -258,16 +258,17 @@ function utf8TextOf(bytes: Buffer, received: string | undefined): string {
 }
 
 /**
- * The JSON body of a write: 415 without a JSON media type, 413 over 64 KiB (counted in the bytes
- * received), 400 when it is not UTF-8, not JSON, or uses a prototype key.
+ * The JSON body of a write: 415 unless it comes as one of the operation's `mediaTypes` (the ones
+ * its document declares), 413 over 64 KiB (counted in the bytes received), 400 when it is not
+ * UTF-8, not JSON, or uses a prototype key.
  */
-export function jsonBodyOf(event: APIGatewayProxyEvent): unknown {
+export function jsonBodyOf(event: APIGatewayProxyEvent, mediaTypes: readonly string[]): unknown {
   const contentType = headerOf(event, "content-type");
-  if (contentType === undefined || !isJsonMediaType(contentType)) {
+  if (contentType === undefined || !isAcceptedMediaType(contentType, mediaTypes)) {
     throw httpError(
       415,
       "unsupported_media_type",
-      "the request body must be JSON: send Content-Type: application/json (charset utf-8)",
+      `the request body must be JSON sent as ${mediaTypes.join(" or ")} (UTF-8)`,
     );
   }
   const raw = event.body ?? "";

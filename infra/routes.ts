@@ -6,6 +6,8 @@
 import type { ErrorCode } from "../handlers/errors";
 import type { ProxyHandler } from "../handlers/http";
 import {
+  ITEM_PATCH_MEDIA_TYPES,
+  NEW_ITEM_MEDIA_TYPES,
   createItemFactory,
   deleteItemFactory,
   getItemFactory,
@@ -42,8 +44,8 @@ export interface Route {
   dynamodb: { table: TableDefinition; actions: DynamoDbAction[] }[];
 }
 
-const JSON_BODY = ["application/json"];
-const MERGE_PATCH_BODY = ["application/merge-patch+json", "application/json"];
+const JSON_BODY = [...NEW_ITEM_MEDIA_TYPES];
+const MERGE_PATCH_BODY = [...ITEM_PATCH_MEDIA_TYPES];
 
 export const routes: readonly Route[] = [
   {

@@ -182,21 +182,28 @@ export function describeContract(label: string, startTarget: () => Promise<Contr
         expect((await api("GET", `items/${created.json.id}`)).json).to.deep.equal(created.json);
       });
 
-      it("answers 400 for a body that is not JSON, or empty: the model's check, or the handler's malformed_json", async () => {
-        // application/json has a model: API Gateway's validator refuses what does not parse.
-        for (const raw of ['{"name": "x",', ""]) {
+      it("answers 400 for a body that is not JSON, or empty, before the function runs (API Gateway's model check)", async () => {
+        for (const raw of ['{"name": "x",', "", "caf\u00e9"]) {
           const refused = await api("POST", "items", { raw, contentType: "application/json" });
           expectError(refused, 400, "validation_failed");
           expect(refused.headers.get("x-request-id"), "answered by the gateway, not the handler").to.equal(null);
         }
-        // Another JSON media type has no model: the handler parses, and says precisely why.
-        for (const raw of ['{"name": "x",', ""]) {
-          expectError(
-            await api("POST", "items", { raw, contentType: "application/vnd.items+json" }),
-            400,
-            "malformed_json",
-          );
+      });
+
+      it("accepts exactly the media types the document declares: 415 for any other JSON type", async () => {
+        for (const contentType of ["application/vnd.items+json", "application/merge-patch+json"]) {
+          expectError(await api("POST", "items", { raw: '{"name":"x"}', contentType }), 415, "unsupported_media_type");
         }
+        const patched = await api("POST", "items", { json: { name: "x" } });
+        for (const contentType of ["application/merge-patch+json", "application/json"]) {
+          const response = await api("PATCH", `items/${patched.json.id}`, { raw: '{"n":1}', contentType });
+          expect(response.status, contentType).to.equal(200);
+        }
+        expectError(
+          await api("PATCH", `items/${patched.json.id}`, { raw: '{"n":1}', contentType: "application/vnd.items+json" }),
+          415,
+          "unsupported_media_type",
+        );
       });
 
       it("answers 415 without a JSON content type", async () => {

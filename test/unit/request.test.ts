@@ -14,9 +14,10 @@ import {
   versionOfTag,
 } from "../../handlers/request";
 import { parseItemInput } from "../../handlers/item";
+import { ITEM_PATCH_MEDIA_TYPES, NEW_ITEM_MEDIA_TYPES } from "../../handlers/items";
 import { EventParts, expectHttpError, proxyEvent } from "./fixtures";
 
-const UNSUPPORTED = "the request body must be JSON: send Content-Type: application/json (charset utf-8)";
+const UNSUPPORTED = "the request body must be JSON sent as application/merge-patch+json or application/json (UTF-8)";
 const TOO_LARGE = "the request body must be at most 65536 bytes";
 const NOT_JSON = "the request body is not valid JSON";
 const EMPTY = "the request body is empty; send a JSON object";
@@ -27,6 +28,9 @@ const ID = "0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11";
 
 const strong = (opaque: string) => ({ weak: false, opaque });
 const weak = (opaque: string) => ({ weak: true, opaque });
+
+/** The body as PATCH reads it: the widest list of media types any operation accepts. */
+const bodyOf = (event: ReturnType<typeof proxyEvent>): unknown => jsonBodyOf(event, ITEM_PATCH_MEDIA_TYPES);
 
 const withBody = (body: string | null, contentType?: string, extra: EventParts = {}): ReturnType<typeof proxyEvent> =>
   proxyEvent({ body, headers: contentType === undefined ? {} : { "Content-Type": contentType }, ...extra });
@@ -53,7 +57,7 @@ describe("handlers/request", () => {
         "application/json; version=2",
       ];
       for (const contentType of accepted) {
-        expect(jsonBodyOf(withBody('{"name":"n","tags":[1,null]}', contentType)), contentType).to.deep.equal({
+        expect(bodyOf(withBody('{"name":"n","tags":[1,null]}', contentType)), contentType).to.deep.equal({
           name: "n",
           tags: [1, null],
         });
@@ -62,7 +66,7 @@ describe("handlers/request", () => {
 
     it("finds Content-Type whatever its casing", () => {
       for (const header of ["content-type", "Content-Type", "CONTENT-TYPE"]) {
-        expect(jsonBodyOf(proxyEvent({ body: "{}", headers: { [header]: "application/json" } }))).to.deep.equal({});
+        expect(bodyOf(proxyEvent({ body: "{}", headers: { [header]: "application/json" } }))).to.deep.equal({});
       }
     });
 
@@ -77,10 +81,22 @@ describe("handlers/request", () => {
         "application/jsonp",
         "application/json, text/plain",
         "json",
+        "application/vnd.items+json",
+        "application/problem+json",
       ];
       for (const contentType of refused) {
-        expectHttpError(() => jsonBodyOf(withBody("{}", contentType)), 415, "unsupported_media_type", UNSUPPORTED);
+        expectHttpError(() => bodyOf(withBody("{}", contentType)), 415, "unsupported_media_type", UNSUPPORTED);
       }
+    });
+
+    it("accepts exactly the operation's media types", () => {
+      expect(jsonBodyOf(withBody("{}", "application/json"), NEW_ITEM_MEDIA_TYPES)).to.deep.equal({});
+      expectHttpError(
+        () => jsonBodyOf(withBody("{}", "application/merge-patch+json"), NEW_ITEM_MEDIA_TYPES),
+        415,
+        "unsupported_media_type",
+        "the request body must be JSON sent as application/json (UTF-8)",
+      );
     });
 
     it("answers 415 for a charset other than UTF-8", () => {
@@ -93,15 +109,15 @@ describe("handlers/request", () => {
         "application/merge-patch+json; charset=us-ascii",
         "application/json; charset=utf-8; charset=latin1",
       ]) {
-        expectHttpError(() => jsonBodyOf(withBody("{}", contentType)), 415, "unsupported_media_type", UNSUPPORTED);
+        expectHttpError(() => bodyOf(withBody("{}", contentType)), 415, "unsupported_media_type", UNSUPPORTED);
       }
     });
 
     it("answers 413 over 65536 bytes and accepts exactly 65536", () => {
       expect(MAX_BODY_BYTES).to.equal(65536);
-      expect(jsonBodyOf(withBody(bodyOfBytes(65536), "application/json"))).to.have.property("name", "n");
+      expect(bodyOf(withBody(bodyOfBytes(65536), "application/json"))).to.have.property("name", "n");
       expectHttpError(
-        () => jsonBodyOf(withBody(bodyOfBytes(65537), "application/json")),
+        () => bodyOf(withBody(bodyOfBytes(65537), "application/json")),
         413,
         "payload_too_large",
         TOO_LARGE,
@@ -112,18 +128,18 @@ describe("handlers/request", () => {
       // 21,846 euro signs are 65,538 UTF-8 bytes in fewer than 22,000 characters.
       const body = `"${"€".repeat(21846)}"`;
       expect(body.length).to.be.lessThan(22000);
-      expectHttpError(() => jsonBodyOf(withBody(body, "application/json")), 413, "payload_too_large", TOO_LARGE);
+      expectHttpError(() => bodyOf(withBody(body, "application/json")), 413, "payload_too_large", TOO_LARGE);
     });
 
     it("decodes base64 bodies and limits their decoded size", () => {
       const encode = (text: string): string => Buffer.from(text, "utf8").toString("base64");
       const base64 = (text: string): ReturnType<typeof proxyEvent> =>
         withBody(encode(text), "application/json", { isBase64Encoded: true });
-      expect(jsonBodyOf(base64('{"name":"é"}'))).to.deep.equal({ name: "é" });
+      expect(bodyOf(base64('{"name":"é"}'))).to.deep.equal({ name: "é" });
       // 65536 bytes are 87,384 base64 characters: the decoded size is what counts.
       expect(encode(bodyOfBytes(65536)).length).to.be.greaterThan(65536);
-      expect(jsonBodyOf(base64(bodyOfBytes(65536)))).to.have.property("name", "n");
-      expectHttpError(() => jsonBodyOf(base64(bodyOfBytes(65537))), 413, "payload_too_large", TOO_LARGE);
+      expect(bodyOf(base64(bodyOfBytes(65536)))).to.have.property("name", "n");
+      expectHttpError(() => bodyOf(base64(bodyOfBytes(65537))), 413, "payload_too_large", TOO_LARGE);
     });
 
     it("answers 400 malformed_json for bytes that are not UTF-8, never replacing them", () => {
@@ -136,23 +152,23 @@ describe("handlers/request", () => {
         Buffer.from([0x22, 0xf0, 0x9f, 0x98, 0x22]), // a truncated 4-byte sequence
       ];
       for (const bytes of invalid) {
-        expectHttpError(() => jsonBodyOf(base64(bytes)), 400, "malformed_json", NOT_UTF8);
+        expectHttpError(() => bodyOf(base64(bytes)), 400, "malformed_json", NOT_UTF8);
       }
-      expect(jsonBodyOf(base64(Buffer.from('{"name":"café 😀"}')))).to.deep.equal({ name: "café 😀" });
+      expect(bodyOf(base64(Buffer.from('{"name":"café 😀"}')))).to.deep.equal({ name: "café 😀" });
     });
 
     it("answers 400 malformed_json for a text body holding an unpaired surrogate", () => {
       for (const body of ['{"name":"\ud800"}', '{"name":"a\udc00b"}', '"\ud83d"']) {
-        expectHttpError(() => jsonBodyOf(withBody(body, "application/json")), 400, "malformed_json", NOT_UTF8);
+        expectHttpError(() => bodyOf(withBody(body, "application/json")), 400, "malformed_json", NOT_UTF8);
       }
       // Escaped in JSON, a lone surrogate is valid text: JSON.parse decides what it means.
-      expect(jsonBodyOf(withBody('{"name":"\\ud83d\\ude00"}', "application/json"))).to.deep.equal({ name: "😀" });
+      expect(bodyOf(withBody('{"name":"\\ud83d\\ude00"}', "application/json"))).to.deep.equal({ name: "😀" });
     });
 
     it("measures the bytes received: 65536 bytes of invalid UTF-8 are 400, not 413", () => {
       const bytes = Buffer.alloc(MAX_BODY_BYTES, 0xe9);
       expectHttpError(
-        () => jsonBodyOf(withBody(bytes.toString("base64"), "application/json", { isBase64Encoded: true })),
+        () => bodyOf(withBody(bytes.toString("base64"), "application/json", { isBase64Encoded: true })),
         400,
         "malformed_json",
         NOT_UTF8,
@@ -162,14 +178,14 @@ describe("handlers/request", () => {
     it("answers 400 for a number too small for a double, which JSON.parse would read as 0", () => {
       for (const literal of ["1e-400", "-2.5e-999", "0.0001e-330"]) {
         expectHttpError(
-          () => jsonBodyOf(withBody(`{"name":"n","a":[1,{"b":${literal}}]}`, "application/json")),
+          () => bodyOf(withBody(`{"name":"n","a":[1,{"b":${literal}}]}`, "application/json")),
           400,
           "validation_failed",
           `the number ${literal} cannot be stored: ${NUMBER_RULE}`,
         );
       }
       const zeros = '{"name":"1e-400","a":[0,-0,0.0,0e-400,-0.000E+5],"b":"\\"1e-400"}';
-      expect(jsonBodyOf(withBody(zeros, "application/json"))).to.deep.equal({
+      expect(bodyOf(withBody(zeros, "application/json"))).to.deep.equal({
         name: "1e-400",
         a: [0, -0, 0, 0, -0],
         b: '"1e-400',
@@ -178,7 +194,7 @@ describe("handlers/request", () => {
 
     it("answers 400 malformed_json for an empty body", () => {
       for (const body of [null, "", "   ", "\n\t "]) {
-        expectHttpError(() => jsonBodyOf(withBody(body, "application/json")), 400, "malformed_json", EMPTY);
+        expectHttpError(() => bodyOf(withBody(body, "application/json")), 400, "malformed_json", EMPTY);
       }
     });
 
@@ -193,14 +209,14 @@ describe("handlers/request", () => {
         "\uFEFF{}",
         '{"a":1}x',
       ]) {
-        expectHttpError(() => jsonBodyOf(withBody(body, "application/json")), 400, "malformed_json", NOT_JSON);
+        expectHttpError(() => bodyOf(withBody(body, "application/json")), 400, "malformed_json", NOT_JSON);
       }
     });
 
     it("returns other JSON values as they are (the item parsers refuse them)", () => {
-      expect(jsonBodyOf(withBody("[1]", "application/json"))).to.deep.equal([1]);
-      expect(jsonBodyOf(withBody("null", "application/json"))).to.equal(null);
-      expect(jsonBodyOf(withBody(' "s" ', "application/json"))).to.equal("s");
+      expect(bodyOf(withBody("[1]", "application/json"))).to.deep.equal([1]);
+      expect(bodyOf(withBody("null", "application/json"))).to.equal(null);
+      expect(bodyOf(withBody(' "s" ', "application/json"))).to.equal("s");
     });
 
     it("refuses __proto__, constructor and prototype keys at any depth with 400 validation_failed", () => {
@@ -213,7 +229,7 @@ describe("handlers/request", () => {
       ];
       for (const [body, key] of cases) {
         expectHttpError(
-          () => jsonBodyOf(withBody(body, "application/json")),
+          () => bodyOf(withBody(body, "application/json")),
           400,
           "validation_failed",
           `the property name ${key} is not allowed`,
@@ -226,12 +242,12 @@ describe("handlers/request", () => {
     it("answers 400 for a body nested 20,000 levels deep, not a stack overflow (500)", () => {
       const body = `{"name":"n","a":${"[".repeat(20000)}${"]".repeat(20000)}}`;
       expect(Buffer.byteLength(body)).to.be.lessThan(MAX_BODY_BYTES);
-      expectHttpError(() => parseItemInput(jsonBodyOf(withBody(body, "application/json"))), 400, "validation_failed");
+      expectHttpError(() => parseItemInput(bodyOf(withBody(body, "application/json"))), 400, "validation_failed");
     });
 
     it("keeps keys that merely contain those words", () => {
       const body = '{"proto":1,"__proto":2,"constructors":3,"myPrototype":4}';
-      expect(jsonBodyOf(withBody(body, "application/json"))).to.deep.equal({
+      expect(bodyOf(withBody(body, "application/json"))).to.deep.equal({
         proto: 1,
         __proto: 2,
         constructors: 3,
