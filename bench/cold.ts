@@ -6,7 +6,7 @@
  * round, after one unmeasured round, so drift on the machine falls on all of them alike.
  */
 import { execFile } from "child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
 import { promisify } from "util";
 import * as ts from "typescript";
@@ -20,6 +20,8 @@ export interface ColdTarget {
   code: string;
   /** The function's environment variables; the SDK's region and credentials come from ours. */
   environment: Record<string, string>;
+  /** Package folders the archive ships (e.g. `node_modules/@aws-sdk/client-dynamodb`), copied from the project. */
+  packages?: string[];
 }
 
 /** Medians over the runs (firstResponseMs is NaN for the floor, which has no handler). */
@@ -63,8 +65,12 @@ export async function measureColdStarts(dir: string, functions: ColdTarget[], ru
   const aws = Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith("AWS_")));
   const targets = [{ name: FLOOR, path: join(dir, "floor", "index.js"), env: {} }];
   for (const fn of functions) {
-    const path = join(dir, "functions", fn.name, "__index.js");
-    mkdirSync(join(path, ".."), { recursive: true });
+    const folder = join(dir, "functions", fn.name.replace(/[^A-Za-z0-9]+/g, "-"));
+    for (const name of fn.packages ?? []) {
+      cpSync(join(root, name), join(folder, name), { recursive: true });
+    }
+    const path = join(folder, "__index.js");
+    mkdirSync(folder, { recursive: true });
     writeFileSync(path, fn.code);
     targets.push({ name: fn.name, path, env: fn.environment });
   }

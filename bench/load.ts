@@ -1,7 +1,9 @@
 /**
- * Local load: the local runtime in a child process (bench/runtime-child.ts, as `npm start` runs
- * it), driven by autocannon from this one at a fixed number of connections, for the design's
- * wiring and for the naive baseline's, one operation after another: a get, a list page, a create.
+ * Local load: the local runtime in child processes (bench/runtime-child.ts, as `npm start` runs
+ * it), one per wiring (the design's and the naive baseline's), driven by autocannon from this one
+ * at a fixed number of connections: a get, a list page, a create. The two wirings take turns in
+ * short slices, so a change in the machine's other work falls on both alike. Latencies are kept
+ * per response (autocannon's own histogram rounds to whole milliseconds).
  */
 import { ChildProcess, fork } from "child_process";
 import { join } from "path";
@@ -10,7 +12,9 @@ import type { Wiring } from "./runtime-child";
 
 export interface LoadOptions {
   connections: number;
-  durationSeconds: number;
+  /** Measured slices per wiring and operation, taken in turn with the other wiring. */
+  slices: number;
+  sliceSeconds: number;
   warmupSeconds: number;
   /** Items created before measuring, so a list page is a full page. */
   seedItems: number;
@@ -21,7 +25,6 @@ export interface LoadFigure {
   operation: "get" | "list page" | "create";
   /** 2xx responses per second of the measured window. */
   requestsPerSecond: number;
-  /** autocannon's histogram, whole milliseconds. */
   p50Ms: number;
   p99Ms: number;
   /** Other statuses, connection errors and timeouts. */
@@ -56,47 +59,88 @@ export async function createItem(url: string): Promise<string> {
   return body.id;
 }
 
-function hit(url: string, request: autocannon.Request, seconds: number, connections: number) {
-  return autocannon({ url, connections, duration: seconds, requests: [request] });
+/** Runs autocannon for `seconds`; adds each 2xx latency to `latencies`, returns the other responses and errors. */
+function hit(url: string, request: autocannon.Request, seconds: number, connections: number, latencies: number[]) {
+  return new Promise<number>((resolve, reject) => {
+    let errors = 0;
+    const instance = autocannon({ url, connections, duration: seconds, requests: [request] }, (error) =>
+      error ? reject(error) : resolve(errors),
+    );
+    instance.on("response", (_client, statusCode, _bytes, responseTime) => {
+      if (statusCode >= 200 && statusCode < 300) {
+        latencies.push(responseTime);
+      } else {
+        errors += 1;
+      }
+    });
+    instance.on("reqError", () => (errors += 1));
+  });
 }
 
-export async function measureLoad(wiring: Wiring, options: LoadOptions): Promise<LoadFigure[]> {
-  const { child, url } = await startRuntime(wiring);
+const WIRINGS: readonly Wiring[] = ["items-api", "naive"];
+
+export async function measureLoad(options: LoadOptions): Promise<LoadFigure[]> {
+  const runtimes = await Promise.all(WIRINGS.map(startRuntime));
   try {
-    const ids: string[] = [];
-    while (ids.length < options.seedItems) {
-      ids.push(...(await Promise.all(Array.from({ length: 10 }, () => createItem(url)))));
-    }
-    const requests: [LoadFigure["operation"], autocannon.Request][] = [
-      ["get", { method: "GET", path: `/items/${ids[0]}` }],
-      ["list page", { method: "GET", path: "/items" }],
+    const ids = await Promise.all(
+      runtimes.map(async ({ url }) => {
+        const created: string[] = [];
+        while (created.length < options.seedItems) {
+          created.push(...(await Promise.all(Array.from({ length: 10 }, () => createItem(url)))));
+        }
+        return created[0] ?? "";
+      }),
+    );
+    const operations: [LoadFigure["operation"], (id: string) => autocannon.Request][] = [
+      ["get", (id) => ({ method: "GET", path: `/items/${id}` })],
+      ["list page", () => ({ method: "GET", path: "/items" })],
       [
         "create",
-        { method: "POST", path: "/items", headers: { "content-type": "application/json" }, body: CREATE_BODY },
+        () => ({ method: "POST", path: "/items", headers: { "content-type": "application/json" }, body: CREATE_BODY }),
       ],
     ];
     const figures: LoadFigure[] = [];
-    for (const [operation, request] of requests) {
-      if (options.warmupSeconds > 0) {
-        await hit(url, request, options.warmupSeconds, options.connections);
+    for (const [operation, requestFor] of operations) {
+      const runs = runtimes.map(({ url }, index) => ({
+        url,
+        request: requestFor(ids[index] ?? ""),
+        latencies: [] as number[],
+        errors: 0,
+      }));
+      for (const run of runs) {
+        await hit(run.url, run.request, options.warmupSeconds, options.connections, []);
       }
-      const result = await hit(url, request, options.durationSeconds, options.connections);
-      figures.push({
-        wiring,
-        operation,
-        requestsPerSecond: result["2xx"] / result.duration,
-        p50Ms: result.latency.p50,
-        p99Ms: result.latency.p99,
-        errors: result.non2xx + result.errors + result.timeouts,
-      });
+      for (let slice = 0; slice < options.slices; slice++) {
+        // Rotated each slice, so neither wiring always runs right after the other.
+        for (let turn = 0; turn < runs.length; turn++) {
+          const run = runs[(slice + turn) % runs.length];
+          if (run !== undefined) {
+            run.errors += await hit(run.url, run.request, options.sliceSeconds, options.connections, run.latencies);
+          }
+        }
+      }
+      for (const [index, run] of runs.entries()) {
+        const sorted = Float64Array.from(run.latencies).sort();
+        const percentile = (fraction: number) => sorted[Math.max(0, Math.ceil(fraction * sorted.length) - 1)] ?? NaN;
+        figures.push({
+          wiring: WIRINGS[index] ?? "items-api",
+          operation,
+          requestsPerSecond: sorted.length / (options.slices * options.sliceSeconds),
+          p50Ms: percentile(0.5),
+          p99Ms: percentile(0.99),
+          errors: run.errors,
+        });
+      }
     }
     return figures;
   } finally {
-    if (child.exitCode === null) {
-      await new Promise((resolve) => {
-        child.once("exit", resolve);
-        child.kill("SIGTERM");
-      });
+    for (const { child } of runtimes) {
+      if (child.exitCode === null) {
+        await new Promise((resolve) => {
+          child.once("exit", resolve);
+          child.kill("SIGTERM");
+        });
+      }
     }
   }
 }
