@@ -320,7 +320,7 @@ export function methodNotAllowedOperation(
  */
 const ANNOTATION_KEYWORDS = new Set(["example", "readOnly", "default"]);
 
-function withoutAnnotations(schema: unknown): unknown {
+export function withoutAnnotations(schema: unknown): unknown {
   if (Array.isArray(schema)) {
     return schema.map(withoutAnnotations);
   }

@@ -5,6 +5,7 @@
  */
 import type { ErrorCode } from "../handlers/errors";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../handlers/items";
+import { MAX_IF_MATCH_TAGS } from "../handlers/request";
 import { API_KEY_HEADER } from "./apigateway-import";
 import { Route, ParameterName, routes as defaultRoutes, routesByPath } from "./routes";
 import { JsonSchema, errorSchema, itemListSchema, itemSchema } from "./schemas";
@@ -45,6 +46,9 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   gateway_timeout: 504,
 };
 
+/** Statuses that tell the client when to retry. */
+const RETRY_AFTER_STATUSES: readonly number[] = [409, 429, 503];
+
 /** Errors any route can answer with. */
 const COMMON_ERRORS: ErrorCode[] = ["throttled", "internal_error", "unavailable"];
 
@@ -53,8 +57,8 @@ const PARAMETERS: Record<ParameterName, JsonSchema> = {
     name: "id",
     in: "path",
     required: true,
-    description: "The item's id",
-    schema: { type: "string", format: "uuid" },
+    description: "The item's id, a UUID the server assigned. Any other value names no item: 404 not_found.",
+    schema: { type: "string" },
   },
   limit: {
     name: "limit",
@@ -74,14 +78,14 @@ const PARAMETERS: Record<ParameterName, JsonSchema> = {
     name: "If-Match",
     in: "header",
     required: false,
-    description: 'Write only if the item\'s ETag is one of these, e.g. "3"; otherwise 412',
+    description: `Write only if the item's ETag is one of these entity tags, e.g. "3" (strong comparison; at most ${MAX_IF_MATCH_TAGS}, or 400); otherwise 412. * asks only that the item exists.`,
     schema: { type: "string" },
   },
   "If-None-Match": {
     name: "If-None-Match",
     in: "header",
     required: false,
-    description: "304 Not Modified when the item's ETag is one of these",
+    description: "304 Not Modified when the item's ETag is one of these entity tags (weak comparison), or *",
     schema: { type: "string" },
   },
   "Idempotency-Key": {
@@ -97,7 +101,16 @@ const PARAMETERS: Record<ParameterName, JsonSchema> = {
 const HEADERS: Record<string, JsonSchema> = {
   ETag: { description: 'The item\'s version as an entity tag, e.g. "3"', schema: { type: "string" } },
   Location: { description: "URL of the created item", schema: { type: "string", format: "uri" } },
-  "x-request-id": { description: "Id of this request, also in error bodies and logs", schema: { type: "string" } },
+  "x-request-id": {
+    description: "Id of this request (API Gateway's extended request id), on every answer of the functions",
+    schema: { type: "string" },
+  },
+  "x-amz-apigw-id": {
+    description:
+      "API Gateway's extended request id, on every response, API Gateway's own answers included; requestId in error bodies",
+    schema: { type: "string" },
+  },
+  "Retry-After": { description: "Seconds to wait before retrying", schema: { type: "integer", minimum: 0 } },
 };
 
 /** Component name of a parameter: OpenAPI keys may not hold every header character. */
@@ -120,8 +133,12 @@ function errorResponses(route: Route, options: OpenApiOptions): Record<string, u
         {
           description: `Error: ${statusCodes.join(", ")}`,
           headers: {
+            "x-amz-apigw-id": { $ref: "#/components/headers/x-amz-apigw-id" },
             "x-request-id": { $ref: "#/components/headers/x-request-id" },
-            ...(status === 503 || status === 409 ? { "Retry-After": { schema: { type: "integer" } } } : {}),
+            // 429: present when throttled, absent when an API key's daily quota is used up.
+            ...(RETRY_AFTER_STATUSES.includes(status)
+              ? { "Retry-After": { $ref: "#/components/headers/Retry-After" } }
+              : {}),
           },
           content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
         },
@@ -131,7 +148,7 @@ function errorResponses(route: Route, options: OpenApiOptions): Record<string, u
 
 function operationOf(route: Route, options: OpenApiOptions): Record<string, unknown> {
   const successHeaders = Object.fromEntries(
-    [...(route.success.headers ?? []), "x-request-id"].map((header) => [
+    [...(route.success.headers ?? []), "x-request-id", "x-amz-apigw-id"].map((header) => [
       header,
       { $ref: `#/components/headers/${header}` },
     ]),

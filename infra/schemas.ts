@@ -7,7 +7,7 @@
  * enforce the full rules (attribute names and count, nesting depth, read-only fields, numbers
  * DynamoDB can store) with precise messages, so a model never rejects what a handler accepts.
  */
-import { ATTRIBUTE_NAME_PATTERN, LIMITS, READ_ONLY_FIELDS } from "../handlers/item";
+import { ATTRIBUTE_NAME_PATTERN, LIMITS, NUMBER_RULE, READ_ONLY_FIELDS } from "../handlers/item";
 
 export type JsonSchema = { [key: string]: unknown };
 
@@ -19,8 +19,17 @@ const maxProperties = LIMITS.maxAttributes + 2;
 /** What a model cannot say about client attributes; the handlers enforce it. */
 const ATTRIBUTE_RULES =
   `Other attributes: names match ${ATTRIBUTE_NAME_PATTERN}, at most ${LIMITS.maxAttributes} of them, ` +
-  `values any JSON nested at most ${LIMITS.maxDepth} levels deep. ` +
+  `values any JSON nested at most ${LIMITS.maxDepth} levels deep; ${NUMBER_RULE}. ` +
   `${READ_ONLY_FIELDS.join(", ")} are set by the server: a body that sets one gets 400 read_only_field.`;
+
+/**
+ * The server-managed fields, declared read-only (OpenAPI 3.0: "SHOULD NOT be sent as part of the
+ * request"). A model keeps no annotation, so API Gateway lets them through to the handler, which
+ * answers 400 read_only_field.
+ */
+const readOnlyFields: Record<string, JsonSchema> = Object.fromEntries(
+  READ_ONLY_FIELDS.map((field) => [field, { readOnly: true, description: "Set by the server: 400 read_only_field" }]),
+);
 
 /** Body of createItem and replaceItem. */
 export const newItemSchema: JsonSchema = {
@@ -28,7 +37,7 @@ export const newItemSchema: JsonSchema = {
   description: `An item's client fields: name, description and up to ${LIMITS.maxAttributes} other attributes. ${ATTRIBUTE_RULES}`,
   type: "object",
   required: ["name"],
-  properties: { name, description },
+  properties: { name, description, ...readOnlyFields },
   additionalProperties: true,
   maxProperties,
 };
@@ -42,6 +51,7 @@ export const itemPatchSchema: JsonSchema = {
     name,
     // A string or null, said in what OpenAPI 3.0 and draft 4 share (no type arrays, no nullable).
     description: { anyOf: [description, { enum: [null] }] },
+    ...readOnlyFields,
   },
   additionalProperties: true,
   // No maxProperties: removals (null) do not count, and the limit holds after merging.
