@@ -100,9 +100,10 @@ async function main(): Promise<void> {
   const floor = cold.find((figure) => figure.name === FLOOR);
   for (const figure of cold.filter((candidate) => functions.some((fn) => fn.operationId === candidate.name))) {
     budget(
-      `cold init ${figure.name} <= ${BUDGETS.coldInitToFloor}x the floor`,
-      figure.ratioToFloor <= BUDGETS.coldInitToFloor,
-      `${figure.initMs.toFixed(1)} ms vs ${floor?.initMs.toFixed(1)} ms = ${figure.ratioToFloor.toFixed(2)}x (median of ${figure.runs})`,
+      `cold init ${figure.name} <= ${BUDGETS.coldInitToFloor}x the floor (CPU)`,
+      figure.cpuRatioToFloor <= BUDGETS.coldInitToFloor,
+      `${figure.initCpuMs.toFixed(1)} ms vs ${floor?.initCpuMs.toFixed(1)} ms = ${figure.cpuRatioToFloor.toFixed(2)}x ` +
+        `(median of ${figure.runs}; wall ${figure.initMs.toFixed(1)} vs ${floor?.initMs.toFixed(1)} ms)`,
     );
   }
 
@@ -153,8 +154,8 @@ async function main(): Promise<void> {
     cold.map((figure) => ({
       module: figure.name,
       "init ms": fixed(figure.initMs),
-      "x floor": fixed(figure.ratioToFloor, 2),
       "init CPU ms": fixed(figure.initCpuMs),
+      "CPU x floor": fixed(figure.cpuRatioToFloor, 2),
       "1st response ms": fixed(figure.firstResponseMs),
       "RSS MB": fixed(figure.rssMb, 0),
     })),
