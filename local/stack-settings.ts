@@ -5,12 +5,18 @@
 import { readFileSync } from "fs";
 import { join } from "path";
 import { parse } from "yaml";
-import { RawValue, Settings, parseSettings } from "../infra/config";
+import { RawValue, Settings, parseSettings } from "../infra/settings";
 
 export const PROJECT_NAME = "items-api";
 export const PROJECT_ROOT = join(__dirname, "..");
 
 export function readStackSettings(stack: string, root: string = PROJECT_ROOT): Settings {
+  const config = readStackConfig(stack, root);
+  return parseSettings((key) => config.get(key));
+}
+
+/** The project's keys a stack file sets (`items-api:` prefix dropped), as the YAML types them. */
+export function readStackConfig(stack: string, root: string = PROJECT_ROOT): Map<string, RawValue> {
   if (!/^[A-Za-z0-9_.-]+$/.test(stack)) {
     throw new Error(`invalid stack name "${stack}"`);
   }
@@ -30,8 +36,10 @@ export function readStackSettings(stack: string, root: string = PROJECT_ROOT): S
     parsed.config !== null
       ? (parsed.config as Record<string, unknown>)
       : {};
-  return parseSettings((key) => {
-    const value = config[`${PROJECT_NAME}:${key}`];
-    return value === null ? undefined : (value as RawValue);
-  });
+  const prefix = `${PROJECT_NAME}:`;
+  return new Map(
+    Object.entries(config)
+      .filter(([key, value]) => key.startsWith(prefix) && value !== null)
+      .map(([key, value]) => [key.slice(prefix.length), value as RawValue]),
+  );
 }

@@ -1,14 +1,15 @@
 /**
- * Stack configuration as the program sees it: `Pulumi.yaml` declares exactly CONFIG_KEYS, a bad
+ * Stack configuration as the program sees it: the stack files set only declared keys, a bad
  * value stops the program before any resource with a message naming the key, and a configured
  * `cursorSecret` reaches the functions as a secret and never the code. (parseSettings itself is
- * tested value by value in test/unit/config.test.ts.)
+ * tested value by value in test/unit/config.test.ts; Pulumi.yaml's declarations against the
+ * table in test/local/config-docs.test.ts.)
  */
 import { readFileSync } from "fs";
 import { join } from "path";
 import { expect } from "chai";
 import { parse } from "yaml";
-import { CONFIG_KEYS } from "../../infra/config";
+import { CONFIG_KEYS } from "../../infra/settings";
 import { PROJECT_ROOT, programSnapshot, resourcesOfType } from "../support/program-snapshot";
 import { CURSOR_SECRET, CURSOR_SECRET_RUN, INVALID_CONFIG, invalidConfigRun, startInfraPrograms } from "./programs";
 
@@ -16,29 +17,6 @@ describe("infra: stack configuration", function () {
   this.timeout(120000);
   // Start every program run of the infra suite at once, when (and only if) it runs.
   before(startInfraPrograms);
-
-  it("declares exactly CONFIG_KEYS in Pulumi.yaml, with type, description and default", () => {
-    const project = parse(readFileSync(join(PROJECT_ROOT, "Pulumi.yaml"), "utf8")) as {
-      name: string;
-      runtime: unknown;
-      config: Record<string, unknown>;
-    };
-    expect(project.name).to.equal("items-api");
-    expect(project.runtime).to.deep.equal({ name: "nodejs", options: { typescript: true } });
-    expect(project.config).to.deep.equal(
-      Object.fromEntries(
-        CONFIG_KEYS.map((entry) => [
-          entry.key,
-          {
-            type: entry.type,
-            description: entry.description,
-            ...(entry.type === "array" ? { items: { type: "string" } } : {}),
-            default: entry.default,
-          },
-        ]),
-      ),
-    );
-  });
 
   it("sets in the stack files only keys that Pulumi.yaml declares (besides aws:region)", () => {
     const declared = CONFIG_KEYS.map((entry) => `items-api:${entry.key}`);

@@ -22,7 +22,7 @@ export const INVALID_CONFIG: readonly InvalidConfig[] = [
     stack: "dev",
     config: { "items-api:logRetentionDays": "8" },
     key: "items-api:logRetentionDays",
-    message: "invalid config items-api:logRetentionDays: must be one of CloudWatch's values",
+    message: "invalid config items-api:logRetentionDays: must be one of CloudWatch's retention periods",
   },
   // Read after the other settings: proves every value is read before any resource exists.
   {

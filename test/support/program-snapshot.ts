@@ -10,7 +10,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { promisify } from "util";
 import { parse } from "yaml";
-import { RawValue, Settings, parseSettings } from "../../infra/config";
+import { RawValue, Settings, parseSettings } from "../../infra/settings";
 
 export interface ProgramRequest {
   stack: string;

@@ -1,16 +1,15 @@
-/** infra/config.ts: raw stack config -> validated settings (pure part). */
+/** infra/settings.ts and infra/config.ts: raw stack config -> validated settings (pure parts). */
 import { expect } from "chai";
+import { parseRegion } from "../../infra/config";
 import {
   CONFIG_KEYS,
   CURSOR_SECRET_MIN_LENGTH,
   LAMBDA_MIN_UNRESERVED_CONCURRENCY,
-  LOG_RETENTION_DAYS,
   RawValue,
   Settings,
   parseCursorSecret,
-  parseRegion,
   parseSettings,
-} from "../../infra/config";
+} from "../../infra/settings";
 import { routes } from "../../infra/routes";
 import { expectPlainError } from "./fixtures";
 
@@ -63,9 +62,15 @@ const BOOLEANS = [
   "manageApiGatewayAccount",
 ];
 
-const ORIGIN_HINT = "is not an origin such as https://app.example.com (scheme, host and optional port only)";
+const ORIGIN_HINT =
+  'is not an origin such as https://app.example.com (scheme, host and optional port only) or "*" (any)';
 
-describe("infra/config", () => {
+/** CloudWatch Logs' retention periods (the oracle: its API reference lists them). */
+const CLOUDWATCH_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+describe("infra/settings", () => {
   describe("parseSettings", () => {
     it("reads exactly the declared keys (cursorSecret apart: it is read as a secret)", () => {
       const read: string[] = [];
@@ -191,19 +196,14 @@ describe("infra/config", () => {
     });
 
     it("accepts every CloudWatch retention value and nothing else", () => {
-      for (const days of LOG_RETENTION_DAYS) {
+      for (const days of CLOUDWATCH_RETENTION_DAYS) {
         expect(parse({ logRetentionDays: String(days) }).logRetentionDays).to.equal(days);
+        expect(parse({ logRetentionDays: days }).logRetentionDays).to.equal(days);
       }
-      for (const days of [2, 4, 13, 15, 364, 366, 3652]) {
-        expectPlainError(
-          () => parse({ logRetentionDays: days }),
-          `invalid config items-api:logRetentionDays: must be one of CloudWatch's values ${LOG_RETENTION_DAYS.join(", ")}, got ${days}`,
-        );
-      }
-      for (const raw of [0, "0", 3654, "-14", "14.5", "fourteen", "", true, ["14"]]) {
+      for (const raw of [2, 4, 13, 15, 364, 366, 3652, 0, "0", 3654, "-14", "14.5", "fourteen", "", true, ["14"]]) {
         expectPlainError(
           () => parse({ logRetentionDays: raw }),
-          `invalid config items-api:logRetentionDays: must be an integer from 1 to 3653, got ${JSON.stringify(raw)}`,
+          `invalid config items-api:logRetentionDays: must be one of CloudWatch's retention periods: ${CLOUDWATCH_RETENTION_DAYS.join(", ")}, got ${JSON.stringify(raw)}`,
         );
       }
     });
@@ -240,14 +240,10 @@ describe("infra/config", () => {
       expect(parse({ lambdaReservedConcurrency: -1 }).lambda.reservedConcurrency).to.equal(undefined);
       expect(parse({ ...limit, lambdaReservedConcurrency: "1" }).lambda.reservedConcurrency).to.equal(1);
       expect(parse({ ...limit, lambdaReservedConcurrency: "1000" }).lambda.reservedConcurrency).to.equal(1000);
-      expectPlainError(
-        () => parse({ ...limit, lambdaReservedConcurrency: 0 }),
-        "invalid config items-api:lambdaReservedConcurrency: must be -1 (no reservation) or from 1 to 1000; 0 would throttle every request",
-      );
-      for (const raw of [-2, 1001, "1.5", "", "fifty"]) {
+      for (const raw of [0, "0", -2, 1001, "1.5", "", "fifty"]) {
         expectPlainError(
           () => parse({ ...limit, lambdaReservedConcurrency: raw }),
-          `invalid config items-api:lambdaReservedConcurrency: must be an integer from -1 to 1000, got ${JSON.stringify(raw)}`,
+          `invalid config items-api:lambdaReservedConcurrency: must be an integer from 1 to 1000, or -1 (no reservation), got ${JSON.stringify(raw)}`,
         );
       }
     });
@@ -256,14 +252,10 @@ describe("infra/config", () => {
       expect(parse({ lambdaAccountConcurrencyLimit: -1 }).lambda.accountConcurrencyLimit).to.equal(undefined);
       expect(parse({ lambdaAccountConcurrencyLimit: "10" }).lambda.accountConcurrencyLimit).to.equal(10);
       expect(parse({ lambdaAccountConcurrencyLimit: 1000000 }).lambda.accountConcurrencyLimit).to.equal(1000000);
-      expectPlainError(
-        () => parse({ lambdaAccountConcurrencyLimit: 0 }),
-        "invalid config items-api:lambdaAccountConcurrencyLimit: must be -1 (not stated) or the account's limit, from 1 to 1000000",
-      );
-      for (const raw of [-2, 1000001, "1e3", true]) {
+      for (const raw of [0, -2, 1000001, "1e3", true]) {
         expectPlainError(
           () => parse({ lambdaAccountConcurrencyLimit: raw }),
-          `invalid config items-api:lambdaAccountConcurrencyLimit: must be an integer from -1 to 1000000, got ${JSON.stringify(raw)}`,
+          `invalid config items-api:lambdaAccountConcurrencyLimit: must be an integer from 1 to 1000000, or -1 (not stated, which refuses any reservation), got ${JSON.stringify(raw)}`,
         );
       }
     });
@@ -403,7 +395,7 @@ describe("infra/config", () => {
       for (const raw of ["ops", "ops@example", "@example.com", "ops @example.com", "a@b@c.d", 5, true]) {
         expectPlainError(
           () => parse({ alarmEmail: raw }),
-          `invalid config items-api:alarmEmail: must be an e-mail address, got ${JSON.stringify(raw)}`,
+          `invalid config items-api:alarmEmail: must be an e-mail address, or empty (no subscription), got ${JSON.stringify(raw)}`,
         );
       }
     });
@@ -446,7 +438,7 @@ describe("infra/config", () => {
       for (const raw of ["s".repeat(31), "short", 42, true]) {
         expectPlainError(
           () => parseCursorSecret(raw),
-          "invalid config items-api:cursorSecret: must be a string of at least 32 characters (set it with --secret)",
+          "invalid config items-api:cursorSecret: must be a string of at least 32 characters, or empty (a key derived from the stack and table, see README)",
         );
       }
     });
