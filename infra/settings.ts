@@ -24,24 +24,22 @@ interface KeyBase {
   secret?: true;
 }
 
-/** An integer from `min` to `max`. */
-export interface IntegerKey extends KeyBase {
+interface IntegerRange extends KeyBase {
   type: "integer";
   default: number;
   min: number;
   max: number;
-  none?: undefined;
   allowed?: undefined;
 }
 
+/** An integer from `min` to `max`. */
+export interface IntegerKey extends IntegerRange {
+  none?: undefined;
+}
+
 /** An integer from `min` to `max`, or `none.value` (outside that range) for "not set". */
-export interface OptionalIntegerKey extends KeyBase {
-  type: "integer";
-  default: number;
-  min: number;
-  max: number;
+export interface OptionalIntegerKey extends IntegerRange {
   none: { value: number; meaning: string };
-  allowed?: undefined;
 }
 
 /** An integer from a fixed list. */
@@ -341,22 +339,21 @@ function integerValue(raw: RawValue): number | undefined {
   return typeof value === "number" && Number.isInteger(value) ? value : undefined;
 }
 
-function integer(read: ReadRaw, key: KeysOf<IntegerKey>): number {
-  const spec: IntegerKey = CONFIG[key];
-  const raw = rawOrDefault(read, key);
+/** `raw` if it is an integer from the key's min to its max; anything else is refused. */
+function integerInRange(key: KeysOf<IntegerRange>, raw: RawValue): number {
+  const spec: IntegerRange = CONFIG[key];
   const value = integerValue(raw);
   return value !== undefined && value >= spec.min && value <= spec.max ? value : refuse(key, raw);
 }
 
+function integer(read: ReadRaw, key: KeysOf<IntegerKey>): number {
+  return integerInRange(key, rawOrDefault(read, key));
+}
+
 /** The key's integer, or undefined for its `none` value. */
 function optionalInteger(read: ReadRaw, key: KeysOf<OptionalIntegerKey>): number | undefined {
-  const spec: OptionalIntegerKey = CONFIG[key];
   const raw = rawOrDefault(read, key);
-  const value = integerValue(raw);
-  if (value === spec.none.value) {
-    return undefined;
-  }
-  return value !== undefined && value >= spec.min && value <= spec.max ? value : refuse(key, raw);
+  return integerValue(raw) === CONFIG[key].none.value ? undefined : integerInRange(key, raw);
 }
 
 function listedInteger(read: ReadRaw, key: KeysOf<ListedIntegerKey>): number {
