@@ -234,7 +234,10 @@ function plainItemOf(record: unknown): JsonObject | undefined {
   return plain;
 }
 
-/** Builds placeholder maps; the same name or path segment always gets the same placeholder. */
+/**
+ * Builds placeholder maps; the same name or path segment always gets the same placeholder.
+ * Placeholders count in the 4 KB expression limits: base-36 numbers keep them short.
+ */
 function expressionBuilder() {
   const names: Record<string, string> = {};
   const placeholders = new Map<string, string>();
@@ -244,7 +247,7 @@ function expressionBuilder() {
     name(attribute: string): string {
       let placeholder = placeholders.get(attribute);
       if (placeholder === undefined) {
-        placeholder = `#n${placeholders.size}`;
+        placeholder = `#${placeholders.size.toString(36)}`;
         placeholders.set(attribute, placeholder);
         names[placeholder] = attribute;
       }
@@ -254,7 +257,7 @@ function expressionBuilder() {
       return segments.map((segment) => this.name(segment)).join(".");
     },
     value(value: unknown): string {
-      const placeholder = `:v${valueCount++}`;
+      const placeholder = `:${(valueCount++).toString(36)}`;
       values[placeholder] = value;
       return placeholder;
     },
@@ -369,7 +372,8 @@ export async function putNewItem(store: Store, item: StoredItem, mayExist = fals
 
 /**
  * Sets every client field and bumps the version, conditioned on existence, If-Match and the
- * request's write token.
+ * request's write token. `onto` is the item as read when `versions` names exactly its version:
+ * the result is then known without DynamoDB sending it back.
  */
 async function overwriteItem(
   store: Store,
@@ -377,6 +381,7 @@ async function overwriteItem(
   input: ItemInput,
   now: string,
   versions: number[] | undefined,
+  onto?: StoredItem,
 ): Promise<Outcome<StoredItem>> {
   const builder = expressionBuilder();
   const idName = builder.name("id");
@@ -399,13 +404,21 @@ async function overwriteItem(
         ConditionExpression: conditions.join(" AND "),
         ExpressionAttributeNames: builder.names,
         ExpressionAttributeValues: builder.values,
-        ReturnValues: "ALL_NEW",
+        // Written onto a known version, the result is known: nothing to send back.
+        ReturnValues: onto === undefined ? "ALL_NEW" : "NONE",
         ReturnValuesOnConditionCheckFailure: "ALL_OLD",
       }),
       options,
     ),
   );
-  return outcome.ok ? { ok: true, value: updatedItem(id, outcome.value.Attributes) } : outcome;
+  if (!outcome.ok) {
+    return outcome;
+  }
+  const value =
+    onto === undefined
+      ? updatedItem(id, outcome.value.Attributes)
+      : { ...onto, ...input, version: onto.version + 1, updatedAt: now };
+  return { ok: true, value };
 }
 
 function updatedItem(id: string, attributes: unknown): StoredItem {
@@ -699,7 +712,7 @@ async function patchByMerging(
     if (item === undefined) {
       throw notFound();
     }
-    const outcome = await overwriteItem(store, id, mergeItem(item, patch), now, [item.version]);
+    const outcome = await overwriteItem(store, id, mergeItem(item, patch), now, [item.version], item);
     if (outcome.ok) {
       return outcome.value;
     }
