@@ -1,0 +1,205 @@
+/**
+ * A generated client is a tested path: openapi-typescript's types for the dev stack's document
+ * are the committed items-api.d.ts (`npm run client:types` writes exactly it), the quick-start
+ * client (openapi-fetch) type-checks against types generated from the document as it is now,
+ * and run against the local runtime of each stack it gets exactly the answers the contract
+ * promises. A document change fails the first test until the types are regenerated, and the
+ * second when the client no longer fits it; a server change fails the last ones.
+ */
+import { execFile } from "child_process";
+import { mkdtempSync, readFileSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { promisify } from "util";
+import { expect } from "chai";
+import ts from "typescript";
+import { startLocalApi } from "../../local/server";
+import { readStackSettings } from "../../local/stack-settings";
+import { PROJECT_ROOT } from "../support/process";
+import { CLIENT_TYPES_PATH, generateClientTypes } from "./generate-types";
+import { Answer, quickStart } from "./quick-start-client";
+
+const CLIENT_PATH = join(PROJECT_ROOT, "test", "client", "quick-start-client.ts");
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/** The client's compile errors against `types` standing in for items-api.d.ts, as tsc prints them. */
+function clientDiagnostics(types: string): string[] {
+  const config = ts.getParsedCommandLineOfConfigFile(
+    join(PROJECT_ROOT, "tsconfig.json"),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+        throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n"));
+      },
+    },
+  );
+  if (config === undefined) {
+    throw new Error("tsconfig.json did not parse");
+  }
+  const host = ts.createCompilerHost(config.options);
+  const getSourceFile = host.getSourceFile;
+  host.getSourceFile = (fileName, languageVersion, ...rest) =>
+    fileName === CLIENT_TYPES_PATH
+      ? ts.createSourceFile(fileName, types, languageVersion)
+      : getSourceFile.call(host, fileName, languageVersion, ...rest);
+  const program = ts.createProgram({ rootNames: [CLIENT_PATH], options: config.options, host });
+  return ts.getPreEmitDiagnostics(program).map((diagnostic) => {
+    const where = diagnostic.file?.getLineAndCharacterOfPosition(diagnostic.start ?? 0);
+    const file = diagnostic.file?.fileName.slice(PROJECT_ROOT.length + 1);
+    const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n");
+    return `${file}(${(where?.line ?? 0) + 1}): ${message}`;
+  });
+}
+
+/**
+ * The answers the flow must get on a fresh table. What the server chooses (ids, timestamps,
+ * cursors, request ids, the order of a Scan) is checked for form and then taken from `answers`;
+ * everything else is fixed here.
+ */
+function expectedAnswers(baseUrl: string, answers: Answer[]): Answer[] {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the oracle walks the answers' JSON
+  const body = (index: number): any => answers[index]?.body;
+  const [espresso, grinder, jug, firstPage, lastPage] = [body(0), body(1), body(3), body(4), body(5)];
+  const [replacedAt, patchedAt] = [body(8).updatedAt, body(9).updatedAt];
+  for (const item of [espresso, grinder, jug]) {
+    expect(item.id).to.match(UUID);
+    expect(item.createdAt).to.match(TIMESTAMP);
+  }
+  expect(replacedAt).to.match(TIMESTAMP);
+  expect(patchedAt).to.match(TIMESTAMP);
+  expect(espresso.createdAt <= replacedAt && replacedAt <= patchedAt, "updatedAt moves forward").to.equal(true);
+  expect(firstPage.nextCursor).to.match(/^[A-Za-z0-9_.-]+$/);
+  const requestIds = answers.map((answer) => answer.requestId);
+  expect(new Set(requestIds).size, "a request id per response").to.equal(answers.length);
+  requestIds.forEach((requestId) => expect(requestId).to.match(/^\S+$/));
+
+  const stamps = (createdAt: string, updatedAt = createdAt) => ({ createdAt, updatedAt });
+  const { id } = espresso;
+  const createdEspresso = {
+    id,
+    name: "Espresso machine",
+    description: "",
+    status: "in-stock",
+    data: { boilers: 2 },
+    version: 1,
+    ...stamps(espresso.createdAt),
+  };
+  const createdGrinder = {
+    id: grinder.id,
+    name: "Grinder",
+    description: "",
+    status: "ordered",
+    version: 1,
+    ...stamps(grinder.createdAt),
+  };
+  const createdJug = { id: jug.id, name: "Milk jug", description: "", version: 1, ...stamps(jug.createdAt) };
+  // The two pages hold the three items, each once, in the order the Scan found them.
+  const stored = new Map([createdEspresso, createdGrinder, createdJug].map((item) => [item.id, item]));
+  const page = (items: { id: string }[]) => items.map((item) => stored.get(item.id));
+  expect([...firstPage.items, ...lastPage.items].map((item) => item.id).sort()).to.deep.equal(
+    [...stored.keys()].sort(),
+  );
+
+  const answer = (index: number, call: string, status: number, rest: Partial<Answer>): Answer => ({
+    call,
+    status,
+    etag: null,
+    location: null,
+    requestId: answers[index]?.requestId ?? "",
+    body: undefined,
+    ...rest,
+  });
+  const created = (index: number, call: string, item: { id: string }) =>
+    answer(index, call, 201, { etag: '"1"', location: `${baseUrl}items/${item.id}`, body: item });
+  const notFound = { error: { code: "not_found", message: "item not found", requestId: answers[11]?.requestId } };
+  return [
+    created(0, "createItem", createdEspresso),
+    created(1, "createItem keyed", createdGrinder),
+    created(2, "createItem keyed retry", createdGrinder),
+    created(3, "createItem", createdJug),
+    answer(4, "listItems", 200, { body: { items: page(firstPage.items), nextCursor: firstPage.nextCursor } }),
+    answer(5, "listItems", 200, { body: { items: page(lastPage.items) } }),
+    answer(6, "getItem", 200, { etag: '"1"', body: createdEspresso }),
+    answer(7, "getItem If-None-Match", 304, { etag: '"1"' }),
+    answer(8, "replaceItem", 200, {
+      etag: '"2"',
+      body: {
+        id,
+        name: "Espresso machine",
+        description: "Dual boiler",
+        status: "sold",
+        version: 2,
+        ...stamps(espresso.createdAt, replacedAt),
+      },
+    }),
+    answer(9, "patchItem", 200, {
+      etag: '"3"',
+      body: {
+        id,
+        name: "Espresso machine",
+        description: "Dual boiler",
+        data: { boilers: 1, color: "steel" },
+        version: 3,
+        ...stamps(espresso.createdAt, patchedAt),
+      },
+    }),
+    answer(10, "deleteItem", 204, {}),
+    answer(11, "getItem deleted", 404, { body: notFound }),
+  ];
+}
+
+describe("generated client (openapi-typescript types, openapi-fetch client)", function () {
+  this.timeout(60000);
+
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "items-api-client-"));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("npm run client:types writes exactly the committed test/client/items-api.d.ts", async () => {
+    const out = join(dir, "items-api.d.ts");
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["-r", "ts-node/register/transpile-only", "test/client/generate-types.ts", "--out", out],
+      { cwd: PROJECT_ROOT, encoding: "utf8" },
+    );
+    const generated = readFileSync(out, "utf8");
+    expect(stdout).to.equal(`client:types: wrote ${out} (${Buffer.byteLength(generated)} bytes)\n`);
+    const [now, committed] = [generated, readFileSync(CLIENT_TYPES_PATH, "utf8")].map((text) => text.split("\n"));
+    const line = now.findIndex((text, index) => text !== committed[index]);
+    expect(
+      { line: line + 1, now: now[line], committed: committed[line] },
+      "test/client/items-api.d.ts differs from what the document generates now: run `npm run client:types`",
+    ).to.deep.equal({ line: 0, now: undefined, committed: undefined });
+    expect(generated).to.equal(committed.join("\n"));
+  });
+
+  it("the quick-start client type-checks against types generated from the document as it is now", async () => {
+    expect(clientDiagnostics(await generateClientTypes())).to.deep.equal([]);
+  });
+
+  for (const stack of ["dev", "prod"]) {
+    it(`runs the quick start against the ${stack} stack's local runtime and gets exactly the contract's answers`, async () => {
+      const api = await startLocalApi({ settings: readStackSettings(stack), stack, accessLog: () => undefined });
+      try {
+        expect(api.apiKey === undefined, "only prod requires a key").to.equal(stack === "dev");
+        const answers = await quickStart(api.url, { idempotencyKey: "order-42", apiKey: api.apiKey });
+        expect(answers).to.deep.equal(expectedAnswers(api.url, answers));
+        if (api.apiKey !== undefined) {
+          const refused = await quickStart(api.url, { idempotencyKey: "order-42" }).then(
+            () => "answered",
+            (error: Error) => error.message,
+          );
+          expect(refused).to.match(/^createItem answered 403: \{"error":\{"code":"forbidden","message":"[^"]+"/);
+        }
+      } finally {
+        await api.close();
+      }
+    });
+  }
+});
