@@ -1,7 +1,10 @@
 /** handlers/item.ts: validation of client input, JSON Merge Patch, the response shape. */
+import { readFileSync } from "fs";
+import { join } from "path";
 import { expect } from "chai";
 import {
   Json,
+  NUMBER_RULE,
   JsonObject,
   StoredItem,
   applyMergePatch,
@@ -274,6 +277,12 @@ describe("handlers/item", () => {
           );
         }
       }
+    });
+
+    it("says the number rule in the README exactly as the error message does", () => {
+      const readme = readFileSync(join(__dirname, "..", "..", "README.md"), "utf8").replace(/\s+/g, " ");
+      expect(readme).to.contain(NUMBER_RULE);
+      expect(numberMessage("n", 1)).to.contain(NUMBER_RULE);
     });
 
     it("refuses integers beyond 2^53 and magnitudes below 1e-130, wherever they sit", () => {
