@@ -100,10 +100,10 @@ async function main(): Promise<void> {
   const floor = cold.find((figure) => figure.name === FLOOR);
   for (const figure of cold.filter((candidate) => functions.some((fn) => fn.operationId === candidate.name))) {
     budget(
-      `cold init ${figure.name} <= ${BUDGETS.coldInitToFloor}x the floor (CPU)`,
+      `cold init ${figure.name} <= ${BUDGETS.coldInitToFloor}x the floor (least CPU time)`,
       figure.cpuRatioToFloor <= BUDGETS.coldInitToFloor,
-      `${figure.initCpuMs.toFixed(1)} ms vs ${floor?.initCpuMs.toFixed(1)} ms = ${figure.cpuRatioToFloor.toFixed(2)}x ` +
-        `(median of ${figure.runs}; wall ${figure.initMs.toFixed(1)} vs ${floor?.initMs.toFixed(1)} ms)`,
+      `${figure.minInitCpuMs.toFixed(1)} ms vs ${floor?.minInitCpuMs.toFixed(1)} ms = ${figure.cpuRatioToFloor.toFixed(2)}x ` +
+        `(least of ${figure.runs}; median wall ${figure.initMs.toFixed(1)} vs ${floor?.initMs.toFixed(1)} ms)`,
     );
   }
 
@@ -149,13 +149,16 @@ async function main(): Promise<void> {
     archives.map((row) => ({ ...row, unzipped: kib(row.unzippedBytes), zipped: kib(row.zippedBytes) })),
     ["function", "files", "unzipped", "zipped"],
   );
-  out.log(`Cold init: load + factory in a fresh Node process, then one request without I/O (medians)`);
+  out.log(
+    "Cold init: load + factory in a fresh Node process, then one request without I/O (medians, and the least CPU)",
+  );
   out.table(
     cold.map((figure) => ({
       module: figure.name,
       "init ms": fixed(figure.initMs),
       "init CPU ms": fixed(figure.initCpuMs),
-      "CPU x floor": fixed(figure.cpuRatioToFloor, 2),
+      "least CPU ms": fixed(figure.minInitCpuMs),
+      "least CPU x floor": fixed(figure.cpuRatioToFloor, 2),
       "1st response ms": fixed(figure.firstResponseMs),
       "RSS MB": fixed(figure.rssMb, 0),
     })),
