@@ -5,7 +5,7 @@
  */
 import type { ErrorCode } from "../handlers/errors";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../handlers/items";
-import { MAX_IF_MATCH_TAGS } from "../handlers/request";
+import { MAX_BODY_BYTES, MAX_IF_MATCH_TAGS } from "../handlers/request";
 import { API_KEY_HEADER } from "./apigateway-import";
 import { Route, ParameterName, routes as defaultRoutes, routesByPath } from "./routes";
 import { JsonSchema, errorSchema, itemListSchema, itemSchema } from "./schemas";
@@ -99,13 +99,18 @@ const PARAMETERS: Record<ParameterName, JsonSchema> = {
 };
 
 const HEADERS: Record<string, JsonSchema> = {
-  ETag: { description: 'The item\'s version as an entity tag, e.g. "3"', schema: { type: "string" } },
-  Location: { description: "URL of the created item", schema: { type: "string", format: "uri" } },
+  ETag: {
+    description: 'The item\'s version as an entity tag, e.g. "3"',
+    required: true,
+    schema: { type: "string" },
+  },
+  Location: { description: "URL of the created item", required: true, schema: { type: "string", format: "uri" } },
   "x-request-id": {
     description: "Id of this request (API Gateway's extended request id), on every answer of the functions",
     schema: { type: "string" },
   },
   "x-amz-apigw-id": {
+    required: true,
     description:
       "API Gateway's extended request id, on every response, API Gateway's own answers included; requestId in error bodies",
     schema: { type: "string" },
@@ -179,6 +184,7 @@ function operationOf(route: Route, options: OpenApiOptions): Record<string, unkn
       : {
           requestBody: {
             required: true,
+            description: `JSON in UTF-8 (a charset other than utf-8 gets 415), at most ${MAX_BODY_BYTES} bytes (413 beyond)`,
             content: Object.fromEntries(
               route.requestSchema.contentTypes.map((contentType) => [
                 contentType,

@@ -7,7 +7,7 @@
  * enforce the full rules (attribute names and count, nesting depth, read-only fields, numbers
  * DynamoDB can store) with precise messages, so a model never rejects what a handler accepts.
  */
-import { ATTRIBUTE_NAME_PATTERN, LIMITS, NUMBER_RULE, READ_ONLY_FIELDS } from "../handlers/item";
+import { ATTRIBUTE_NAME_PATTERN, FORBIDDEN_KEYS, LIMITS, NUMBER_RULE, READ_ONLY_FIELDS } from "../handlers/item";
 
 export type JsonSchema = { [key: string]: unknown };
 
@@ -20,6 +20,7 @@ const maxProperties = LIMITS.maxAttributes + 2;
 const ATTRIBUTE_RULES =
   `Other attributes: names match ${ATTRIBUTE_NAME_PATTERN}, at most ${LIMITS.maxAttributes} of them, ` +
   `values any JSON nested at most ${LIMITS.maxDepth} levels deep; ${NUMBER_RULE}. ` +
+  `Nested object keys hold 1 to ${LIMITS.maxNestedKeyLength} characters; ${FORBIDDEN_KEYS.join(", ")} are refused as keys anywhere. ` +
   `${READ_ONLY_FIELDS.join(", ")} are set by the server: a body that sets one gets 400 read_only_field.`;
 
 /**

@@ -11,7 +11,7 @@ import { describeContract } from "./contract";
 const endpoint = process.env.CONTRACT_DYNAMODB_ENDPOINT;
 
 for (const stack of ["dev", "prod"]) {
-  describeContract(`local runtime, ${stack} stack, on ${endpoint ?? "dynalite"}`, () => {
+  describeContract(`local runtime, ${stack} stack, on ${endpoint ?? "dynalite"}`, readStackSettings(stack), () => {
     const suffix = randomUUID().slice(0, 8);
     return startLocalApi({
       settings: readStackSettings(stack),

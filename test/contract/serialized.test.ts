@@ -12,7 +12,7 @@ import { loadSerializedHandlers } from "../support/serialized-handlers";
 import { describeContract } from "./contract";
 
 for (const stack of ["dev", "prod"]) {
-  describeContract(`serialized ${stack} handlers`, async () => {
+  describeContract(`serialized ${stack} handlers`, readStackSettings(stack), async () => {
     const settings = readStackSettings(stack);
     const engine = await startEmbeddedEngine(undefined);
     const suffix = randomUUID().slice(0, 8);

@@ -1,7 +1,11 @@
 /**
- * A small HTTP client for the contract tests: real requests over loopback with Node's fetch.
- * Bodies are sent as bytes so that fetch adds no Content-Type of its own.
+ * A small HTTP client for the contract: real requests over HTTP or HTTPS with Node's own client,
+ * so that a header can be sent on several lines, any method goes out, and nothing is added to
+ * what the caller sends (no Content-Type of its own). An observer sees every exchange, for the
+ * checks against the document and the latency figures of `npm run verify`.
  */
+import { Agent as HttpAgent, IncomingHttpHeaders, request as httpRequest } from "http";
+import { Agent as HttpsAgent, request as httpsRequest } from "https";
 
 export interface ApiResponse {
   status: number;
@@ -19,9 +23,83 @@ export interface RequestOptions {
   raw?: string | Buffer;
   contentType?: string | null;
   headers?: Record<string, string>;
+  /** Header lines sent as given, after `headers`; a name may repeat. */
+  headerLines?: [string, string][];
 }
 
-export function client(baseUrl: string, defaultHeaders: Record<string, string> = {}) {
+/** One request and its answer, as an observer sees it. */
+export interface Exchange {
+  method: string;
+  /** Path and query as sent, relative to the base URL's origin, e.g. `/dev/items?limit=2`. */
+  target: string;
+  /** The path relative to the base URL, e.g. `/items/abc`. */
+  path: string;
+  query: string;
+  requestHeaders: [string, string][];
+  requestBody: Buffer | undefined;
+  response: ApiResponse;
+  durationMs: number;
+}
+
+export type Observer = (exchange: Exchange) => void;
+
+function headersOf(incoming: IncomingHttpHeaders): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(incoming)) {
+    for (const member of Array.isArray(value) ? value : value === undefined ? [] : [value]) {
+      headers.append(name, member);
+    }
+  }
+  return headers;
+}
+
+function send(
+  url: URL,
+  method: string,
+  lines: [string, string][],
+  body: Buffer | undefined,
+  agent: HttpAgent,
+): Promise<{ status: number; headers: Headers; text: string }> {
+  return new Promise((resolve, reject) => {
+    const outgoing = (url.protocol === "https:" ? httpsRequest : httpRequest)({
+      agent,
+      host: url.hostname,
+      port: url.port,
+      method,
+      path: `${url.pathname}${url.search}`,
+    });
+    const grouped = new Map<string, { name: string; values: string[] }>();
+    for (const [name, value] of lines) {
+      const entry = grouped.get(name.toLowerCase()) ?? { name, values: [] };
+      entry.values.push(value);
+      grouped.set(name.toLowerCase(), entry);
+    }
+    for (const { name, values } of grouped.values()) {
+      outgoing.setHeader(name, values.length === 1 ? (values[0] ?? "") : values);
+    }
+    if (body !== undefined) {
+      outgoing.setHeader("Content-Length", body.length);
+    }
+    outgoing.on("response", (incoming) => {
+      const chunks: Buffer[] = [];
+      incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
+      incoming.on("end", () =>
+        resolve({
+          status: incoming.statusCode ?? 0,
+          headers: headersOf(incoming.headers),
+          text: Buffer.concat(chunks).toString("utf8"),
+        }),
+      );
+      incoming.on("error", reject);
+    });
+    outgoing.on("error", reject);
+    outgoing.end(body);
+  });
+}
+
+export function client(baseUrl: string, defaultHeaders: Record<string, string> = {}, observe?: Observer) {
+  const base = new URL(baseUrl);
+  const agent = base.protocol === "https:" ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   return async function request(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse> {
     const headers: Record<string, string> = { ...defaultHeaders, ...options.headers };
     let body: Buffer | undefined;
@@ -36,15 +114,29 @@ export function client(baseUrl: string, defaultHeaders: Record<string, string> =
         headers["Content-Type"] = options.contentType;
       }
     }
-    const response = await fetch(new URL(path.replace(/^\//, ""), baseUrl), { method, headers, body });
-    const text = await response.text();
+    const url = new URL(path.replace(/^\//, ""), base);
+    const lines: [string, string][] = [...Object.entries(headers), ...(options.headerLines ?? [])];
+    const started = performance.now();
+    const answer = await send(url, method, lines, body, agent);
+    const durationMs = performance.now() - started;
     let json: unknown;
     try {
-      json = text === "" ? undefined : JSON.parse(text);
+      json = answer.text === "" ? undefined : JSON.parse(answer.text);
     } catch {
       json = undefined;
     }
-    return { status: response.status, headers: response.headers, text, json };
+    const response: ApiResponse = { ...answer, json };
+    observe?.({
+      method,
+      target: `${url.pathname}${url.search}`,
+      path: `/${url.pathname.slice(base.pathname.length)}`,
+      query: url.search,
+      requestHeaders: lines,
+      requestBody: body,
+      response,
+      durationMs,
+    });
+    return response;
   };
 }
 
