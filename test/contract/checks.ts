@@ -8,6 +8,7 @@
  */
 import { randomUUID } from "crypto";
 import { expect } from "chai";
+import { CORS_ALLOWED_HEADERS } from "../../handlers/headers";
 import { GATEWAY_RESPONSES } from "../../infra/apigateway-openapi";
 import type { Settings } from "../../infra/config";
 import { ApiResponse, Exchange, Observer, Request, client } from "../support/http-client";
@@ -950,6 +951,56 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
         400,
         "validation_failed",
       );
+    },
+  },
+  {
+    group: "gateway behaviour",
+    title: "requires the API key on every route exactly where the stack does: 403 forbidden without one",
+    run: async (ctx) => {
+      const { json: item } = await ctx.create({ name: "keyed" });
+      for (const [method, path, body] of [
+        ["POST", "items", { name: "x" }],
+        ["GET", "items", undefined],
+        ["GET", `items/${item.id}`, undefined],
+        ["PUT", `items/${item.id}`, { name: "y" }],
+        ["PATCH", `items/${item.id}`, { a: 1 }],
+        ["DELETE", `items/${item.id}`, undefined],
+      ] as const) {
+        const anonymous = await ctx.anonymous(method, path, body === undefined ? {} : { json: body });
+        if (ctx.settings.apiKeys.required) {
+          expectError(anonymous, 403, "forbidden");
+        } else {
+          expect(anonymous.status, `${method} ${path}`).to.be.within(200, 204);
+        }
+      }
+    },
+  },
+  {
+    group: "gateway behaviour",
+    title: "answers CORS preflights: the allowed methods and headers for an allowed origin, none for another",
+    run: async (ctx) => {
+      const origins = ctx.settings.corsAllowedOrigins;
+      const allowed = origins.includes("*") ? "https://any.example" : origins[0];
+      for (const [path, methods] of [
+        ["items", "POST, GET, OPTIONS"],
+        [`items/${randomUUID()}`, "GET, PUT, PATCH, DELETE, OPTIONS"],
+      ]) {
+        if (allowed !== undefined) {
+          const preflight = await ctx.anonymous("OPTIONS", path, {
+            headers: { Origin: allowed, "Access-Control-Request-Method": "PUT" },
+          });
+          expect(preflight.status).to.equal(204);
+          expect(preflight.headers.get("access-control-allow-origin")).to.equal(origins.includes("*") ? "*" : allowed);
+          expect(preflight.headers.get("access-control-allow-methods")).to.equal(methods);
+          expect(preflight.headers.get("access-control-allow-headers")).to.equal(CORS_ALLOWED_HEADERS);
+        }
+        if (!origins.includes("*")) {
+          const refused = await ctx.anonymous("OPTIONS", path, { headers: { Origin: "https://refused.example" } });
+          expect(refused.status).to.equal(204);
+          expect(refused.headers.get("access-control-allow-origin")).to.equal(null);
+          expect(refused.headers.get("access-control-allow-methods")).to.equal(null);
+        }
+      }
     },
   },
   {

@@ -5,6 +5,7 @@
  * must be one the document refuses too, or one whose rule the document names where OpenAPI 3.0
  * cannot state it. Used by both drivers (contract.ts, verify.ts).
  */
+import addFormats from "ajv-formats";
 import OpenAPIBackend from "openapi-backend";
 import type { Operation } from "openapi-backend";
 import { MAX_BODY_BYTES } from "../../handlers/request";
@@ -86,6 +87,11 @@ export class DocumentChecker {
       quick: false,
       validate: true,
       coerceTypes: true,
+      // The document's formats (uuid, date-time, uri) are checked, not ignored.
+      customizeAjv: (ajv) => {
+        addFormats(ajv);
+        return ajv;
+      },
     }).init();
     return this.backend;
   }

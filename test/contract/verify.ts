@@ -1,0 +1,311 @@
+/**
+ * `npm run verify`: the contract's second driver. Runs every check of checks.ts that needs no
+ * table access against a running API (a deployed stack, or `npm start`), holds every exchange
+ * against the stack's document, measures client-side latency per operation, and deletes every
+ * item it created, also when a check fails or the run is interrupted.
+ *
+ *   npm run verify -- --url <apiUrl> [--api-key KEY] [--stack NAME] [--json] [--grep TEXT] [--calls N]
+ *   npm run verify -- --stack dev    # apiUrl and apiKey from `pulumi stack output`
+ *
+ * `--stack` (default dev) also names the settings the checks expect (API keys, CORS origins).
+ * Exit code 0 only when every check that ran passed.
+ */
+import { spawnSync } from "child_process";
+import { createHash } from "crypto";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { optionValue } from "../../local/export-openapi";
+import { readStackSettings } from "../../local/stack-settings";
+import type { Exchange } from "../support/http-client";
+import { CONTRACT_CHECKS, ContractContext, contractContext } from "./checks";
+import { DocumentChecker, Mismatch } from "./document-checks";
+
+export interface CheckResult {
+  group: string;
+  title: string;
+  status: "passed" | "failed" | "skipped";
+  durationMs: number;
+  error?: string;
+}
+
+export interface LatencyFigure {
+  calls: number;
+  p50Ms: number;
+  p95Ms: number;
+}
+
+export interface VerifyReport {
+  url: string;
+  stack: string;
+  checks: CheckResult[];
+  latency: Record<string, LatencyFigure>;
+  cleanup: { deleted: number; failed: number };
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+interface Target {
+  url: string;
+  apiKey: string | undefined;
+}
+
+const CHECK_TIMEOUT_MS = 120000;
+
+/** apiUrl and apiKey of a deployed stack, through the Pulumi CLI. */
+function stackOutputs(stack: string): Target {
+  const result = spawnSync("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], {
+    encoding: "utf8",
+  });
+  if (result.error !== undefined) {
+    const missing = (result.error as NodeJS.ErrnoException).code === "ENOENT";
+    throw new Error(
+      missing
+        ? "the Pulumi CLI is not installed: pass --url <apiUrl> (and --api-key where the stack requires keys)"
+        : `pulumi stack output failed: ${result.error.message}`,
+    );
+  }
+  if (result.status !== 0) {
+    throw new Error(`pulumi stack output --stack ${stack} failed: ${result.stderr.trim()}`);
+  }
+  const outputs = JSON.parse(result.stdout) as { apiUrl?: unknown; apiKey?: unknown };
+  if (typeof outputs.apiUrl !== "string") {
+    throw new Error(`stack ${stack} has no apiUrl output: has it been deployed?`);
+  }
+  return { url: outputs.apiUrl, apiKey: typeof outputs.apiKey === "string" ? outputs.apiKey : undefined };
+}
+
+function percentile(sorted: number[], fraction: number): number {
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1));
+  return Math.round(sorted[index] ?? 0);
+}
+
+/** Ids this run created and has not deleted yet, kept on disk so that a killed run's are found. */
+function journal(url: string) {
+  const dir = join(tmpdir(), "items-api-verify");
+  const file = join(dir, `${createHash("sha256").update(url).digest("hex").slice(0, 16)}.ids`);
+  return {
+    leftovers: (): string[] => (existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean) : []),
+    add: (id: string): void => {
+      mkdirSync(dir, { recursive: true });
+      appendFileSync(file, `${id}\n`);
+    },
+    clear: (): void => rmSync(file, { force: true }),
+  };
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Bounded, sequential calls of every operation on items of its own, for the latency figures. */
+async function sampleLatency(
+  ctx: ContractContext,
+  calls: number,
+  record: (operationId: string) => void,
+): Promise<void> {
+  const ids: string[] = [];
+  for (let call = 0; call < calls; call++) {
+    record("createItem");
+    ids.push(String((await ctx.create({ name: `latency ${call}` })).json.id));
+  }
+  const operations: [string, (id: string) => Promise<unknown>][] = [
+    ["getItem", (id) => ctx.api("GET", `items/${id}`)],
+    ["listItems", () => ctx.api("GET", "items?limit=20")],
+    ["replaceItem", (id) => ctx.api("PUT", `items/${id}`, { json: { name: "replaced" } })],
+    ["patchItem", (id) => ctx.api("PATCH", `items/${id}`, { json: { sampled: true } })],
+    ["deleteItem", (id) => ctx.api("DELETE", `items/${id}`)],
+  ];
+  for (const [operationId, call] of operations) {
+    for (const id of ids) {
+      record(operationId);
+      await call(id);
+    }
+  }
+}
+
+export async function verify(argv: readonly string[], out: (line: string) => void): Promise<VerifyReport> {
+  const stack = optionValue(argv, "--stack") ?? "dev";
+  const url = optionValue(argv, "--url");
+  const grep = optionValue(argv, "--grep");
+  const calls = Number(optionValue(argv, "--calls") ?? "10");
+  if (!Number.isInteger(calls) || calls < 1 || calls > 1000) {
+    throw new Error("--calls must be an integer from 1 to 1000");
+  }
+  const settings = readStackSettings(stack);
+  const target: Target =
+    url === undefined
+      ? stackOutputs(stack)
+      : { url: url.endsWith("/") ? url : `${url}/`, apiKey: optionValue(argv, "--api-key") };
+  const documents = new DocumentChecker(settings);
+  const pending = journal(target.url);
+  const durations = new Map<string, number[]>();
+  let sampling: string | undefined;
+  const observe = (exchange: Exchange): void => {
+    documents.observe(exchange);
+    const id: unknown = exchange.response.json?.id;
+    if (exchange.method === "POST" && exchange.response.status === 201 && typeof id === "string") {
+      pending.add(id);
+    }
+    if (sampling !== undefined) {
+      durations.set(sampling, [...(durations.get(sampling) ?? []), exchange.durationMs]);
+    }
+  };
+  const ctx = contractContext({ url: target.url, apiKey: target.apiKey, settings, tables: undefined, observe });
+  let interrupted = false;
+  const interrupt = () => {
+    interrupted = true;
+    out("verify: interrupted; deleting the items it created, then stopping");
+  };
+  process.once("SIGINT", interrupt);
+  process.once("SIGTERM", interrupt);
+
+  out(`verify: ${target.url} (stack ${stack}, ${target.apiKey === undefined ? "no API key" : "with an API key"})`);
+  const results: CheckResult[] = [];
+  const report = (result: CheckResult): void => {
+    results.push(result);
+    const mark = { passed: "✔", failed: "✘", skipped: "-" }[result.status];
+    const detail = result.status === "failed" ? `\n      ${String(result.error).split("\n").join("\n      ")}` : "";
+    const skipped = result.status === "skipped" ? " (skipped: needs the tables)" : ` (${result.durationMs} ms)`;
+    out(`  ${mark} ${result.group}: ${result.title}${skipped}${detail}`);
+  };
+  const run = async (group: string, title: string, work: () => Promise<void>): Promise<void> => {
+    const started = performance.now();
+    try {
+      await withTimeout(work(), CHECK_TIMEOUT_MS);
+      report({ group, title, status: "passed", durationMs: Math.round(performance.now() - started) });
+    } catch (error) {
+      report({
+        group,
+        title,
+        status: "failed",
+        durationMs: Math.round(performance.now() - started),
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  };
+
+  let cleanup = { deleted: 0, failed: 0 };
+  try {
+    for (const leftover of pending.leftovers()) {
+      ctx.created.add(leftover);
+    }
+    for (const check of CONTRACT_CHECKS) {
+      if (interrupted) {
+        break;
+      }
+      if (grep !== undefined && !`${check.group}: ${check.title}`.includes(grep)) {
+        continue;
+      }
+      if (check.needsTables === true) {
+        report({ group: check.group, title: check.title, status: "skipped", durationMs: 0 });
+        continue;
+      }
+      await run(check.group, check.title, () => check.run(ctx));
+    }
+    if (!interrupted) {
+      const expectNone = (found: Mismatch[]) => {
+        if (found.length > 0) {
+          throw new Error(found.map((entry) => `${entry.request} -> ${entry.status}: ${entry.problem}`).join("\n"));
+        }
+      };
+      await run("the stack's document", "describes every response: status, headers and body", async () =>
+        expectNone(await documents.responseMismatches()),
+      );
+      await run(
+        "the stack's document",
+        "refuses every request the server refused as invalid, or names the rule",
+        async () => expectNone(await documents.unexplainedRefusals()),
+      );
+    }
+    if (!interrupted) {
+      await sampleLatency(ctx, calls, (operationId) => (sampling = operationId));
+      sampling = undefined;
+    }
+  } finally {
+    sampling = undefined;
+    cleanup = await deleteCreated(ctx);
+    if (cleanup.failed === 0) {
+      pending.clear();
+    }
+    process.removeListener("SIGINT", interrupt);
+    process.removeListener("SIGTERM", interrupt);
+  }
+
+  const latency = Object.fromEntries(
+    [...durations.entries()].map(([operationId, values]) => {
+      const sorted = [...values].sort((a, b) => a - b);
+      return [operationId, { calls: sorted.length, p50Ms: percentile(sorted, 0.5), p95Ms: percentile(sorted, 0.95) }];
+    }),
+  );
+  if (Object.keys(latency).length > 0) {
+    out(`latency, client side (${calls} sequential calls per operation):`);
+    for (const [operationId, figure] of Object.entries(latency)) {
+      out(
+        `  ${operationId.padEnd(12)} p50 ${String(figure.p50Ms).padStart(5)} ms   p95 ${String(figure.p95Ms).padStart(5)} ms`,
+      );
+    }
+  }
+  const count = (status: CheckResult["status"]) => results.filter((result) => result.status === status).length;
+  const summary: VerifyReport = {
+    url: target.url,
+    stack,
+    checks: results,
+    latency,
+    cleanup,
+    passed: count("passed"),
+    failed: count("failed") + (interrupted ? 1 : 0),
+    skipped: count("skipped"),
+  };
+  out(
+    `verify: ${summary.passed} passed, ${count("failed")} failed, ${summary.skipped} skipped; ` +
+      `${cleanup.deleted} items deleted${cleanup.failed > 0 ? `, ${cleanup.failed} could not be` : ""}` +
+      `${interrupted ? "; interrupted" : ""}`,
+  );
+  return summary;
+}
+
+/** Deletes every item the run created (404: already gone). */
+async function deleteCreated(
+  ctx: ContractContext & { created: Set<string> },
+): Promise<{ deleted: number; failed: number }> {
+  let deleted = 0;
+  let failed = 0;
+  for (const id of ctx.created) {
+    try {
+      const response = await ctx.api("DELETE", `items/${id}`);
+      if (response.status === 204 || response.status === 404) {
+        deleted += response.status === 204 ? 1 : 0;
+        ctx.created.delete(id);
+      } else {
+        failed += 1;
+      }
+    } catch {
+      failed += 1;
+    }
+  }
+  return { deleted, failed };
+}
+
+if (require.main === module) {
+  const argv = process.argv.slice(2);
+  const json = argv.includes("--json");
+  const lines: string[] = [];
+  verify(argv, (line) => (json ? lines.push(line) : process.stdout.write(`${line}\n`))).then(
+    (summary) => {
+      if (json) {
+        process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      }
+      process.exit(summary.failed === 0 ? 0 : 1);
+    },
+    (error: unknown) => {
+      process.stderr.write(`verify: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(2);
+    },
+  );
+}
