@@ -109,8 +109,8 @@ export function parseEntityTags(header: string | undefined, headerName: string):
 
 /**
  * Every value of a header that may be a list (RFC 9110 §5.3: repeated field lines form one
- * comma-separated list). The v1 proxy event keeps them all in `multiValueHeaders`; `headers`
- * holds only the last.
+ * comma-separated list). The v1 proxy event keeps them all in `multiValueHeaders` (AWS, "Set up
+ * Lambda proxy integrations", multi-value headers); `headers` holds only the last.
  */
 export function headerListOf(event: APIGatewayProxyEvent, name: string): string | undefined {
   const wanted = name.toLowerCase();
