@@ -98,7 +98,7 @@ export interface components {
         };
         /**
          * NewItem
-         * @description An item's client fields: name, description and up to 50 other attributes. Other attributes: names match ^[A-Za-z][A-Za-z0-9_]{0,63}$, at most 50 of them, values any JSON nested at most 8 levels deep; numbers must be integers of magnitude at most 9007199254740991 (2^53 - 1), or other numbers of magnitude at least 1e-130. id, version, createdAt, updatedAt are set by the server: a body that sets one gets 400 read_only_field.
+         * @description An item's client fields: name, description and up to 50 other attributes. Other attributes: names match ^[A-Za-z][A-Za-z0-9_]{0,63}$, at most 50 of them, values any JSON nested at most 8 levels deep; numbers must be integers of magnitude at most 9007199254740991 (2^53 - 1), or other numbers of magnitude at least 1e-130. Nested object keys hold 1 to 255 characters; __proto__, constructor, prototype are refused as keys anywhere. id, version, createdAt, updatedAt are set by the server: a body that sets one gets 400 read_only_field.
          */
         NewItem: {
             name: string;
@@ -116,7 +116,7 @@ export interface components {
         };
         /**
          * ItemPatch
-         * @description A JSON Merge Patch (RFC 7396) of an item: null removes an attribute (name cannot be removed; description: null resets it to ""). Other attributes: names match ^[A-Za-z][A-Za-z0-9_]{0,63}$, at most 50 of them, values any JSON nested at most 8 levels deep; numbers must be integers of magnitude at most 9007199254740991 (2^53 - 1), or other numbers of magnitude at least 1e-130. id, version, createdAt, updatedAt are set by the server: a body that sets one gets 400 read_only_field.
+         * @description A JSON Merge Patch (RFC 7396) of an item: null removes an attribute (name cannot be removed; description: null resets it to ""). Other attributes: names match ^[A-Za-z][A-Za-z0-9_]{0,63}$, at most 50 of them, values any JSON nested at most 8 levels deep; numbers must be integers of magnitude at most 9007199254740991 (2^53 - 1), or other numbers of magnitude at least 1e-130. Nested object keys hold 1 to 255 characters; __proto__, constructor, prototype are refused as keys anywhere. id, version, createdAt, updatedAt are set by the server: a body that sets one gets 400 read_only_field.
          */
         ItemPatch: {
             name?: string;
@@ -257,6 +257,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description JSON in UTF-8 (a charset other than utf-8 gets 415), at most 65536 bytes (413 beyond) */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["NewItem"];
@@ -476,6 +477,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description JSON in UTF-8 (a charset other than utf-8 gets 415), at most 65536 bytes (413 beyond) */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["NewItem"];
@@ -693,6 +695,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description JSON in UTF-8 (a charset other than utf-8 gets 415), at most 65536 bytes (413 beyond) */
         requestBody: {
             content: {
                 "application/merge-patch+json": components["schemas"]["ItemPatch"];
