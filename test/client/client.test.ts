@@ -101,30 +101,27 @@ function expectedAnswers(baseUrl: string, answers: Answer[]): Answer[] {
 describe("generated client (openapi-typescript types, openapi-fetch client)", function () {
   this.timeout(60000);
 
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), "items-api-client-"));
-  });
-  afterEach(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   it("npm run client:types writes exactly the committed test/client/items-api.d.ts", async () => {
-    const out = join(dir, "items-api.d.ts");
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ["-r", "ts-node/register/transpile-only", "test/client/generate-types.ts", "--out", out],
-      { cwd: PROJECT_ROOT, encoding: "utf8" },
-    );
-    const generated = readFileSync(out, "utf8");
-    expect(stdout).to.equal(`client:types: wrote ${out} (${Buffer.byteLength(generated)} bytes)\n`);
-    const [now, committed] = [generated, readFileSync(CLIENT_TYPES_PATH, "utf8")].map((text) => text.split("\n"));
-    const line = now.findIndex((text, index) => text !== committed[index]);
-    expect(
-      { line: line + 1, now: now[line], committed: committed[line] },
-      "test/client/items-api.d.ts differs from what the document generates now: run `npm run client:types`",
-    ).to.deep.equal({ line: 0, now: undefined, committed: undefined });
-    expect(generated).to.equal(committed.join("\n"));
+    const dir = mkdtempSync(join(tmpdir(), "items-api-client-"));
+    try {
+      const out = join(dir, "items-api.d.ts");
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ["-r", "ts-node/register/transpile-only", "test/client/generate-types.ts", "--out", out],
+        { cwd: PROJECT_ROOT, encoding: "utf8" },
+      );
+      const generated = readFileSync(out, "utf8");
+      expect(stdout).to.equal(`client:types: wrote ${out} (${Buffer.byteLength(generated)} bytes)\n`);
+      const [now, committed] = [generated, readFileSync(CLIENT_TYPES_PATH, "utf8")].map((text) => text.split("\n"));
+      const line = now.findIndex((text, index) => text !== committed[index]);
+      expect(
+        { line: line + 1, now: now[line], committed: committed[line] },
+        "test/client/items-api.d.ts differs from what the document generates now: run `npm run client:types`",
+      ).to.deep.equal({ line: 0, now: undefined, committed: undefined });
+      expect(generated).to.equal(committed.join("\n"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the quick-start client type-checks against types generated from the document as it is now", async () => {

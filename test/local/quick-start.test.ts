@@ -150,32 +150,29 @@ function expectedRun(
 describe("README quick start", function () {
   this.timeout(120000);
 
-  let dataDir: string;
-  beforeEach(() => {
-    dataDir = mkdtempSync(join(tmpdir(), "items-api-quick-start-"));
-  });
-  afterEach(() => {
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
   it("answers its commands as they say, run as written against npm start, twice on the same data folder", async () => {
     const commands = quickStartCommands(readFileSync(join(PROJECT_ROOT, "README.md"), "utf8"));
-    let kept: Kept | undefined;
-    for (const run of ["first", "second"]) {
-      const api = await startApiProcess({ DATA_DIR: dataDir });
-      try {
-        const printed = await followQuickStart(commands, api.url);
-        const oracle = expectedRun(api.url, printed, kept);
-        const curls = commands.filter((command) => command.startsWith("curl "));
-        expect(printed).to.have.length(oracle.expected.length);
-        printed.forEach((answer, index) =>
-          expect(answer, `the ${run} run: ${curls[index]}`).to.deep.equal(oracle.expected[index]),
-        );
-        kept = oracle.kept;
-      } finally {
-        api.child.kill("SIGTERM");
-        expect(await api.exited).to.equal(0);
+    const dataDir = mkdtempSync(join(tmpdir(), "items-api-quick-start-"));
+    try {
+      let kept: Kept | undefined;
+      for (const run of ["first", "second"]) {
+        const api = await startApiProcess({ DATA_DIR: dataDir });
+        try {
+          const printed = await followQuickStart(commands, api.url);
+          const oracle = expectedRun(api.url, printed, kept);
+          const curls = commands.filter((command) => command.startsWith("curl "));
+          expect(printed).to.have.length(oracle.expected.length);
+          printed.forEach((answer, index) =>
+            expect(answer, `the ${run} run: ${curls[index]}`).to.deep.equal(oracle.expected[index]),
+          );
+          kept = oracle.kept;
+        } finally {
+          api.child.kill("SIGTERM");
+          expect(await api.exited).to.equal(0);
+        }
       }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
