@@ -1,9 +1,17 @@
 /**
- * 50 concurrent writers on one item, over HTTP to the local runtime (in process):
+ * 50 concurrent writers on one item, over HTTP to the local runtime (in process; the engine in a
+ * process of its own):
  * - with If-Match, each writer reads, writes with the ETag it read and retries on 412 until it
  *   succeeds: no update is lost, the final version is 1 + the number of successful writes, and
  *   versions only ever increase;
- * - without If-Match (last writer wins), the final state is exactly one of the writes.
+ * - without If-Match (last writer wins), the final state is exactly one of the writes, and
+ *   PATCHes of every kind all land.
+ *
+ * An answer is the item right after its write, or, when the SDK retried an attempt DynamoDB had
+ * applied (its answer lost to a timeout on a loaded machine) and the retry found the request's
+ * own write token, the item as it stands then: never older than the write. So exactness is
+ * asserted on what was written (versions produced, final version, every change kept), and
+ * answers only as bounds.
  */
 import { expect } from "chai";
 import { LocalApi, startLocalApi } from "../../local/server";
@@ -20,7 +28,9 @@ const SERVER_FIELDS = ["id", "version", "createdAt", "updatedAt"];
 interface WriterLog {
   /** Versions this writer read, in order. */
   read: number[];
-  /** The version its successful write produced. */
+  /** The version its successful write produced: If-Match named exactly the one before. */
+  produced: number;
+  /** The version its successful write was answered with (`produced`, or later after a retry). */
   wrote: number;
   attempts: number;
   conflicts: number;
@@ -78,7 +88,7 @@ describe("reliability: 50 concurrent writers on one item", function () {
     method: "PUT" | "PATCH",
     nextBody: (current: Record<string, unknown>) => Record<string, unknown>,
   ): Promise<WriterLog> {
-    const log: WriterLog = { read: [], wrote: 0, attempts: 0, conflicts: 0 };
+    const log: WriterLog = { read: [], produced: 0, wrote: 0, attempts: 0, conflicts: 0 };
     while (log.attempts < MAX_ATTEMPTS_PER_WRITER) {
       const current = await request("GET", `items/${id}`);
       expect(current.status, current.text).to.equal(200);
@@ -98,24 +108,24 @@ describe("reliability: 50 concurrent writers on one item", function () {
         continue;
       }
       expect(written.status, written.text).to.equal(200);
+      log.produced = version + 1;
       log.wrote = versionOf(written);
-      // The write applied on top of exactly the version it named.
-      expect(log.wrote).to.equal(version + 1);
+      expect(log.wrote).to.be.at.least(log.produced);
       return log;
     }
     throw new Error(`writer gave up after ${MAX_ATTEMPTS_PER_WRITER} conflicts`);
   }
 
   function expectVersionsIncreasing(logs: WriterLog[], initialVersion: number): void {
-    const written = logs.map((log) => log.wrote).sort((a, b) => a - b);
+    const produced = logs.map((log) => log.produced).sort((a, b) => a - b);
     // Each successful write produced its own version: initial+1 .. initial+WRITERS, no gaps, no repeats.
-    expect(written).to.deep.equal(Array.from({ length: WRITERS }, (_, index) => initialVersion + 1 + index));
+    expect(produced).to.deep.equal(Array.from({ length: WRITERS }, (_, index) => initialVersion + 1 + index));
     for (const log of logs) {
       // What one writer observed never went backwards, and its write came after all it read.
       for (let index = 1; index < log.read.length; index++) {
         expect(log.read[index]).to.be.at.least(log.read[index - 1] ?? 0);
       }
-      expect(log.wrote).to.be.greaterThan(Math.max(...log.read));
+      expect(log.produced).to.be.greaterThan(Math.max(...log.read));
     }
   }
 
@@ -168,7 +178,7 @@ describe("reliability: 50 concurrent writers on one item", function () {
     expectVersionsIncreasing(logs, 1);
     // Each marker holds the version its own write produced: the write landed on the version it read.
     for (const [writer, log] of logs.entries()) {
-      expect(markers[`w${writer}`]).to.equal(log.wrote);
+      expect(markers[`w${writer}`]).to.equal(log.produced);
     }
   });
 
@@ -195,9 +205,11 @@ describe("reliability: 50 concurrent writers on one item", function () {
     );
     expect(matching).to.have.length(1);
     expect(clientFields(final.json)).to.deep.equal(matching[0]);
-    // Every write applied atomically on top of the previous one, and the last applied is what is stored.
-    expect(versions).to.deep.equal(Array.from({ length: WRITERS }, (_, index) => 2 + index));
+    // Fifty writes applied, once each (every 200 is an applied write), the last one is what is
+    // stored, and no answer is older than a write.
     expect(final.json.version).to.equal(1 + WRITERS);
+    expect(versions[0]).to.be.at.least(2);
+    expect(versions[versions.length - 1]).to.equal(1 + WRITERS);
     expect(last?.json).to.deep.equal(final.json);
   });
 
@@ -293,10 +305,12 @@ describe("reliability: 50 concurrent writers on one item", function () {
       );
       expect(failed.map((response) => `${response.status} ${response.text}`)).to.deep.equal([]);
       expect(lost).to.deep.equal([]);
-      // Each write applied once, atomically, on top of the one before.
+      // Fifty writes applied, once each: every 200 is an applied write, and the final version
+      // counts them. No answer is older than its write.
       const versions = responses.map(versionOf).sort((a, b) => a - b);
-      expect(versions).to.deep.equal(Array.from({ length: WRITERS }, (_, index) => 2 + index));
       expect(final.json.version).to.equal(1 + WRITERS);
+      expect(versions[0]).to.be.at.least(2);
+      expect(versions[versions.length - 1]).to.equal(1 + WRITERS);
     });
   }
 
