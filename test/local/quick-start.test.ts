@@ -3,7 +3,8 @@
  * against `npm start` (local/main.ts), filling in its two placeholders from the answer before
  * them as a reader would. Then once more on the same data folder after a restart, as a reader
  * who follows it twice: the keyed creates replay the first run's answer, and the listing holds
- * what both runs kept.
+ * what both runs kept. And what the README warns of: a replay answers the first 201 even after
+ * that item was deleted.
  */
 import { execFile } from "child_process";
 import { mkdtempSync, readFileSync, rmSync } from "fs";
@@ -12,7 +13,9 @@ import { join } from "path";
 import { promisify } from "util";
 import { expect } from "chai";
 import { openApiJson } from "../../local/export-openapi";
+import { startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
+import { client } from "../support/http-client";
 import { PROJECT_ROOT, startApiProcess } from "../support/process";
 import { Created, createdFields, createdItems, expectedPages, writtenEspresso } from "../support/quick-start-items";
 
@@ -173,6 +176,27 @@ describe("README quick start", function () {
       }
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("replays a keyed create's first 201 even after its item was deleted, as the README warns", async () => {
+    const api = await startLocalApi({ settings: readStackSettings("dev"), stack: "dev", accessLog: () => undefined });
+    try {
+      const request = client(api.url);
+      const create = () =>
+        request("POST", "items", { json: { name: "Grinder" }, headers: { "Idempotency-Key": "order-42" } });
+      const first = await create();
+      expect(first.status).to.equal(201);
+      expect((await request("DELETE", `items/${first.json.id}`)).status).to.equal(204);
+      const replayed = await create();
+      expect([replayed.status, replayed.text, replayed.headers.get("Location")]).to.deep.equal([
+        201,
+        first.text,
+        first.headers.get("Location"),
+      ]);
+      expect((await request("GET", `items/${first.json.id}`)).status).to.equal(404);
+    } finally {
+      await api.close();
     }
   });
 });
