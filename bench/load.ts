@@ -3,10 +3,12 @@
  * it), one per wiring (the design's and the naive baseline's), driven by autocannon from this one
  * at a fixed number of connections: a get, a list page, a create. The two wirings take turns in
  * short slices, so a change in the machine's other work falls on both alike. Latencies are kept
- * per response (autocannon's own histogram rounds to whole milliseconds).
+ * per response (autocannon's own histogram rounds to whole milliseconds); each runtime process
+ * reports its CPU time before and after its slices.
  */
 import { ChildProcess, fork } from "child_process";
 import { join } from "path";
+import { performance } from "perf_hooks";
 import autocannon from "autocannon";
 import type { Wiring } from "./runtime-child";
 
@@ -23,12 +25,14 @@ export interface LoadOptions {
 export interface LoadFigure {
   wiring: Wiring;
   operation: "get" | "list page" | "create";
-  /** 2xx responses per second of the measured window. */
+  /** 2xx responses per second of the measured slices, as they took. */
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
   /** Other statuses, connection errors and timeouts. */
   errors: number;
+  /** CPU time of the runtime process (gateway, handlers, SDK and engine) per 2xx response. */
+  cpuMsPerRequest: number;
 }
 
 const CREATE_BODY = JSON.stringify({ name: "bench item", description: "created by npm run bench", color: "red" });
@@ -42,6 +46,16 @@ function startRuntime(wiring: Wiring): Promise<{ child: ChildProcess; url: strin
     child.once("message", (message) => resolve({ child, url: (message as { url: string }).url }));
     child.once("exit", (code) => reject(new Error(`the local runtime (${wiring}) exited with ${code}`)));
     child.once("error", reject);
+  });
+}
+
+/** The runtime process's CPU time so far (user + system), asked over IPC. */
+function cpuMsOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.once("message", (usage) =>
+      resolve(((usage as NodeJS.CpuUsage).user + (usage as NodeJS.CpuUsage).system) / 1000),
+    );
+    child.send("cpu");
   });
 }
 
@@ -101,11 +115,14 @@ export async function measureLoad(options: LoadOptions): Promise<LoadFigure[]> {
     ];
     const figures: LoadFigure[] = [];
     for (const [operation, requestFor] of operations) {
-      const runs = runtimes.map(({ url }, index) => ({
+      const runs = runtimes.map(({ child, url }, index) => ({
+        child,
         url,
         request: requestFor(ids[index] ?? ""),
         latencies: [] as number[],
         errors: 0,
+        seconds: 0,
+        cpuMs: 0,
       }));
       for (const run of runs) {
         await hit(run.url, run.request, options.warmupSeconds, options.connections, []);
@@ -115,7 +132,11 @@ export async function measureLoad(options: LoadOptions): Promise<LoadFigure[]> {
         for (let turn = 0; turn < runs.length; turn++) {
           const run = runs[(slice + turn) % runs.length];
           if (run !== undefined) {
+            const cpuBefore = await cpuMsOf(run.child);
+            const started = performance.now();
             run.errors += await hit(run.url, run.request, options.sliceSeconds, options.connections, run.latencies);
+            run.seconds += (performance.now() - started) / 1000;
+            run.cpuMs += (await cpuMsOf(run.child)) - cpuBefore;
           }
         }
       }
@@ -125,10 +146,11 @@ export async function measureLoad(options: LoadOptions): Promise<LoadFigure[]> {
         figures.push({
           wiring: WIRINGS[index] ?? "items-api",
           operation,
-          requestsPerSecond: sorted.length / (options.slices * options.sliceSeconds),
+          requestsPerSecond: sorted.length / run.seconds,
           p50Ms: percentile(0.5),
           p99Ms: percentile(0.99),
           errors: run.errors,
+          cpuMsPerRequest: run.cpuMs / sorted.length,
         });
       }
     }

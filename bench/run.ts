@@ -25,7 +25,7 @@ const BUDGETS = {
   callsPerOperation: 1,
   /** The runtime and gateway's share of one get, against the SDK client's share of it. */
   runtimeShareToSdkShare: 1,
-  /** Requests per second through the local runtime, the design's wiring against the naive one. */
+  /** Get throughput through the local runtime, the design's wiring against the naive one. */
   throughputToNaive: 1.5,
 };
 
@@ -34,13 +34,13 @@ const MODES = {
     coldRuns: 20,
     getIterations: 3000,
     bundled: true,
-    load: { connections: 10, slices: 5, sliceSeconds: 1, warmupSeconds: 1, seedItems: 200 },
+    load: { connections: 10, slices: 10, sliceSeconds: 0.5, warmupSeconds: 2, seedItems: 200 },
   },
   short: {
     coldRuns: 10,
     getIterations: 1000,
     bundled: false,
-    load: { connections: 10, slices: 2, sliceSeconds: 0.5, warmupSeconds: 0.25, seedItems: 30 },
+    load: { connections: 10, slices: 4, sliceSeconds: 0.25, warmupSeconds: 1, seedItems: 30 },
   },
 } satisfies Record<string, { coldRuns: number; getIterations: number; bundled: boolean; load: LoadOptions }>;
 
@@ -129,13 +129,14 @@ async function main(): Promise<void> {
 
   progress("local load: the design's wiring and the naive one, in turns");
   const load = await measureLoad(mode.load);
-  const perSecond = (wiring: string, operation = "get") =>
-    load.find((figure) => figure.wiring === wiring && figure.operation === operation)?.requestsPerSecond ?? NaN;
-  const toNaive = perSecond("items-api") / perSecond("naive");
+  const loadOf = (wiring: string, operation = "get") =>
+    load.find((candidate) => candidate.wiring === wiring && candidate.operation === operation);
+  const toNaive = (loadOf("items-api")?.requestsPerSecond ?? NaN) / (loadOf("naive")?.requestsPerSecond ?? NaN);
   budget(
     `local load, get: req/s >= ${BUDGETS.throughputToNaive}x the naive wiring`,
     toNaive >= BUDGETS.throughputToNaive,
-    `${perSecond("items-api").toFixed(0)} vs ${perSecond("naive").toFixed(0)} req/s = ${toNaive.toFixed(2)}x at ${mode.load.connections} connections`,
+    `${loadOf("items-api")?.requestsPerSecond.toFixed(0)} vs ${loadOf("naive")?.requestsPerSecond.toFixed(0)} req/s = ` +
+      `${toNaive.toFixed(2)}x at ${mode.load.connections} connections`,
   );
 
   const [cpu] = cpus();
@@ -191,15 +192,18 @@ async function main(): Promise<void> {
     `Local load (autocannon, ${mode.load.connections} connections, ${mode.load.slices} x ${mode.load.sliceSeconds} s per wiring in turns, after ${mode.load.warmupSeconds} s warm-up)`,
   );
   out.table(
-    load.map((figure) => ({
-      wiring: figure.wiring,
-      operation: figure.operation,
-      "req/s": fixed(figure.requestsPerSecond, 0),
-      "p50 ms": fixed(figure.p50Ms),
-      "p99 ms": fixed(figure.p99Ms),
-      errors: figure.errors,
+    load.map((row) => ({
+      wiring: row.wiring,
+      operation: row.operation,
+      "req/s": fixed(row.requestsPerSecond, 0),
+      "p50 ms": fixed(row.p50Ms),
+      "p99 ms": fixed(row.p99Ms),
+      errors: row.errors,
+      "CPU ms per request": fixed(row.cpuMsPerRequest, 2),
       "req/s x naive":
-        figure.wiring === "naive" ? "" : fixed(figure.requestsPerSecond / perSecond("naive", figure.operation), 2),
+        row.wiring === "naive"
+          ? ""
+          : fixed(row.requestsPerSecond / (loadOf("naive", row.operation)?.requestsPerSecond ?? NaN), 2),
     })),
   );
   out.log("Budgets");
