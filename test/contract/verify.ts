@@ -190,7 +190,7 @@ export async function verify(argv: readonly string[], out: (line: string) => voi
     }
   };
 
-  let cleanup = { deleted: 0, failed: 0 };
+  let cleanup: { deleted: number; failed: number };
   try {
     for (const leftover of pending.leftovers()) {
       ctx.created.add(leftover);
