@@ -4,9 +4,9 @@
  * reserved words (`name`, `status`, `data`) work and client-chosen names are never evaluated.
  * SDK errors are translated into HTTP errors at this boundary.
  *
- * Single-item operations make one round trip; a conditional failure is resolved by one
- * consistent read on the failure path only (the embedded engine lacks
- * ReturnValuesOnConditionCheckFailure, so it is used when present but never relied on).
+ * Single-item operations make one round trip. A failed condition is explained from the item
+ * DynamoDB returns with it (ReturnValuesOnConditionCheckFailure), or, where the engine returns
+ * none (the embedded engine lacks it), by one consistent read on the failure path only.
  *
  * Every write is safe to retry. The SDK retries an attempt that timed out, and that attempt may
  * have been applied: its retry then meets the state the first attempt wrote. So each request
@@ -73,6 +73,7 @@ const PATCH_BACKOFF_MS = { base: 10, cap: 1000 };
  */
 export const WRITE_TOKEN_HISTORY = 16;
 const WRITE_TOKEN_ATTRIBUTES: readonly string[] = Array.from({ length: WRITE_TOKEN_HISTORY }, (_, slot) => `wt${slot}`);
+const NEWEST_WRITE_TOKEN = "wt0";
 
 /** 96 random bits: unique per request, short enough to keep 16 of them on every item. */
 export function writeTokenOf(store: Store): string {
@@ -352,7 +353,7 @@ export async function putNewItem(store: Store, item: StoredItem, mayExist = fals
     store.doc.send(
       new PutCommand({
         TableName: store.itemsTable,
-        Item: { ...item, [WRITE_TOKEN_ATTRIBUTES[0] ?? "wt0"]: writeTokenOf(store) },
+        Item: { ...item, [NEWEST_WRITE_TOKEN]: writeTokenOf(store) },
         ConditionExpression: `attribute_not_exists(${builder.name("id")})`,
         ExpressionAttributeNames: builder.names,
         ReturnValuesOnConditionCheckFailure: "ALL_OLD",
