@@ -63,10 +63,21 @@ describe("local runtime", function () {
     it("finishes requests in flight on SIGTERM: every acknowledged create survives", async () => {
       const running = await startApiProcess({ DATA_DIR: dataDir });
       const api = client(running.url);
+      // SIGTERM as soon as the first create is answered, with the rest of the burst in flight
+      // (a fixed delay would, on a slow machine, stop the server before any request arrived).
+      let firstAnswer: () => void = () => undefined;
+      const answered = new Promise<void>((resolve) => (firstAnswer = resolve));
       const burst = Array.from({ length: 40 }, (_, index) =>
-        api("POST", "items", { json: { name: `burst ${index}` } }).catch(() => undefined),
+        api("POST", "items", { json: { name: `burst ${index}` } }).then(
+          (response) => {
+            firstAnswer();
+            return response;
+          },
+          () => undefined,
+        ),
       );
-      setTimeout(() => running.child.kill("SIGTERM"), 15);
+      await answered;
+      running.child.kill("SIGTERM");
       const responses = await Promise.all(burst);
       expect(await running.exited).to.equal(0);
       // Each request was either answered 201 or refused at connect time once the server closed.
