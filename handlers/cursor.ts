@@ -23,7 +23,7 @@ function isCanonicalBase64Url(part: string): boolean {
 }
 
 function invalidCursor(): Error {
-  return httpError(400, "invalid_cursor", "cursor is not one this API issued; start again without it");
+  return httpError("invalid_cursor");
 }
 
 /** The id the next page starts after. */

@@ -157,7 +157,6 @@ function requireObject(body: unknown): JsonObject {
   const readOnly = Object.keys(body).filter((key) => READ_ONLY_FIELDS.includes(key));
   if (readOnly.length > 0) {
     throw httpError(
-      400,
       "read_only_field",
       `${readOnly.join(", ")} ${readOnly.length === 1 ? "is" : "are"} managed by the server and cannot be set`,
     );

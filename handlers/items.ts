@@ -117,12 +117,12 @@ async function createIdempotently(
   );
   if (!claim.claimed) {
     if (claim.holder.requestHash !== requestHash) {
-      throw httpError(422, "idempotency_key_reused", "this Idempotency-Key was used with a different request body");
+      throw httpError("idempotency_key_reused");
     }
     if (claim.holder.status === "completed" && claim.holder.item !== undefined) {
       return createdReply(event, claim.holder.item);
     }
-    throw httpError(409, "request_in_progress", "a request with this Idempotency-Key is still in progress", {
+    throw httpError("request_in_progress", undefined, {
       "Retry-After": "1",
     });
   }

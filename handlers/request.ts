@@ -249,10 +249,10 @@ function utf8TextOf(bytes: Buffer, received: string | undefined): string {
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
-    throw httpError(400, "malformed_json", NOT_UTF8);
+    throw httpError("malformed_json", NOT_UTF8);
   }
   if (received !== undefined && text !== received) {
-    throw httpError(400, "malformed_json", NOT_UTF8);
+    throw httpError("malformed_json", NOT_UTF8);
   }
   return text;
 }
@@ -266,7 +266,6 @@ export function jsonBodyOf(event: APIGatewayProxyEvent, mediaTypes: readonly str
   const contentType = headerOf(event, "content-type");
   if (contentType === undefined || !isAcceptedMediaType(contentType, mediaTypes)) {
     throw httpError(
-      415,
       "unsupported_media_type",
       `the request body must be JSON sent as ${mediaTypes.join(" or ")} (UTF-8)`,
     );
@@ -274,11 +273,11 @@ export function jsonBodyOf(event: APIGatewayProxyEvent, mediaTypes: readonly str
   const raw = event.body ?? "";
   const bytes = event.isBase64Encoded ? Buffer.from(raw, "base64") : Buffer.from(raw, "utf8");
   if (bytes.length > MAX_BODY_BYTES) {
-    throw httpError(413, "payload_too_large", `the request body must be at most ${MAX_BODY_BYTES} bytes`);
+    throw httpError("payload_too_large", `the request body must be at most ${MAX_BODY_BYTES} bytes`);
   }
   const text = utf8TextOf(bytes, event.isBase64Encoded ? undefined : raw);
   if (text.trim() === "") {
-    throw httpError(400, "malformed_json", "the request body is empty; send a JSON object");
+    throw httpError("malformed_json", "the request body is empty; send a JSON object");
   }
   if (nestingOf(text) > MAX_BODY_NESTING) {
     throw badRequest(`the request body is nested deeper than ${MAX_BODY_NESTING} levels`);
@@ -288,7 +287,7 @@ export function jsonBodyOf(event: APIGatewayProxyEvent, mediaTypes: readonly str
     body = JSON.parse(text, refusePrototypeKeys);
   } catch (error) {
     if (error instanceof SyntaxError) {
-      throw httpError(400, "malformed_json", "the request body is not valid JSON");
+      throw httpError("malformed_json", "the request body is not valid JSON");
     }
     throw error;
   }

@@ -122,7 +122,7 @@ export function translateStoreError(error: unknown): Error {
     return unavailable(error);
   }
   if (name === "ValidationException" && error instanceof Error && /item size/i.test(error.message)) {
-    return httpError(413, "payload_too_large", "the item would exceed DynamoDB's 400 KB item size limit", {}, error);
+    return httpError("payload_too_large", "the item would exceed DynamoDB's 400 KB item size limit", {}, error);
   }
   return internalError(error);
 }

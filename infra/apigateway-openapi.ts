@@ -11,7 +11,7 @@
  * - every gateway response API Gateway lets us shape, rewritten into the error envelope, with CORS;
  *   its templates hold only variables that cannot break the JSON.
  */
-import type { ErrorCode } from "../handlers/errors";
+import { CodeWithMessage, ERRORS, ErrorCode } from "../handlers/errors";
 import {
   CORS_ALLOWED_HEADERS,
   CORS_EXPOSED_HEADERS,
@@ -20,7 +20,7 @@ import {
 } from "../handlers/headers";
 import { INTEGRATION_TIMEOUT_RANGE_MS } from "./apigateway-import";
 import type { Settings } from "./config";
-import { ERROR_STATUS, OpenApiDocument, buildOpenApiDocument } from "./openapi";
+import { OpenApiDocument, buildOpenApiDocument } from "./openapi";
 import { Route, routesByPath } from "./routes";
 
 export interface ApiGatewayDocumentInputs {
@@ -37,13 +37,12 @@ export interface ApiGatewayDocumentInputs {
 export const INTEGRATION_TIMEOUT_MS = INTEGRATION_TIMEOUT_RANGE_MS.max;
 export const BODY_VALIDATOR = "body";
 
-interface GatewayResponseSpec {
-  /** Undefined: keep the status API Gateway chose (the DEFAULT_* fallbacks). */
-  status?: number;
-  code: ErrorCode;
-  message: string;
+/** A gateway response: its code's status (`ERRORS`), and its message unless the code has its own. */
+type GatewayResponseSpec = ({ code: CodeWithMessage; message?: string } | { code: ErrorCode; message: string }) & {
   headers?: Record<string, string>;
-}
+  /** Keep the status API Gateway chose (the DEFAULT_* fallbacks) instead of the code's. */
+  keepsGatewayStatus?: true;
+};
 
 /**
  * Every gateway response type API Gateway lets us customize, mapped onto the API's error codes.
@@ -53,41 +52,38 @@ interface GatewayResponseSpec {
  */
 export const GATEWAY_RESPONSES: Record<string, GatewayResponseSpec> = {
   // Only reached by types not listed below.
-  DEFAULT_4XX: { code: "forbidden", message: "the request was refused" },
-  DEFAULT_5XX: { code: "internal_error", message: "internal error" },
-  ACCESS_DENIED: { status: 403, code: "forbidden", message: "access denied" },
-  API_CONFIGURATION_ERROR: { status: 500, code: "internal_error", message: "internal error" },
-  AUTHORIZER_CONFIGURATION_ERROR: { status: 500, code: "internal_error", message: "internal error" },
-  AUTHORIZER_FAILURE: { status: 500, code: "internal_error", message: "internal error" },
+  DEFAULT_4XX: { code: "forbidden", message: "the request was refused", keepsGatewayStatus: true },
+  DEFAULT_5XX: { code: "internal_error", keepsGatewayStatus: true },
+  ACCESS_DENIED: { code: "forbidden", message: "access denied" },
+  API_CONFIGURATION_ERROR: { code: "internal_error" },
+  AUTHORIZER_CONFIGURATION_ERROR: { code: "internal_error" },
+  AUTHORIZER_FAILURE: { code: "internal_error" },
   BAD_REQUEST_PARAMETERS: {
-    status: 400,
     code: "validation_failed",
     message: "a required request parameter is missing",
   },
   BAD_REQUEST_BODY: {
-    status: 400,
     code: "validation_failed",
     message: "the request body is not JSON or does not match the operation's request schema (see /openapi.json)",
   },
-  EXPIRED_TOKEN: { status: 403, code: "forbidden", message: "the token has expired" },
+  EXPIRED_TOKEN: { code: "forbidden", message: "the token has expired" },
   // The function failed: it threw, ran past its timeout or answered something that is not a proxy result.
-  INTEGRATION_FAILURE: { status: 502, code: "bad_gateway", message: "the function failed to answer" },
-  INTEGRATION_TIMEOUT: { status: 504, code: "gateway_timeout", message: "the function did not answer in time" },
-  INVALID_API_KEY: { status: 403, code: "forbidden", message: "a valid API key is required in x-api-key" },
-  INVALID_SIGNATURE: { status: 403, code: "forbidden", message: "the request signature is invalid" },
+  INTEGRATION_FAILURE: { code: "bad_gateway", message: "the function failed to answer" },
+  INTEGRATION_TIMEOUT: { code: "gateway_timeout", message: "the function did not answer in time" },
+  INVALID_API_KEY: { code: "forbidden", message: "a valid API key is required in x-api-key" },
+  INVALID_SIGNATURE: { code: "forbidden", message: "the request signature is invalid" },
   // No resource or method matches: 404, not API Gateway's 403 "Missing Authentication Token".
-  MISSING_AUTHENTICATION_TOKEN: { status: 404, code: "not_found", message: "no route matches this method and path" },
-  QUOTA_EXCEEDED: { status: 429, code: "throttled", message: "the API key's daily quota is used up" },
-  RESOURCE_NOT_FOUND: { status: 404, code: "not_found", message: "no route matches this method and path" },
-  THROTTLED: { status: 429, code: "throttled", message: "too many requests", headers: { "Retry-After": "1" } },
+  MISSING_AUTHENTICATION_TOKEN: { code: "not_found", message: "no route matches this method and path" },
+  QUOTA_EXCEEDED: { code: "throttled", message: "the API key's daily quota is used up" },
+  RESOURCE_NOT_FOUND: { code: "not_found", message: "no route matches this method and path" },
+  THROTTLED: { code: "throttled", message: "too many requests", headers: { "Retry-After": "1" } },
   // No authorizers here; answer like a refused key.
-  UNAUTHORIZED: { status: 403, code: "forbidden", message: "the request is not authorized" },
+  UNAUTHORIZED: { code: "forbidden", message: "the request is not authorized" },
   UNSUPPORTED_MEDIA_TYPE: {
-    status: 415,
     code: "unsupported_media_type",
     message: "this method accepts no body of this media type",
   },
-  WAF_FILTERED: { status: 403, code: "forbidden", message: "the request was blocked" },
+  WAF_FILTERED: { code: "forbidden", message: "the request was blocked" },
 };
 
 /**
@@ -95,8 +91,9 @@ export const GATEWAY_RESPONSES: Record<string, GatewayResponseSpec> = {
  * generates it from a base64 alphabet and no caller can set it, so it cannot break the JSON; it
  * is also the `x-amz-apigw-id` header of the response.
  */
-function envelopeTemplate(code: ErrorCode, message: string): string {
-  return JSON.stringify({ error: { code, message, requestId: "$context.extendedRequestId" } });
+function envelopeTemplate(spec: GatewayResponseSpec): string {
+  const { message = ERRORS[spec.code as CodeWithMessage].message } = spec;
+  return JSON.stringify({ error: { code: spec.code, message, requestId: "$context.extendedRequestId" } });
 }
 
 /**
@@ -161,11 +158,11 @@ export function gatewayResponses(origins: readonly string[]): Record<string, unk
       return [
         type,
         {
-          ...(spec.status === undefined ? {} : { statusCode: String(spec.status) }),
+          ...(spec.keepsGatewayStatus ? {} : { statusCode: String(ERRORS[spec.code].status) }),
           responseParameters: Object.fromEntries(
             Object.entries(headers).map(([name, value]) => [`gatewayresponse.header.${name}`, value]),
           ),
-          responseTemplates: { "application/json": envelopeTemplate(spec.code, spec.message) },
+          responseTemplates: { "application/json": envelopeTemplate(spec) },
         },
       ];
     }),
@@ -296,7 +293,7 @@ export function methodNotAllowedOperation(
   return mockOperation(
     "Any other method: 405 method_not_allowed",
     {
-      status: ERROR_STATUS.method_not_allowed,
+      status: ERRORS.method_not_allowed.status,
       headers: { Allow: allow, ...SECURITY_HEADERS },
       corsHeaders: {
         "Access-Control-Allow-Origin": "$origin",

@@ -3,7 +3,7 @@
  * local runtime (`/openapi.json`), exported by the stack (`openApiDocument`) and, with API
  * Gateway's `x-amazon-apigateway-*` extensions added by `apiGatewayBody`, deployed.
  */
-import type { ErrorCode } from "../handlers/errors";
+import { ERRORS, ErrorCode } from "../handlers/errors";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../handlers/items";
 import { MAX_BODY_BYTES, MAX_IF_MATCH_TAGS } from "../handlers/request";
 import { API_KEY_HEADER } from "./apigateway-import";
@@ -26,28 +26,8 @@ export const API_TITLE = "Items API";
 const API_KEY_SCHEME = "api_key";
 export const API_VERSION = "1.0.0";
 
-export const ERROR_STATUS: Record<ErrorCode, number> = {
-  malformed_json: 400,
-  validation_failed: 400,
-  read_only_field: 400,
-  invalid_cursor: 400,
-  forbidden: 403,
-  not_found: 404,
-  method_not_allowed: 405,
-  request_in_progress: 409,
-  precondition_failed: 412,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  idempotency_key_reused: 422,
-  throttled: 429,
-  internal_error: 500,
-  bad_gateway: 502,
-  unavailable: 503,
-  gateway_timeout: 504,
-};
-
-/** Statuses that tell the client when to retry. */
-const RETRY_AFTER_STATUSES: readonly number[] = [409, 429, 503];
+/** Errors that tell the client when to retry (`Retry-After`). */
+const RETRY_AFTER_ERRORS: readonly ErrorCode[] = ["request_in_progress", "throttled", "unavailable"];
 
 /** Errors any route can answer with. */
 const COMMON_ERRORS: ErrorCode[] = ["throttled", "internal_error", "unavailable"];
@@ -127,7 +107,7 @@ function errorResponses(route: Route, options: OpenApiOptions): Record<string, u
   const codes = [...route.errors, ...COMMON_ERRORS, ...(options.apiKeyRequired ? (["forbidden"] as const) : [])];
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) {
-    const status = ERROR_STATUS[code];
+    const status = ERRORS[code].status;
     byStatus.set(status, [...new Set([...(byStatus.get(status) ?? []), code])]);
   }
   return Object.fromEntries(
@@ -141,7 +121,7 @@ function errorResponses(route: Route, options: OpenApiOptions): Record<string, u
             "x-amz-apigw-id": { $ref: "#/components/headers/x-amz-apigw-id" },
             "x-request-id": { $ref: "#/components/headers/x-request-id" },
             // 429: present when throttled, absent when an API key's daily quota is used up.
-            ...(RETRY_AFTER_STATUSES.includes(status)
+            ...(statusCodes.some((code) => RETRY_AFTER_ERRORS.includes(code))
               ? { "Retry-After": { $ref: "#/components/headers/Retry-After" } }
               : {}),
           },

@@ -5,10 +5,10 @@
  */
 import { randomBytes, randomUUID } from "crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "fs";
-import { createServer, IncomingMessage, ServerResponse } from "http";
+import { createServer, IncomingMessage, ServerResponse, STATUS_CODES } from "http";
 import type { Socket } from "net";
 import { join } from "path";
-import type { ErrorCode } from "../handlers/errors";
+import { ERRORS, ErrorCode } from "../handlers/errors";
 import { SECURITY_HEADERS } from "../handlers/headers";
 import { AddressInfo } from "net";
 import type { ProxyHandler } from "../handlers/http";
@@ -133,6 +133,12 @@ function localHeaders(requestId: string): Record<string, string> {
 
 function envelope(code: ErrorCode, message: string, requestId: string): string {
   return JSON.stringify({ error: { code, message, requestId } });
+}
+
+/** The status line of an error the runtime writes to the socket itself, e.g. `HTTP/1.1 400 Bad Request`. */
+function statusLine(code: ErrorCode): string {
+  const { status } = ERRORS[code];
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}`;
 }
 
 /** What Node's parser refused, as the client reads it (the details stay in the log). */
@@ -268,9 +274,12 @@ async function serve(
         // A fault of the runtime itself: still the envelope, with an id to find the log line by.
         const requestId = randomUUID();
         if (!response.headersSent) {
-          response.writeHead(500, { "Content-Type": "application/json", ...localHeaders(requestId) });
+          response.writeHead(ERRORS.internal_error.status, {
+            "Content-Type": "application/json",
+            ...localHeaders(requestId),
+          });
         }
-        response.end(envelope("internal_error", "internal error", requestId));
+        response.end(envelope("internal_error", ERRORS.internal_error.message, requestId));
         log({ level: "error", requestId, method, path, message: String(error) });
       } finally {
         inFlight -= 1;
@@ -289,10 +298,11 @@ async function serve(
       return;
     }
     const requestId = randomUUID();
-    const body = envelope("validation_failed", clientErrorMessage(error), requestId);
+    const code = "validation_failed";
+    const body = envelope(code, clientErrorMessage(error), requestId);
     const headers = { "Content-Type": "application/json", ...localHeaders(requestId), Connection: "close" };
     socket.end(
-      `HTTP/1.1 400 Bad Request\r\n` +
+      `${statusLine(code)}\r\n` +
         Object.entries({ ...headers, "Content-Length": String(Buffer.byteLength(body)) })
           .map(([name, value]) => `${name}: ${value}\r\n`)
           .join("") +
@@ -301,7 +311,7 @@ async function serve(
     log({
       level: "info",
       requestId,
-      status: 400,
+      status: ERRORS[code].status,
       message: `refused by the HTTP parser: ${error.code ?? error.message}`,
     });
   });
