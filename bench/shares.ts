@@ -10,6 +10,7 @@ import { Agent, request } from "http";
 import { performance } from "perf_hooks";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { createDependencies } from "../handlers/dependencies";
+import { HANDLER_VARIABLES } from "../handlers/env";
 import { routes } from "../infra/routes";
 import { withEnvironmentSync } from "../local/environment";
 import { startLocalApi } from "../local/server";
@@ -55,7 +56,7 @@ export async function measureGetShares(iterations: number): Promise<GetShares> {
     const id = await createItem(api.url);
     const get = new GetCommand({ TableName: api.tableNames.items, Key: { id }, ConsistentRead: true });
     const proxy = await startRecordingProxy(api.dynamoDbEndpoint);
-    const capturing = createDependencies({ ...api.environment, DYNAMODB_ENDPOINT: proxy.url }).doc;
+    const capturing = createDependencies({ ...api.environment, [HANDLER_VARIABLES.dynamoDbEndpoint]: proxy.url }).doc;
     await capturing.send(get);
     capturing.destroy();
     await proxy.close();

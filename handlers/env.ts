@@ -1,7 +1,13 @@
 /**
- * Handler settings come from environment variables only (never captured config values: those
- * would be serialized into the archive in plain text). Read once per container, fail fast.
+ * THE handler environment: each variable's name, how a handler parses it and its default, and
+ * `handlerEnvironment`, the one function that builds the variables from settings (for the stack,
+ * the local runtime, the bench and the tests alike). Handlers take settings from these variables
+ * only (never captured config values: those would be serialized into the archive in plain text),
+ * read once per container, failing fast.
  */
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface HandlerSettings {
   /** DynamoDB table holding the items. */
@@ -18,13 +24,28 @@ export interface HandlerSettings {
   dynamoDbRequestTimeoutMs: number;
   /** Overrides the DynamoDB endpoint (local runtime, DynamoDB Local). Unset in AWS. */
   dynamoDbEndpoint: string | undefined;
-  /** `debug` | `info` | `warn` | `error`. */
   logLevel: LogLevel;
 }
 
-export type LogLevel = "debug" | "info" | "warn" | "error";
+/** The variable of each setting. */
+export const HANDLER_VARIABLES = {
+  tableName: "TABLE_NAME",
+  idempotencyTableName: "IDEMPOTENCY_TABLE_NAME",
+  cursorSecret: "CURSOR_SECRET",
+  corsAllowedOrigins: "CORS_ALLOWED_ORIGINS",
+  dynamoDbMaxAttempts: "DYNAMODB_MAX_ATTEMPTS",
+  dynamoDbRequestTimeoutMs: "DYNAMODB_REQUEST_TIMEOUT_MS",
+  dynamoDbEndpoint: "DYNAMODB_ENDPOINT",
+  logLevel: "LOG_LEVEL",
+} as const satisfies Record<keyof HandlerSettings, string>;
 
-const LOG_LEVELS: readonly string[] = ["debug", "info", "warn", "error"];
+// The integer settings: the value when unset (`fallback`: an object with a `default` key would
+// break CallbackFunction's serializer) and the accepted range.
+/** Attempts per DynamoDB call: the SDK's own default, stated explicitly. */
+export const DYNAMODB_ATTEMPTS = { fallback: 3, min: 1, max: 10 };
+/** No single attempt waits longer than the fallback; a function's timeout may ask for less. */
+export const DYNAMODB_ATTEMPT_TIMEOUT_MS = { fallback: 2000, min: 100, max: 28000 };
+const DEFAULT_LOG_LEVEL: LogLevel = "info";
 
 type Env = Record<string, string | undefined>;
 
@@ -36,41 +57,98 @@ function required(env: Env, name: string): string {
   return value.trim();
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+function integer(env: Env, name: string, bounds: { fallback: number; min: number; max: number }): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === "") {
-    return fallback;
+    return bounds.fallback;
   }
   const value = /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`environment variable ${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  if (!Number.isInteger(value) || value < bounds.min || value > bounds.max) {
+    throw new Error(
+      `environment variable ${name} must be an integer from ${bounds.min} to ${bounds.max}, got "${raw}"`,
+    );
   }
   return value;
 }
 
-function logLevel(env: Env): LogLevel {
-  const given = env.LOG_LEVEL?.trim();
-  const raw = (given === undefined || given === "" ? "info" : given).toLowerCase();
-  if (!LOG_LEVELS.includes(raw)) {
-    throw new Error(`environment variable LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`);
+/** A log level in any case; blank or unset is the default. `name` is the variable, for the message. */
+export function parseLogLevel(given: string | undefined, name: string): LogLevel {
+  const trimmed = given?.trim();
+  const raw = (trimmed === undefined || trimmed === "" ? DEFAULT_LOG_LEVEL : trimmed).toLowerCase();
+  const level = LOG_LEVELS.find((candidate) => candidate === raw);
+  if (level === undefined) {
+    throw new Error(`environment variable ${name} must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`);
   }
-  return raw as LogLevel;
+  return level;
 }
 
 export function readSettings(env: Env = process.env): HandlerSettings {
-  const origins = (env.CORS_ALLOWED_ORIGINS ?? "")
+  const origins = (env[HANDLER_VARIABLES.corsAllowedOrigins] ?? "")
     .split(",")
     .map((origin) => origin.trim())
     .filter((origin) => origin !== "");
-  const endpoint = env.DYNAMODB_ENDPOINT?.trim();
+  const endpoint = env[HANDLER_VARIABLES.dynamoDbEndpoint]?.trim();
   return {
-    tableName: required(env, "TABLE_NAME"),
-    idempotencyTableName: required(env, "IDEMPOTENCY_TABLE_NAME"),
-    cursorSecret: required(env, "CURSOR_SECRET"),
+    tableName: required(env, HANDLER_VARIABLES.tableName),
+    idempotencyTableName: required(env, HANDLER_VARIABLES.idempotencyTableName),
+    cursorSecret: required(env, HANDLER_VARIABLES.cursorSecret),
     corsAllowedOrigins: origins,
-    dynamoDbMaxAttempts: integer(env, "DYNAMODB_MAX_ATTEMPTS", 3, 1, 10),
-    dynamoDbRequestTimeoutMs: integer(env, "DYNAMODB_REQUEST_TIMEOUT_MS", 2000, 100, 28000),
+    dynamoDbMaxAttempts: integer(env, HANDLER_VARIABLES.dynamoDbMaxAttempts, DYNAMODB_ATTEMPTS),
+    dynamoDbRequestTimeoutMs: integer(env, HANDLER_VARIABLES.dynamoDbRequestTimeoutMs, DYNAMODB_ATTEMPT_TIMEOUT_MS),
     dynamoDbEndpoint: endpoint === undefined || endpoint === "" ? undefined : endpoint,
-    logLevel: logLevel(env),
+    logLevel: parseLogLevel(env[HANDLER_VARIABLES.logLevel], HANDLER_VARIABLES.logLevel),
+  };
+}
+
+/**
+ * The per-attempt DynamoDB timeout of a function: all attempts fit in its timeout with room left
+ * to answer 503, and no attempt waits longer than the fallback.
+ */
+export function dynamoDbRequestTimeoutMs(functionTimeoutSeconds: number, maxAttempts: number): number {
+  const { fallback, min } = DYNAMODB_ATTEMPT_TIMEOUT_MS;
+  return Math.max(min, Math.min(fallback, Math.floor((functionTimeoutSeconds * 1000) / (maxAttempts + 1))));
+}
+
+/**
+ * What the environment is built from. `Value` is whatever carries the table names and the
+ * cursor secret: strings, or the stack's Pulumi outputs.
+ */
+export interface EnvironmentSources<Value> {
+  tableNames: { items: Value; idempotency: Value };
+  cursorSecret: Value;
+  /** The stack's settings the handlers need (infra/settings.ts `Settings` has them). */
+  settings: {
+    corsAllowedOrigins: readonly string[];
+    logLevel: LogLevel;
+    lambda: { timeoutSeconds: number };
+  };
+  dynamoDb?: DynamoDbOptions;
+}
+
+/**
+ * Where the handlers reach DynamoDB (unset in AWS), and overrides of the attempts and the
+ * per-attempt timeout (the deployed values otherwise: see `dynamoDbRequestTimeoutMs`).
+ */
+export interface DynamoDbOptions {
+  endpoint?: string;
+  maxAttempts?: number;
+  requestTimeoutMs?: number;
+}
+
+/** The handlers' environment variables, as every function of a stack gets them. */
+export function handlerEnvironment<Value = string>(sources: EnvironmentSources<Value>): Record<string, Value | string> {
+  const { settings, dynamoDb = {} } = sources;
+  const maxAttempts = dynamoDb.maxAttempts ?? DYNAMODB_ATTEMPTS.fallback;
+  const requestTimeoutMs =
+    dynamoDb.requestTimeoutMs ?? dynamoDbRequestTimeoutMs(settings.lambda.timeoutSeconds, maxAttempts);
+  return {
+    [HANDLER_VARIABLES.tableName]: sources.tableNames.items,
+    [HANDLER_VARIABLES.idempotencyTableName]: sources.tableNames.idempotency,
+    [HANDLER_VARIABLES.cursorSecret]: sources.cursorSecret,
+    [HANDLER_VARIABLES.corsAllowedOrigins]: settings.corsAllowedOrigins.join(","),
+    [HANDLER_VARIABLES.dynamoDbMaxAttempts]: String(maxAttempts),
+    [HANDLER_VARIABLES.dynamoDbRequestTimeoutMs]: String(requestTimeoutMs),
+    [HANDLER_VARIABLES.logLevel]: settings.logLevel,
+    ...(dynamoDb.endpoint === undefined ? {} : { [HANDLER_VARIABLES.dynamoDbEndpoint]: dynamoDb.endpoint }),
   };
 }

@@ -11,7 +11,6 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "./config";
 import { LAMBDA_ASSUME_ROLE_POLICY, functionPolicyDocument } from "./policies";
 import type { Route } from "./routes";
-import { TABLES } from "./table-definitions";
 import type { TableName } from "./tables";
 
 /**
@@ -25,17 +24,6 @@ export const RUNTIME_PROVIDED_PACKAGES: readonly string[] = ["@aws-sdk/client-dy
 
 export const LAMBDA_RUNTIME = "nodejs22.x";
 
-/** Attempts per DynamoDB call (the SDK's own default, stated explicitly). */
-export const DYNAMODB_MAX_ATTEMPTS = 3;
-
-/**
- * Per-attempt DynamoDB timeout: all attempts must fit in the function's timeout with room left
- * to answer 503, and no single attempt waits longer than 2 s.
- */
-export function dynamoDbRequestTimeoutMs(timeoutSeconds: number): number {
-  return Math.max(100, Math.min(2000, Math.floor((timeoutSeconds * 1000) / (DYNAMODB_MAX_ATTEMPTS + 1))));
-}
-
 /**
  * Cursor HMAC key when the stack sets no `cursorSecret`: derived from the stack and the items
  * table's ARN, so it is stable across deployments, differs between stacks and tables (a cursor
@@ -47,30 +35,12 @@ export function deriveCursorSecret(stack: string, itemsTableArn: string): string
   return createHash("sha256").update(`items-api/cursor/v1/${stack}/${itemsTableArn}`).digest("hex");
 }
 
-export interface HandlerEnvironmentInputs {
-  tableNames: Record<TableName, pulumi.Input<string>>;
-  cursorSecret: pulumi.Input<string>;
-  settings: Pick<Settings, "corsAllowedOrigins" | "logLevel" | "lambda">;
-}
-
-/** Environment variables every handler reads through `handlers/env.ts`. */
-export function handlerEnvironment(inputs: HandlerEnvironmentInputs): Record<string, pulumi.Input<string>> {
-  return {
-    ...Object.fromEntries(TABLES.map((table) => [table.environmentVariable, inputs.tableNames[table.logicalName]])),
-    CURSOR_SECRET: inputs.cursorSecret,
-    CORS_ALLOWED_ORIGINS: inputs.settings.corsAllowedOrigins.join(","),
-    DYNAMODB_MAX_ATTEMPTS: String(DYNAMODB_MAX_ATTEMPTS),
-    DYNAMODB_REQUEST_TIMEOUT_MS: String(dynamoDbRequestTimeoutMs(inputs.settings.lambda.timeoutSeconds)),
-    LOG_LEVEL: inputs.settings.logLevel,
-  };
-}
-
 export interface RouteFunctionArgs {
   route: Route;
   /** Physical function name, e.g. `items-api-prod-getItem`; the log group is `/aws/lambda/<name>`. */
   functionName: string;
   tables: Record<TableName, aws.dynamodb.Table>;
-  /** Environment variables (see `handlerEnvironment`). */
+  /** Environment variables (handlers/env.ts `handlerEnvironment`). */
   environment: Record<string, pulumi.Input<string>>;
   settings: Pick<Settings, "logRetentionDays" | "lambda" | "tracing">;
 }

@@ -7,6 +7,7 @@
  * are code, each in a named function below. infra/config.ts feeds this `pulumi.Config`; the
  * local runtime feeds it a stack's YAML. Importing this module loads no Pulumi package.
  */
+import { LOG_LEVELS, LogLevel } from "../handlers/env";
 import { INTEGRATION_TIMEOUT_RANGE_MS } from "./apigateway-import";
 import { routes } from "./routes";
 
@@ -120,7 +121,7 @@ export const CONFIG = {
   logLevel: {
     type: "string",
     default: "info",
-    enum: ["debug", "info", "warn", "error"],
+    enum: LOG_LEVELS,
     description: "Handler log level.",
   },
   lambdaMemoryMb: {
@@ -280,7 +281,6 @@ export function describeKey(spec: ConfigKey): string {
   return spec.type === "boolean" ? spec.description : `${spec.description} Allowed: ${allowedText(spec)}.`;
 }
 
-export type LogLevel = (typeof CONFIG.logLevel.enum)[number];
 export type Architecture = (typeof CONFIG.lambdaArchitecture.enum)[number];
 
 export interface Settings {

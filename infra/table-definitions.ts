@@ -4,10 +4,8 @@
  */
 
 export interface TableDefinition {
-  /** Used in resource names and in the handlers' environment. */
+  /** Used in resource names and as the key of the table's name in the handlers' environment. */
   logicalName: "items" | "idempotency";
-  /** Environment variable through which the handlers learn the table's name. */
-  environmentVariable: "TABLE_NAME" | "IDEMPOTENCY_TABLE_NAME";
   hashKey: string;
   /** Epoch-seconds attribute DynamoDB's TTL deletes expired records by. */
   ttlAttribute?: string;
@@ -15,7 +13,6 @@ export interface TableDefinition {
 
 export const ITEMS_TABLE: TableDefinition = {
   logicalName: "items",
-  environmentVariable: "TABLE_NAME",
   hashKey: "id",
 };
 
@@ -25,7 +22,6 @@ export const ITEMS_TABLE: TableDefinition = {
  */
 export const IDEMPOTENCY_TABLE: TableDefinition = {
   logicalName: "idempotency",
-  environmentVariable: "IDEMPOTENCY_TABLE_NAME",
   hashKey: "id",
   ttlAttribute: "expiresAt",
 };

@@ -7,12 +7,13 @@
  *
  * A restarted process, rather than clearing `require.cache`, is what guarantees that handlers,
  * the route table, the OpenAPI document and the docs page all come from the new code.
- * Environment: as for `npm start` (PORT, HOST, DATA_DIR, DYNAMODB_ENDPOINT, API_KEY, ...).
+ * Environment: as for `npm start` (PORT, HOST, DATA_DIR, API_KEY, the DynamoDB endpoint, ...).
  */
 import { ChildProcess, spawn } from "child_process";
 import { FSWatcher, existsSync, readdirSync, statSync, watch } from "fs";
 import { join, relative, resolve } from "path";
 import { createInterface } from "readline";
+import { HANDLER_VARIABLES } from "../handlers/env";
 
 export const PROJECT_ROOT = join(__dirname, "..");
 export const WATCHED_DIRS = ["handlers", "infra", "local"];
@@ -90,7 +91,8 @@ function say(line: string): void {
 
 export function runDevServer(args: readonly string[]): void {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: process.env.PORT ?? "3000" };
-  if (env.DYNAMODB_ENDPOINT === undefined) {
+  const endpoint = env[HANDLER_VARIABLES.dynamoDbEndpoint];
+  if (endpoint === undefined) {
     // Absolute, so every child opens the same folder.
     env.DATA_DIR = resolve(process.env.DATA_DIR ?? ".data");
   }
@@ -192,7 +194,7 @@ export function runDevServer(args: readonly string[]): void {
   process.on("SIGTERM", () => shutdown("SIGTERM"));
 
   say(
-    `watching ${WATCHED_DIRS.map((dir) => `${dir}/`).join(", ")} and Pulumi.*.yaml; data in ${env.DATA_DIR ?? env.DYNAMODB_ENDPOINT}`,
+    `watching ${WATCHED_DIRS.map((dir) => `${dir}/`).join(", ")} and Pulumi.*.yaml; data in ${env.DATA_DIR ?? endpoint}`,
   );
   start(undefined);
 }

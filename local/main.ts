@@ -1,11 +1,13 @@
 /**
  * `npm start [-- --stack NAME]`: the Items API on localhost.
  *
- * Environment: HOST (127.0.0.1), PORT (3000), DATA_DIR (.data), DYNAMODB_ENDPOINT (use another
- * engine instead of the embedded one), TABLE_NAME / IDEMPOTENCY_TABLE_NAME, API_KEY (when the
- * stack requires keys; generated otherwise), LAMBDA_TIMEOUT_MS (overrides the stack's timeout).
+ * Environment: HOST (127.0.0.1), PORT (3000), DATA_DIR (.data), API_KEY (when the stack requires
+ * keys; generated otherwise), LAMBDA_TIMEOUT_MS (overrides the stack's timeout), and the handler
+ * variables (handlers/env.ts) naming the DynamoDB endpoint (another engine instead of the embedded
+ * one), the two tables and the cursor secret.
  */
 import { resolve } from "path";
+import { HANDLER_VARIABLES } from "../handlers/env";
 import { startLocalApi } from "./server";
 import { readStackSettings } from "./stack-settings";
 
@@ -45,9 +47,9 @@ function optionalInteger(name: string): number | undefined {
 async function main(): Promise<void> {
   const stack = stackArgument(process.argv.slice(2));
   const settings = readStackSettings(stack);
-  const endpoint = process.env.DYNAMODB_ENDPOINT;
-  const items = process.env.TABLE_NAME;
-  const idempotency = process.env.IDEMPOTENCY_TABLE_NAME;
+  const endpoint = process.env[HANDLER_VARIABLES.dynamoDbEndpoint];
+  const items = process.env[HANDLER_VARIABLES.tableName];
+  const idempotency = process.env[HANDLER_VARIABLES.idempotencyTableName];
   const api = await startLocalApi({
     settings,
     stack,

@@ -1,5 +1,5 @@
 /**
- * The local runtime: the embedded DynamoDB engine (or `DYNAMODB_ENDPOINT`), the tables, the
+ * The local runtime: the embedded DynamoDB engine (or another endpoint), the tables, the
  * handlers built from the route table exactly as each Lambda builds them, and an HTTP server
  * that puts the API Gateway emulation in front of them.
  */
@@ -9,6 +9,7 @@ import { createServer, IncomingMessage, ServerResponse, STATUS_CODES } from "htt
 import type { Socket } from "net";
 import { join } from "path";
 import { ERRORS, ErrorCode } from "../handlers/errors";
+import { HANDLER_VARIABLES, handlerEnvironment, parseLogLevel } from "../handlers/env";
 import { SECURITY_HEADERS } from "../handlers/headers";
 import { AddressInfo } from "net";
 import type { ProxyHandler } from "../handlers/http";
@@ -43,7 +44,7 @@ export interface LocalApiOptions {
   apiKey?: string;
   /** Overrides the stack's Lambda timeout (the function's own; the integration's stays 29 s). */
   timeoutMs?: number;
-  /** Extra handler environment, e.g. DYNAMODB_MAX_ATTEMPTS. */
+  /** Handler variables to set over those the runtime builds (e.g. fewer DynamoDB attempts). */
   environment?: Record<string, string>;
   /** Receives one JSON line per request; default stdout. */
   accessLog?: (line: string) => void;
@@ -102,12 +103,12 @@ function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
 }
 
 /**
- * The cursor secret of the local runtime: CURSOR_SECRET when set; else one per stack and data
- * directory, generated once and kept beside the data (so cursors survive a restart, and one
- * stack's cursors mean nothing to another); in memory without a data directory.
+ * The cursor secret of the local runtime: the handlers' cursor secret variable when set; else
+ * one per stack and data directory, generated once and kept beside the data (so cursors survive
+ * a restart, and one stack's cursors mean nothing to another); in memory without a data directory.
  */
 export function localCursorSecret(dataDir: string | undefined, stack: string): string {
-  const configured = process.env.CURSOR_SECRET;
+  const configured = process.env[HANDLER_VARIABLES.cursorSecret];
   if (configured !== undefined && configured !== "") {
     return configured;
   }
@@ -185,14 +186,14 @@ async function serve(
   }
 
   const environment: Record<string, string> = {
-    [ITEMS_TABLE.environmentVariable]: tableNames.items,
-    [IDEMPOTENCY_TABLE.environmentVariable]: tableNames.idempotency,
-    CURSOR_SECRET: localCursorSecret(options.dataDir, options.stack ?? "local"),
-    CORS_ALLOWED_ORIGINS: settings.corsAllowedOrigins.join(","),
-    // The runtime writes the one access line per request; handler logs show warnings and up
-    // unless HANDLER_LOG_LEVEL asks for more (in AWS they go to the function's log group).
-    LOG_LEVEL: process.env.HANDLER_LOG_LEVEL ?? "warn",
-    DYNAMODB_ENDPOINT: endpoint,
+    ...handlerEnvironment({
+      tableNames,
+      cursorSecret: localCursorSecret(options.dataDir, options.stack ?? "local"),
+      // The runtime writes the one access line per request; handler logs show warnings and up
+      // unless HANDLER_LOG_LEVEL asks for more (in AWS they go to the function's log group).
+      settings: { ...settings, logLevel: parseLogLevel(process.env.HANDLER_LOG_LEVEL ?? "warn", "HANDLER_LOG_LEVEL") },
+      dynamoDb: { endpoint },
+    }),
     ...options.environment,
   };
   const apiKey = settings.apiKeys.required ? (options.apiKey ?? randomBytes(20).toString("base64url")) : undefined;

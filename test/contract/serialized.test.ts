@@ -4,7 +4,7 @@
  * A closure-capture mistake fails here, not in AWS.
  */
 import { randomUUID } from "crypto";
-import { IDEMPOTENCY_TABLE, ITEMS_TABLE } from "../../infra/table-definitions";
+import { handlerEnvironment } from "../../handlers/env";
 import { startEmbeddedEngine } from "../../local/engine";
 import { startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
@@ -18,14 +18,12 @@ for (const stack of ["dev", "prod"]) {
     const suffix = randomUUID().slice(0, 8);
     const tableNames = { items: `serialized-${suffix}-items`, idempotency: `serialized-${suffix}-idempotency` };
     const handlers = await loadSerializedHandlers(stack, {
-      env: {
-        [ITEMS_TABLE.environmentVariable]: tableNames.items,
-        [IDEMPOTENCY_TABLE.environmentVariable]: tableNames.idempotency,
-        CURSOR_SECRET: `serialized-${suffix}-cursor-secret`,
-        CORS_ALLOWED_ORIGINS: settings.corsAllowedOrigins.join(","),
-        DYNAMODB_ENDPOINT: engine.endpoint,
-        LOG_LEVEL: "warn",
-      },
+      env: handlerEnvironment({
+        tableNames,
+        cursorSecret: `serialized-${suffix}-cursor-secret`,
+        settings: { ...settings, logLevel: "warn" },
+        dynamoDb: { endpoint: engine.endpoint },
+      }),
     });
     const api = await startLocalApi({
       settings,

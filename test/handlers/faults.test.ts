@@ -7,28 +7,20 @@ import { createServer, Server } from "net";
 import { AddressInfo } from "net";
 import { expect } from "chai";
 import type { APIGatewayProxyResult } from "aws-lambda";
-import { createDependencies, Dependencies } from "../../handlers/dependencies";
+import type { Dependencies } from "../../handlers/dependencies";
+import type { DynamoDbOptions } from "../../handlers/env";
 import { createHandler, Operation } from "../../handlers/http";
 import { createLogger } from "../../handlers/logger";
 import { createItem, deleteItem, getItem, listItems, patchItem, replaceItem } from "../../handlers/items";
 import { IDEMPOTENCY_TABLE, ITEMS_TABLE } from "../../infra/table-definitions";
 import { Engine, engineClient, ensureTables, startEmbeddedEngine } from "../../local/engine";
+import { testDependencies } from "../support/handler-dependencies";
 import { lambdaContext, proxyEvent } from "../support/lambda";
 
 const TABLES = { items: "faults-items", idempotency: "faults-idempotency" };
 
-function dependencies(endpoint: string, extra: Record<string, string> = {}): Dependencies {
-  const deps = createDependencies({
-    TABLE_NAME: TABLES.items,
-    IDEMPOTENCY_TABLE_NAME: TABLES.idempotency,
-    CURSOR_SECRET: "test-secret",
-    DYNAMODB_ENDPOINT: endpoint,
-    LOG_LEVEL: "error",
-    ...extra,
-  });
-  // The expected 5xx logs would bury the test report; the request-log tests capture their own.
-  deps.log = createLogger("error", {}, () => undefined);
-  return deps;
+function dependencies(endpoint: string, dynamoDb: Omit<DynamoDbOptions, "endpoint"> = {}): Dependencies {
+  return testDependencies(endpoint, TABLES, dynamoDb);
 }
 
 /** Makes every DynamoDB attempt fail with `error` and counts the attempts. */
@@ -114,7 +106,7 @@ describe("handlers under injected faults", function () {
     "InternalServerError",
   ]) {
     it(`retries ${name} a bounded number of times, then answers 503 with Retry-After`, async () => {
-      const deps = dependencies(engine.endpoint, { DYNAMODB_MAX_ATTEMPTS: "3" });
+      const deps = dependencies(engine.endpoint, { maxAttempts: 3 });
       const counter = failEveryAttempt(deps, () => namedError(name));
       const response = await invoke(createItem, deps);
       expect(response.status).to.equal(503);
@@ -133,7 +125,7 @@ describe("handlers under injected faults", function () {
         server.close(() => resolve(port));
       });
     });
-    const deps = dependencies(`http://127.0.0.1:${closed}`, { DYNAMODB_MAX_ATTEMPTS: "2" });
+    const deps = dependencies(`http://127.0.0.1:${closed}`, { maxAttempts: 2 });
     const started = Date.now();
     const response = await invoke(getItem, deps, itemEvent("GET", "0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11"));
     expect(response.status).to.equal(503);
@@ -154,7 +146,7 @@ describe("handlers under injected faults", function () {
     });
 
     it("gives up after the per-attempt timeout and answers 503", async () => {
-      const deps = dependencies(endpoint, { DYNAMODB_MAX_ATTEMPTS: "2", DYNAMODB_REQUEST_TIMEOUT_MS: "200" });
+      const deps = dependencies(endpoint, { maxAttempts: 2, requestTimeoutMs: 200 });
       const started = Date.now();
       const response = await invoke(getItem, deps, itemEvent("GET", "0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11"));
       expect(response.status).to.equal(503);
@@ -162,7 +154,7 @@ describe("handlers under injected faults", function () {
     });
 
     it("answers 503 before the Lambda deadline, whatever the SDK timeouts", async () => {
-      const deps = dependencies(endpoint, { DYNAMODB_MAX_ATTEMPTS: "3", DYNAMODB_REQUEST_TIMEOUT_MS: "20000" });
+      const deps = dependencies(endpoint, { maxAttempts: 3, requestTimeoutMs: 20000 });
       const started = Date.now();
       const response = await invoke(getItem, deps, itemEvent("GET", "0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11"), 1500);
       expect(response.status).to.equal(503);
@@ -276,7 +268,7 @@ describe("handlers under injected faults", function () {
 
     for (const applied of [false, true]) {
       it(`answers 503, then lets a retry store exactly one item (write ${applied ? "applied" : "not applied"})`, async () => {
-        const deps = dependencies(engine.endpoint, { DYNAMODB_MAX_ATTEMPTS: "1" });
+        const deps = dependencies(engine.endpoint, { maxAttempts: 1 });
         failFirstItemWrite(deps, applied);
         const key = `retry-${applied}-${Date.now()}`;
         const body = { name: `retried ${applied}` };

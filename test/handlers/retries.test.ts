@@ -15,12 +15,12 @@ import { randomUUID } from "crypto";
 import { expect } from "chai";
 import type { APIGatewayProxyResult } from "aws-lambda";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { Dependencies, createDependencies } from "../../handlers/dependencies";
+import type { Dependencies } from "../../handlers/dependencies";
 import { Operation, createHandler } from "../../handlers/http";
 import { createItem, deleteItem, getItem, patchItem, replaceItem } from "../../handlers/items";
-import { createLogger } from "../../handlers/logger";
 import { IDEMPOTENCY_TABLE, ITEMS_TABLE } from "../../infra/table-definitions";
 import { Engine, engineClient, ensureTables, startEmbeddedEngine } from "../../local/engine";
+import { testDependencies } from "../support/handler-dependencies";
 import { lambdaContext, proxyEvent } from "../support/lambda";
 import { DynamoDbProxy, DynamoDbRequest, HeldAnswer, startDynamoDbProxy } from "../support/reliability-proxy";
 
@@ -28,20 +28,10 @@ const externalEndpoint = process.env.CONTRACT_DYNAMODB_ENDPOINT;
 const suffix = randomUUID().slice(0, 8);
 const TABLES = { items: `retries-${suffix}-items`, idempotency: `retries-${suffix}-idempotency` };
 /** Short, so a held answer costs little; three attempts, as deployed. */
-const REQUEST_TIMEOUT_MS = "250";
+const REQUEST_TIMEOUT_MS = 250;
 
 function dependencies(endpoint: string, requestTimeoutMs = REQUEST_TIMEOUT_MS): Dependencies {
-  const deps = createDependencies({
-    TABLE_NAME: TABLES.items,
-    IDEMPOTENCY_TABLE_NAME: TABLES.idempotency,
-    CURSOR_SECRET: "test-secret",
-    DYNAMODB_ENDPOINT: endpoint,
-    DYNAMODB_MAX_ATTEMPTS: "3",
-    DYNAMODB_REQUEST_TIMEOUT_MS: requestTimeoutMs,
-    LOG_LEVEL: "error",
-  });
-  deps.log = createLogger("error", {}, () => undefined);
-  return deps;
+  return testDependencies(endpoint, TABLES, { maxAttempts: 3, requestTimeoutMs });
 }
 
 const createEvent = (body: unknown, headers: Record<string, string> = {}) =>
@@ -246,7 +236,7 @@ describe(`handlers: writes retried after DynamoDB applied them, and PATCH round 
     const attributes = Object.fromEntries(Array.from({ length: 47 }, (_, index) => [`a${index}`, index]));
     const { body: item } = await created({ name: "x", data: { a: 1 }, text: "t", ...attributes });
     // The deployed per-attempt timeout: no attempt of these times out, even on a loaded machine.
-    const counted = dependencies(proxy.endpoint, "2000");
+    const counted = dependencies(proxy.endpoint, 2000);
     const patch = async (body: unknown, headers: Record<string, string> = {}) => {
       const sentBefore = proxy.forwarded.length;
       const response = await invoke(patchItem, itemEvent("PATCH", item.id, body, headers), counted);

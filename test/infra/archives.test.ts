@@ -7,6 +7,7 @@
 import { readFileSync } from "fs";
 import { join } from "path";
 import { expect } from "chai";
+import { HANDLER_VARIABLES, handlerEnvironment } from "../../handlers/env";
 import type { ProxyHandler } from "../../handlers/http";
 import { proxyEvent, lambdaContext } from "../support/lambda";
 import { PROJECT_ROOT, ProgramSnapshot, resourceOf, stackSettings, stackSnapshot } from "../support/program-snapshot";
@@ -26,16 +27,13 @@ function requiredModules(code: string): string[] {
   return [...new Set([...code.matchAll(/require\("([^"]+)"\)/g)].map((match) => match[1] ?? ""))].sort();
 }
 
-const ENV = {
-  TABLE_NAME: "serialized-items",
-  IDEMPOTENCY_TABLE_NAME: "serialized-idempotency",
-  CURSOR_SECRET: "serialized-cursor-secret-of-some-length",
-  CORS_ALLOWED_ORIGINS: "https://app.example.com",
+const ENV = handlerEnvironment({
+  tableNames: { items: "serialized-items", idempotency: "serialized-idempotency" },
+  cursorSecret: "serialized-cursor-secret-of-some-length",
+  settings: { corsAllowedOrigins: ["https://app.example.com"], logLevel: "error", lambda: { timeoutSeconds: 10 } },
   // Nothing listens here: the requests below must be answered without DynamoDB.
-  DYNAMODB_ENDPOINT: "http://127.0.0.1:9",
-  DYNAMODB_MAX_ATTEMPTS: "1",
-  LOG_LEVEL: "error",
-};
+  dynamoDb: { endpoint: "http://127.0.0.1:9", maxAttempts: 1 },
+});
 
 describe("infra: Lambda archives and their serialized code", function () {
   this.timeout(120000);
@@ -81,7 +79,7 @@ describe("infra: Lambda archives and their serialized code", function () {
           String(items.state.name),
           String(idempotency.state.name),
           String(items.state.arn),
-          environment.CURSOR_SECRET ?? "",
+          environment[HANDLER_VARIABLES.cursorSecret] ?? "",
           `items-api-${stack}`,
           "execute-api",
           ...settings.corsAllowedOrigins.filter((origin) => origin !== "*"),
@@ -119,7 +117,8 @@ describe("infra: Lambda archives and their serialized code", function () {
         expect(badCursor?.statusCode).to.equal(400);
         expect(JSON.parse(badCursor?.body ?? "{}")).to.have.nested.property("error.code", "invalid_cursor");
         // The environment was applied only while the modules loaded.
-        expect(process.env.TABLE_NAME).to.not.equal(ENV.TABLE_NAME);
+        const tableName = HANDLER_VARIABLES.tableName;
+        expect(process.env[tableName]).to.not.equal(ENV[tableName]);
       });
     });
   }

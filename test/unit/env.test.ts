@@ -1,6 +1,10 @@
-/** handlers/env.ts: handler settings from environment variables, fail-fast. */
+/** handlers/env.ts: handler settings from environment variables, fail-fast, and the environment built from settings. */
+import { readFileSync, readdirSync } from "fs";
+import { join } from "path";
 import { expect } from "chai";
-import { readSettings } from "../../handlers/env";
+import { HANDLER_VARIABLES, LOG_LEVELS, handlerEnvironment, readSettings } from "../../handlers/env";
+import { CONFIG } from "../../infra/settings";
+import { PROJECT_ROOT } from "../support/program-snapshot";
 import { expectPlainError } from "./fixtures";
 
 const REQUIRED = { TABLE_NAME: "items", IDEMPOTENCY_TABLE_NAME: "idempotency", CURSOR_SECRET: "secret" };
@@ -101,3 +105,105 @@ describe("handlers/env", () => {
     expect(readSettings({ ...REQUIRED, CORS_ALLOWED_ORIGINS: " , " }).corsAllowedOrigins).to.deep.equal([]);
   });
 });
+
+describe("handlers/env handlerEnvironment", () => {
+  const sources = {
+    tableNames: { items: "items-table", idempotency: "keys-table" },
+    cursorSecret: "a-secret",
+    settings: {
+      corsAllowedOrigins: ["https://a.example.com", "https://b.example.com"],
+      logLevel: "warn" as const,
+      lambda: { timeoutSeconds: 10 },
+    },
+  };
+
+  it("writes every variable a deployed function gets, and no endpoint", () => {
+    expect(handlerEnvironment(sources)).to.deep.equal({
+      TABLE_NAME: "items-table",
+      IDEMPOTENCY_TABLE_NAME: "keys-table",
+      CURSOR_SECRET: "a-secret",
+      CORS_ALLOWED_ORIGINS: "https://a.example.com,https://b.example.com",
+      DYNAMODB_MAX_ATTEMPTS: "3",
+      DYNAMODB_REQUEST_TIMEOUT_MS: "2000",
+      LOG_LEVEL: "warn",
+    });
+  });
+
+  it("fits every attempt in the function's timeout, from 100 ms to 2 s per attempt", () => {
+    const timeoutOf = (timeoutSeconds: number, maxAttempts?: number) =>
+      handlerEnvironment({
+        ...sources,
+        settings: { ...sources.settings, lambda: { timeoutSeconds } },
+        dynamoDb: { maxAttempts },
+      }).DYNAMODB_REQUEST_TIMEOUT_MS;
+    expect([timeoutOf(28), timeoutOf(8), timeoutOf(6), timeoutOf(2), timeoutOf(1), timeoutOf(2, 1)]).to.deep.equal([
+      "2000",
+      "2000",
+      "1500",
+      "500",
+      "250",
+      "1000",
+    ]);
+    expect(timeoutOf(1, 10)).to.equal("100");
+  });
+
+  it("sets the endpoint and the overrides it is given", () => {
+    expect(
+      handlerEnvironment({
+        ...sources,
+        dynamoDb: { endpoint: "http://127.0.0.1:8000", maxAttempts: 1, requestTimeoutMs: 250 },
+      }),
+    ).to.deep.include({
+      DYNAMODB_ENDPOINT: "http://127.0.0.1:8000",
+      DYNAMODB_MAX_ATTEMPTS: "1",
+      DYNAMODB_REQUEST_TIMEOUT_MS: "250",
+    });
+  });
+
+  it("builds what readSettings reads back as the same settings", () => {
+    expect(
+      readSettings(handlerEnvironment({ ...sources, dynamoDb: { endpoint: "http://127.0.0.1:8000" } })),
+    ).to.deep.equal({
+      tableName: "items-table",
+      idempotencyTableName: "keys-table",
+      cursorSecret: "a-secret",
+      corsAllowedOrigins: ["https://a.example.com", "https://b.example.com"],
+      dynamoDbMaxAttempts: 3,
+      dynamoDbRequestTimeoutMs: 2000,
+      dynamoDbEndpoint: "http://127.0.0.1:8000",
+      logLevel: "warn",
+    });
+  });
+
+  it("is the only code that names a handler variable", () => {
+    const names = Object.values(HANDLER_VARIABLES);
+    const found: string[] = [];
+    for (const file of sourceFiles()) {
+      const text = readFileSync(join(PROJECT_ROOT, file), "utf8");
+      for (const name of names) {
+        const count = text.split(new RegExp(`\\b${name}\\b`)).length - 1;
+        if (count > 0) {
+          found.push(`${file} ${name} ${count}`);
+        }
+      }
+    }
+    expect(found).to.deep.equal(names.map((name) => `handlers/env.ts ${name} 1`));
+  });
+
+  it("gives the stack's logLevel key exactly the handlers' log levels", () => {
+    expect(CONFIG.logLevel.enum).to.equal(LOG_LEVELS);
+  });
+});
+
+/** The project's TypeScript outside test/ and node_modules, relative to the project root. */
+function sourceFiles(): string[] {
+  const files = ["index.ts"];
+  for (const dir of ["handlers", "infra", "local", "bench"]) {
+    for (const entry of readdirSync(join(PROJECT_ROOT, dir), { recursive: true, encoding: "utf8" })) {
+      if (entry.endsWith(".ts")) {
+        files.push(`${dir}/${entry}`);
+      }
+    }
+  }
+  return files;
+}
