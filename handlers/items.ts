@@ -16,7 +16,7 @@ import {
   parseItemInput,
   parseItemPatch,
   toResponseItem,
-} from "./item";
+} from "./model";
 import { baseUrlOf, headerOf, ifMatchOf, ifNoneMatchOf, itemIdOf, jsonBodyOf, queryOf, versionOfTag } from "./request";
 import {
   claimIdempotencyKey,

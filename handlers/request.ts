@@ -4,7 +4,7 @@
  */
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { badRequest, httpError, notFound } from "./errors";
-import { FORBIDDEN_KEYS, NUMBER_RULE } from "./item";
+import { FORBIDDEN_KEYS, NUMBER_RULE } from "./model";
 
 /** Body limit enforced by the handlers themselves, so it holds in AWS and locally alike. */
 export const MAX_BODY_BYTES = 64 * 1024;

@@ -37,7 +37,7 @@ import {
   isStoredItem,
   mergeItem,
   tooManyAttributes,
-} from "./item";
+} from "./model";
 
 export interface Store {
   doc: DynamoDBDocumentClient;

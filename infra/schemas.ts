@@ -7,7 +7,7 @@
  * enforce the full rules (attribute names and count, nesting depth, read-only fields, numbers
  * DynamoDB can store) with precise messages, so a model never rejects what a handler accepts.
  */
-import { ATTRIBUTE_NAME_PATTERN, FORBIDDEN_KEYS, LIMITS, NUMBER_RULE, READ_ONLY_FIELDS } from "../handlers/item";
+import { ATTRIBUTE_NAME_PATTERN, FORBIDDEN_KEYS, LIMITS, NUMBER_RULE, READ_ONLY_FIELDS } from "../handlers/model";
 
 export type JsonSchema = { [key: string]: unknown };
 

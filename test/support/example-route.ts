@@ -5,7 +5,7 @@
  */
 import { notFound } from "../../handlers/errors";
 import { Operation, handlerFactory } from "../../handlers/http";
-import { toResponseItem } from "../../handlers/item";
+import { toResponseItem } from "../../handlers/model";
 import { itemIdOf } from "../../handlers/request";
 import { getItem as getStoredItem } from "../../handlers/store";
 import { Route } from "../../infra/routes";

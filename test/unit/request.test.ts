@@ -13,7 +13,7 @@ import {
   queryOf,
   versionOfTag,
 } from "../../handlers/request";
-import { parseItemInput } from "../../handlers/item";
+import { parseItemInput } from "../../handlers/model";
 import { ITEM_PATCH_MEDIA_TYPES, NEW_ITEM_MEDIA_TYPES } from "../../handlers/items";
 import { EventParts, expectHttpError, proxyEvent } from "./fixtures";
 

@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import Ajv from "ajv-draft-04";
-import { Json, JsonObject, parseItemInput, parseItemPatch } from "../../handlers/item";
+import { Json, JsonObject, parseItemInput, parseItemPatch } from "../../handlers/model";
 import { withoutAnnotations } from "../../infra/apigateway-openapi";
 import { itemPatchSchema, newItemSchema } from "../../infra/schemas";
 

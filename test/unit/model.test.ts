@@ -1,4 +1,4 @@
-/** handlers/item.ts: validation of client input, JSON Merge Patch, the response shape. */
+/** handlers/model.ts: validation of client input, JSON Merge Patch, the response shape. */
 import { readFileSync } from "fs";
 import { join } from "path";
 import { expect } from "chai";
@@ -16,7 +16,7 @@ import {
   parseItemInput,
   parseItemPatch,
   toResponseItem,
-} from "../../handlers/item";
+} from "../../handlers/model";
 import { expectHttpError } from "./fixtures";
 
 const NAME_MESSAGE = "name must be a string of 1 to 200 characters";
@@ -73,7 +73,7 @@ const parsers = [
   { label: "parseItemPatch", parse: (body: unknown): unknown => parseItemPatch(body) },
 ];
 
-describe("handlers/item", () => {
+describe("handlers/model", () => {
   describe("parseItemInput", () => {
     it("defaults description to an empty string and collects no attributes", () => {
       expect(parseItemInput({ name: "Espresso" })).to.deep.equal({ name: "Espresso", description: "", attrs: {} });
