@@ -4,7 +4,7 @@
  * Gateway's `x-amazon-apigateway-*` extensions added by `apiGatewayBody`, deployed.
  */
 import { ERRORS, ErrorCode } from "../handlers/errors";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../handlers/items";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../handlers/operations";
 import { MAX_BODY_BYTES, MAX_IF_MATCH_TAGS } from "../handlers/request";
 import { API_KEY_HEADER } from "./apigateway-import";
 import { Route, ParameterName, routes as defaultRoutes, routesByPath } from "./routes";

@@ -14,7 +14,7 @@ import {
   listItemsFactory,
   patchItemFactory,
   replaceItemFactory,
-} from "../handlers/items";
+} from "../handlers/operations";
 import { JsonSchema, itemPatchSchema, newItemSchema } from "./schemas";
 import { IDEMPOTENCY_TABLE, ITEMS_TABLE, TableDefinition } from "./table-definitions";
 

@@ -19,7 +19,7 @@ export interface ContractTables {
   countItems(): Promise<number>;
   /** Writes an idempotency record as a create in flight or abandoned would leave it. */
   putIdempotencyRecord(record: Record<string, unknown>): Promise<void>;
-  /** The request hash a create of this input records (handlers/items.ts). */
+  /** The request hash a create of this input records (handlers/operations.ts). */
   requestHash(input: { name: string; description: string; attrs: Record<string, unknown> }): string;
 }
 

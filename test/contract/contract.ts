@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { requestHashOf } from "../../handlers/items";
+import { requestHashOf } from "../../handlers/operations";
 import type { Settings } from "../../infra/config";
 import { CONTRACT_CHECKS, ContractTables, contractContext } from "./checks";
 import { DocumentChecker } from "./document-checks";

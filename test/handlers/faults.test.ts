@@ -11,7 +11,7 @@ import type { Dependencies } from "../../handlers/dependencies";
 import type { DynamoDbOptions } from "../../handlers/env";
 import { createHandler, Operation } from "../../handlers/http";
 import { createLogger } from "../../handlers/logger";
-import { createItem, deleteItem, getItem, listItems, patchItem, replaceItem } from "../../handlers/items";
+import { createItem, deleteItem, getItem, listItems, patchItem, replaceItem } from "../../handlers/operations";
 import { IDEMPOTENCY_TABLE, ITEMS_TABLE } from "../../infra/table-definitions";
 import { Engine, engineClient, ensureTables, startEmbeddedEngine } from "../../local/engine";
 import { testDependencies } from "../support/handler-dependencies";

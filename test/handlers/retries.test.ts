@@ -17,7 +17,7 @@ import type { APIGatewayProxyResult } from "aws-lambda";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { Dependencies } from "../../handlers/dependencies";
 import { Operation, createHandler } from "../../handlers/http";
-import { createItem, deleteItem, getItem, patchItem, replaceItem } from "../../handlers/items";
+import { createItem, deleteItem, getItem, patchItem, replaceItem } from "../../handlers/operations";
 import { IDEMPOTENCY_TABLE, ITEMS_TABLE } from "../../infra/table-definitions";
 import { Engine, engineClient, ensureTables, startEmbeddedEngine } from "../../local/engine";
 import { testDependencies } from "../support/handler-dependencies";

@@ -106,7 +106,7 @@ describe("npm run dev", function () {
 
   it("restarts only for source files under handlers/, infra/, local/ and for stack files", () => {
     const watched = [
-      "handlers/items.ts",
+      "handlers/operations.ts",
       "infra/routes.ts",
       "local/types/dynalite.d.ts",
       "Pulumi.dev.yaml",
@@ -115,8 +115,8 @@ describe("npm run dev", function () {
     const ignored = [
       "test/local/dev.test.ts",
       "README.md",
-      "handlers/.items.ts.swp",
-      "handlers/items.ts~",
+      "handlers/.operations.ts.swp",
+      "handlers/operations.ts~",
       "infra/4913",
       "local/.cache/x.ts",
       "openapi.json",

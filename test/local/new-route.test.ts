@@ -31,7 +31,7 @@ describe("adding a route as the README shows", function () {
   it("quotes the tested example code verbatim", () => {
     const example = readFileSync(join(PROJECT_ROOT, "test/support/example-route.ts"), "utf8");
     const readme = readFileSync(join(PROJECT_ROOT, "README.md"), "utf8");
-    for (const marker of ["handlers/items.ts", "infra/routes.ts"]) {
+    for (const marker of ["handlers/operations.ts", "infra/routes.ts"]) {
       expect(readme).to.contain(section(example, marker));
     }
   });

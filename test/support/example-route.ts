@@ -11,7 +11,7 @@ import { getItem as getStoredItem } from "../../handlers/store";
 import { Route } from "../../infra/routes";
 import { ITEMS_TABLE } from "../../infra/table-definitions";
 
-// --- README: handlers/items.ts ---
+// --- README: handlers/operations.ts ---
 /** GET /items/{id}/summary: the item's id, name and version only. */
 export const getItemSummary: Operation = async ({ event, store }) => {
   const item = await getStoredItem(store, itemIdOf(event));

@@ -14,7 +14,7 @@ import {
   versionOfTag,
 } from "../../handlers/request";
 import { parseItemInput } from "../../handlers/model";
-import { ITEM_PATCH_MEDIA_TYPES, NEW_ITEM_MEDIA_TYPES } from "../../handlers/items";
+import { ITEM_PATCH_MEDIA_TYPES, NEW_ITEM_MEDIA_TYPES } from "../../handlers/operations";
 import { EventParts, expectHttpError, proxyEvent } from "./fixtures";
 
 const UNSUPPORTED = "the request body must be JSON sent as application/merge-patch+json or application/json (UTF-8)";
