@@ -11,7 +11,7 @@ import { Console } from "console";
 import { cpus, loadavg } from "os";
 import { join } from "path";
 import { performance } from "perf_hooks";
-import { BUNDLED_SDK_RUN, ProgramSnapshot, programSnapshot, stackSnapshot } from "../test/support/program-snapshot";
+import { DEV_OPTIONS_RUN, ProgramSnapshot, programSnapshot, stackSnapshot } from "../test/support/program-snapshot";
 import { SerializedFunction, serializedFunctions } from "../test/support/serialized-handlers";
 import { ArchiveSize, archiveSize } from "./archives";
 import { countCalls } from "./calls";
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   }
   if (mode.bundled) {
     progress("the Pulumi program with bundleAwsSdk: true (printed, not budgeted)");
-    const bundled = await programSnapshot(BUNDLED_SDK_RUN);
+    const bundled = await programSnapshot(DEV_OPTIONS_RUN);
     const getItem = serializedFunctions(bundled).getItem;
     if (getItem === undefined) {
       throw new Error(`no getItem with bundleAwsSdk: ${bundled.error ?? "not registered"}`);

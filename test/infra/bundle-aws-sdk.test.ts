@@ -4,7 +4,7 @@
  * archive is `__index.js` alone and the nodejs22.x runtime's SDK is used.
  */
 import { expect } from "chai";
-import { BUNDLED_SDK_RUN, ProgramSnapshot, programSnapshot, stackSnapshot } from "../support/program-snapshot";
+import { DEV_OPTIONS_RUN, ProgramSnapshot, programSnapshot, stackSnapshot } from "../support/program-snapshot";
 import { serializedFunctions } from "../support/serialized-handlers";
 
 describe("infra: bundleAwsSdk ships AWS SDK v3 in every archive", function () {
@@ -13,7 +13,7 @@ describe("infra: bundleAwsSdk ships AWS SDK v3 in every archive", function () {
   let runtimeSdk: ProgramSnapshot;
 
   before(async () => {
-    [bundled, runtimeSdk] = await Promise.all([programSnapshot(BUNDLED_SDK_RUN), stackSnapshot("dev")]);
+    [bundled, runtimeSdk] = await Promise.all([programSnapshot(DEV_OPTIONS_RUN), stackSnapshot("dev")]);
     expect(bundled.error).to.equal(undefined);
   });
 

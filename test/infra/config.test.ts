@@ -10,8 +10,14 @@ import { join } from "path";
 import { expect } from "chai";
 import { parse } from "yaml";
 import { CONFIG_KEYS } from "../../infra/settings";
-import { PROJECT_ROOT, programSnapshot, resourcesOfType } from "../support/program-snapshot";
-import { CURSOR_SECRET, CURSOR_SECRET_RUN, INVALID_CONFIG, invalidConfigRun, startInfraPrograms } from "./programs";
+import {
+  CURSOR_SECRET,
+  DEV_OPTIONS_RUN,
+  PROJECT_ROOT,
+  programSnapshot,
+  resourcesOfType,
+} from "../support/program-snapshot";
+import { INVALID_CONFIG, invalidConfigRun, startInfraPrograms } from "./programs";
 
 describe("infra: stack configuration", function () {
   this.timeout(120000);
@@ -43,7 +49,7 @@ describe("infra: stack configuration", function () {
 
   it("passes a configured cursorSecret to every function as a secret environment variable, not in the code", async () => {
     const secret = CURSOR_SECRET;
-    const snapshot = await programSnapshot(CURSOR_SECRET_RUN);
+    const snapshot = await programSnapshot(DEV_OPTIONS_RUN);
     expect(snapshot.error).to.equal(undefined);
     const functions = resourcesOfType(snapshot, "aws:lambda/function:Function");
     expect(functions).to.have.length(6);

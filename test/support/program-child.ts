@@ -241,13 +241,11 @@ async function settle<T>(value: T): Promise<{ value: unknown; secret: boolean }>
   return { value, secret: false };
 }
 
-async function main(): Promise<void> {
-  const [requestFile, outFile] = process.argv.slice(2);
-  if (requestFile === undefined || outFile === undefined) {
-    throw new Error("usage: program-child.ts <request.json> <out.json>");
-  }
-  const request = JSON.parse(readFileSync(requestFile, "utf8")) as ProgramRequest;
-  const project = projectName();
+/**
+ * Runs index.ts once for `request`. Config is the runtime's global state, set anew per run; a
+ * run that registers resources leaves state behind, so only the last run of a process may.
+ */
+async function runProgram(request: ProgramRequest, project: string): Promise<ProgramSnapshot> {
   const resources: RegisteredResource[] = [];
   const archives = new Map<string, pulumi.asset.AssetArchive>();
   await pulumi.runtime.setMocks(
@@ -282,8 +280,13 @@ async function main(): Promise<void> {
   );
   pulumi.runtime.setAllConfig({ ...stackConfig(request.stack), ...request.config }, request.secretKeys ?? []);
   const retainOnDelete = recordRetainOnDelete();
+  // A fresh copy of the program and everything it loads from the project, as in a new process.
+  for (const module of Object.keys(require.cache)) {
+    if (module.startsWith(PROJECT_ROOT) && !module.includes("node_modules") && module !== __filename) {
+      delete require.cache[module];
+    }
+  }
 
-  let snapshot: ProgramSnapshot;
   try {
     for (const module of request.preload ?? []) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -310,9 +313,9 @@ async function main(): Promise<void> {
     for (const [name, archive] of archives) {
       archiveSnapshots[name] = await snapshotArchive(archive);
     }
-    snapshot = { project, stack: request.stack, resources, outputs, archives: archiveSnapshots };
+    return { project, stack: request.stack, resources, outputs, archives: archiveSnapshots };
   } catch (error) {
-    snapshot = {
+    return {
       project,
       stack: request.stack,
       resources,
@@ -321,7 +324,41 @@ async function main(): Promise<void> {
       error: error instanceof Error ? error.message : String(error),
     };
   }
-  writeFileSync(outFile, JSON.stringify(snapshot));
+}
+
+/**
+ * The request file holds one request, or a list of requests that each stop before their first
+ * resource (invalid configurations): those share one process, which saves a process start and
+ * the load of the Pulumi SDK per run. A run that registered a resource ends the list.
+ */
+async function main(): Promise<void> {
+  const [requestFile, outFile] = process.argv.slice(2);
+  if (requestFile === undefined || outFile === undefined) {
+    throw new Error("usage: program-child.ts <request.json> <out.json>");
+  }
+  const parsed = JSON.parse(readFileSync(requestFile, "utf8")) as ProgramRequest | ProgramRequest[];
+  const project = projectName();
+  if (!Array.isArray(parsed)) {
+    writeFileSync(outFile, JSON.stringify(await runProgram(parsed, project)));
+    return;
+  }
+  const snapshots: ProgramSnapshot[] = [];
+  for (const request of parsed) {
+    const previous = snapshots[snapshots.length - 1];
+    if (previous !== undefined && previous.resources.length > 0) {
+      snapshots.push({
+        project,
+        stack: request.stack,
+        resources: [],
+        outputs: {},
+        archives: {},
+        error: "not run: an earlier program of this process registered resources",
+      });
+      continue;
+    }
+    snapshots.push(await runProgram(request, project));
+  }
+  writeFileSync(outFile, JSON.stringify(snapshots));
 }
 
 main().then(

@@ -66,13 +66,27 @@ export interface ProgramSnapshot {
 
 export const PROJECT_ROOT = join(__dirname, "..", "..");
 
-/** The dev stack with `bundleAwsSdk`: every archive ships AWS SDK v3, as CallbackFunction does by default. */
-export const BUNDLED_SDK_RUN: ProgramRequest = { stack: "dev", config: { "items-api:bundleAwsSdk": "true" } };
+/** A configured cursor secret, at least 32 characters. */
+export const CURSOR_SECRET = "a-configured-cursor-secret-of-40-chars-!!";
+
+/**
+ * The dev stack with its optional settings on, in one program run for the tests of each:
+ * `bundleAwsSdk` (every archive ships AWS SDK v3, as CallbackFunction does by default) and a
+ * configured `cursorSecret` (set as a secret, as `pulumi config set --secret` does).
+ */
+export const DEV_OPTIONS_RUN: ProgramRequest = {
+  stack: "dev",
+  config: { "items-api:bundleAwsSdk": "true", "items-api:cursorSecret": CURSOR_SECRET },
+  secretKeys: ["items-api:cursorSecret"],
+};
 
 const execFileAsync = promisify(execFile);
 const runs = new Map<string, Promise<ProgramSnapshot>>();
 
-async function run(request: ProgramRequest): Promise<ProgramSnapshot> {
+/** Runs the child on one request, or on a list of requests that stop before any resource. */
+async function run<T extends ProgramRequest | ProgramRequest[]>(
+  request: T,
+): Promise<T extends ProgramRequest[] ? ProgramSnapshot[] : ProgramSnapshot> {
   const dir = mkdtempSync(join(tmpdir(), "items-api-program-"));
   try {
     const requestFile = join(dir, "request.json");
@@ -89,12 +103,15 @@ async function run(request: ProgramRequest): Promise<ProgramSnapshot> {
       // e.g. closure serialization failing on a handler module.
       if (!existsSync(outFile)) {
         const stderr = (error as { stderr?: string }).stderr ?? String(error);
-        throw new Error(`the Pulumi program crashed under mocks (stack ${request.stack}):\n${stderr}`, {
+        const stacks = [request].flat().map((each) => each.stack);
+        throw new Error(`the Pulumi program crashed under mocks (stack ${stacks.join(", ")}):\n${stderr}`, {
           cause: error,
         });
       }
     }
-    return JSON.parse(readFileSync(outFile, "utf8")) as ProgramSnapshot;
+    return JSON.parse(readFileSync(outFile, "utf8")) as T extends ProgramRequest[]
+      ? ProgramSnapshot[]
+      : ProgramSnapshot;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -108,6 +125,28 @@ export function programSnapshot(request: ProgramRequest): Promise<ProgramSnapsho
     runs.set(key, snapshot);
   }
   return snapshot;
+}
+
+/**
+ * Snapshots of programs that each stop before their first resource (invalid configurations),
+ * run one after another in one process; `programSnapshot` then answers them from memory.
+ */
+export function failingProgramSnapshots(requests: readonly ProgramRequest[]): Promise<ProgramSnapshot[]> {
+  const pending = requests.filter((request) => !runs.has(JSON.stringify(request)));
+  const batch = pending.length === 0 ? Promise.resolve([]) : run([...pending]);
+  pending.forEach((request, index) =>
+    runs.set(
+      JSON.stringify(request),
+      batch.then((snapshots) => {
+        const snapshot = snapshots[index];
+        if (snapshot === undefined) {
+          throw new Error(`no snapshot for request ${index} of the batch`);
+        }
+        return snapshot;
+      }),
+    ),
+  );
+  return Promise.all(requests.map((request) => programSnapshot(request)));
 }
 
 /** The program's snapshot for a stack; throws if the program failed. */
