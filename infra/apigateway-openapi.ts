@@ -11,7 +11,7 @@
  * - every gateway response API Gateway lets us shape, rewritten into the error envelope, with CORS;
  *   its templates hold only variables that cannot break the JSON.
  */
-import { CodeWithMessage, ERRORS, ErrorCode } from "../handlers/errors";
+import { CodeWithMessage, ERROR_MESSAGES, ERROR_STATUS, ErrorCode } from "../handlers/errors";
 import {
   CORS_ALLOWED_HEADERS,
   CORS_EXPOSED_HEADERS,
@@ -37,7 +37,7 @@ export interface ApiGatewayDocumentInputs {
 export const INTEGRATION_TIMEOUT_MS = INTEGRATION_TIMEOUT_RANGE_MS.max;
 export const BODY_VALIDATOR = "body";
 
-/** A gateway response: its code's status (`ERRORS`), and its message unless the code has its own. */
+/** A gateway response: its code's status (ERROR_STATUS), and its message unless the code has its own. */
 type GatewayResponseSpec = ({ code: CodeWithMessage; message?: string } | { code: ErrorCode; message: string }) & {
   headers?: Record<string, string>;
   /** Keep the status API Gateway chose (the DEFAULT_* fallbacks) instead of the code's. */
@@ -92,7 +92,7 @@ export const GATEWAY_RESPONSES: Record<string, GatewayResponseSpec> = {
  * is also the `x-amz-apigw-id` header of the response.
  */
 function envelopeTemplate(spec: GatewayResponseSpec): string {
-  const { message = ERRORS[spec.code as CodeWithMessage].message } = spec;
+  const { message = ERROR_MESSAGES[spec.code as CodeWithMessage] } = spec;
   return JSON.stringify({ error: { code: spec.code, message, requestId: "$context.extendedRequestId" } });
 }
 
@@ -158,7 +158,7 @@ export function gatewayResponses(origins: readonly string[]): Record<string, unk
       return [
         type,
         {
-          ...(spec.keepsGatewayStatus ? {} : { statusCode: String(ERRORS[spec.code].status) }),
+          ...(spec.keepsGatewayStatus ? {} : { statusCode: String(ERROR_STATUS[spec.code]) }),
           responseParameters: Object.fromEntries(
             Object.entries(headers).map(([name, value]) => [`gatewayresponse.header.${name}`, value]),
           ),
@@ -293,7 +293,7 @@ export function methodNotAllowedOperation(
   return mockOperation(
     "Any other method: 405 method_not_allowed",
     {
-      status: ERRORS.method_not_allowed.status,
+      status: ERROR_STATUS.method_not_allowed,
       headers: { Allow: allow, ...SECURITY_HEADERS },
       corsHeaders: {
         "Access-Control-Allow-Origin": "$origin",

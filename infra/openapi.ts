@@ -3,7 +3,7 @@
  * local runtime (`/openapi.json`), exported by the stack (`openApiDocument`) and, with API
  * Gateway's `x-amazon-apigateway-*` extensions added by `apiGatewayBody`, deployed.
  */
-import { ERRORS, ErrorCode } from "../handlers/errors";
+import { ERROR_STATUS, ErrorCode } from "../handlers/errors";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../handlers/operations";
 import { MAX_BODY_BYTES, MAX_IF_MATCH_TAGS } from "../handlers/request";
 import { API_KEY_HEADER } from "./apigateway-import";
@@ -107,7 +107,7 @@ function errorResponses(route: Route, options: OpenApiOptions): Record<string, u
   const codes = [...route.errors, ...COMMON_ERRORS, ...(options.apiKeyRequired ? (["forbidden"] as const) : [])];
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) {
-    const status = ERRORS[code].status;
+    const status = ERROR_STATUS[code];
     byStatus.set(status, [...new Set([...(byStatus.get(status) ?? []), code])]);
   }
   return Object.fromEntries(

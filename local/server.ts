@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "fs";
 import { createServer, IncomingMessage, ServerResponse, STATUS_CODES } from "http";
 import type { Socket } from "net";
 import { join } from "path";
-import { ERRORS, ErrorCode } from "../handlers/errors";
+import { ERROR_MESSAGES, ERROR_STATUS, ErrorCode } from "../handlers/errors";
 import { HANDLER_VARIABLES, handlerEnvironment, parseLogLevel } from "../handlers/env";
 import { SECURITY_HEADERS } from "../handlers/headers";
 import { AddressInfo } from "net";
@@ -138,7 +138,7 @@ function envelope(code: ErrorCode, message: string, requestId: string): string {
 
 /** The status line of an error the runtime writes to the socket itself, e.g. `HTTP/1.1 400 Bad Request`. */
 function statusLine(code: ErrorCode): string {
-  const { status } = ERRORS[code];
+  const status = ERROR_STATUS[code];
   return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}`;
 }
 
@@ -275,12 +275,12 @@ async function serve(
         // A fault of the runtime itself: still the envelope, with an id to find the log line by.
         const requestId = randomUUID();
         if (!response.headersSent) {
-          response.writeHead(ERRORS.internal_error.status, {
+          response.writeHead(ERROR_STATUS.internal_error, {
             "Content-Type": "application/json",
             ...localHeaders(requestId),
           });
         }
-        response.end(envelope("internal_error", ERRORS.internal_error.message, requestId));
+        response.end(envelope("internal_error", ERROR_MESSAGES.internal_error, requestId));
         log({ level: "error", requestId, method, path, message: String(error) });
       } finally {
         inFlight -= 1;
@@ -312,7 +312,7 @@ async function serve(
     log({
       level: "info",
       requestId,
-      status: ERRORS[code].status,
+      status: ERROR_STATUS[code],
       message: `refused by the HTTP parser: ${error.code ?? error.message}`,
     });
   });

@@ -10,7 +10,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { expect } from "chai";
 import { BrowserContext, Locator, Page, chromium } from "playwright-core";
-import { ERRORS } from "../../handlers/errors";
+import { ERROR_STATUS } from "../../handlers/errors";
 import { OpenApiDocument, buildOpenApiDocument } from "../../infra/openapi";
 import { Route, routes } from "../../infra/routes";
 import { LocalApi, startLocalApi } from "../../local/server";
@@ -175,7 +175,7 @@ describe("API reference page (/docs) in Chromium", function () {
       expect(statuses, where).to.deep.equal(Object.keys(operationOf(route).responses));
       expect(statuses, where).to.include(String(route.success.status));
       for (const code of route.errors) {
-        const row = documented.locator(`tr.response[data-code="${ERRORS[code].status}"]`);
+        const row = documented.locator(`tr.response[data-code="${ERROR_STATUS[code]}"]`);
         expect(await row.innerText(), `${where} ${code}`).to.contain(code);
       }
       await opblock.locator(".opblock-summary-control").click();

@@ -6,7 +6,7 @@
  */
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { expect } from "chai";
-import { ERRORS } from "../../handlers/errors";
+import { ERROR_STATUS } from "../../handlers/errors";
 import type { ProxyHandler } from "../../handlers/http";
 import { CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS } from "../../handlers/headers";
 import {
@@ -316,11 +316,11 @@ describe("infra: OpenAPI documents", function () {
             renderGatewayTemplate(response.responseTemplates["application/json"] ?? "", {
               extendedRequestId: "Ab1+/=",
             }),
-          ) as { error: { code: keyof typeof ERRORS; message: string; requestId: string } };
+          ) as { error: { code: keyof typeof ERROR_STATUS; message: string; requestId: string } };
           expect(Object.keys(envelope.error), type).to.deep.equal(["code", "message", "requestId"]);
           expect(envelope.error.requestId, type).to.equal("Ab1+/=");
           if (response.statusCode !== undefined) {
-            expect(ERRORS[envelope.error.code].status, type).to.equal(Number(response.statusCode));
+            expect(ERROR_STATUS[envelope.error.code], type).to.equal(Number(response.statusCode));
           }
           statusAndCode[type] = `${response.statusCode ?? "-"} ${envelope.error.code}`;
         }
@@ -431,10 +431,10 @@ describe("infra: OpenAPI documents", function () {
       );
     });
 
-    it("gives each gateway response the status ERRORS gives its code, but the DEFAULT_* fallbacks API Gateway's own", () => {
+    it("gives each gateway response the status ERROR_STATUS gives its code, but the DEFAULT_* fallbacks API Gateway's own", () => {
       const responses = gatewayResponses([]) as Record<string, { statusCode?: string }>;
       for (const [type, spec] of Object.entries(GATEWAY_RESPONSES)) {
-        const expected = type.startsWith("DEFAULT_") ? undefined : String(ERRORS[spec.code].status);
+        const expected = type.startsWith("DEFAULT_") ? undefined : String(ERROR_STATUS[spec.code]);
         expect(responses[type]?.statusCode, type).to.equal(expected);
       }
     });

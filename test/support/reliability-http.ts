@@ -5,7 +5,7 @@
  */
 import { Agent, IncomingHttpHeaders, request as httpRequest } from "http";
 import { expect } from "chai";
-import { ERRORS, ErrorCode } from "../../handlers/errors";
+import { ERROR_STATUS, ErrorCode } from "../../handlers/errors";
 
 export interface RawRequest {
   method: string;
@@ -110,8 +110,8 @@ export function expectErrorEnvelope(response: {
   expect(response.json, context).to.be.an("object").that.has.all.keys("error");
   const { error } = response.json as { error: Record<string, unknown> };
   expect(error, context).to.be.an("object").that.has.all.keys("code", "message", "requestId");
-  expect(Object.keys(ERRORS), context).to.include(error.code);
-  expect(ERRORS[error.code as ErrorCode].status, context).to.equal(response.status);
+  expect(Object.keys(ERROR_STATUS), context).to.include(error.code);
+  expect(ERROR_STATUS[error.code as ErrorCode], context).to.equal(response.status);
   expect(error.message, context).to.be.a("string").and.not.equal("");
   expect(error.requestId, context).to.be.a("string").and.not.equal("");
   expect(error.requestId, context).to.equal(headerValue(response.headers, "x-request-id"));
