@@ -6,7 +6,7 @@
  * read once per container, failing fast.
  */
 
-export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface HandlerSettings {
@@ -28,7 +28,7 @@ export interface HandlerSettings {
 }
 
 /** The variable of each setting. */
-export const HANDLER_VARIABLES = {
+const HANDLER_VARIABLES = {
   tableName: "TABLE_NAME",
   idempotencyTableName: "IDEMPOTENCY_TABLE_NAME",
   cursorSecret: "CURSOR_SECRET",
@@ -42,10 +42,14 @@ export const HANDLER_VARIABLES = {
 // The integer settings: the value when unset (`fallback`: an object with a `default` key would
 // break CallbackFunction's serializer) and the accepted range.
 /** Attempts per DynamoDB call: the SDK's own default, stated explicitly. */
-export const DYNAMODB_ATTEMPTS = { fallback: 3, min: 1, max: 10 };
+const DYNAMODB_ATTEMPTS = { fallback: 3, min: 1, max: 10 };
 /** No single attempt waits longer than the fallback; a function's timeout may ask for less. */
-export const DYNAMODB_ATTEMPT_TIMEOUT_MS = { fallback: 2000, min: 100, max: 28000 };
+const DYNAMODB_ATTEMPT_TIMEOUT_MS = { fallback: 2000, min: 100, max: 28000 };
 const DEFAULT_LOG_LEVEL: LogLevel = "info";
+
+// Exported here rather than at their declarations: `readSettings` then reaches them as
+// module-local bindings, which the serializer writes as one plain variable each.
+export { DYNAMODB_ATTEMPTS, DYNAMODB_ATTEMPT_TIMEOUT_MS, HANDLER_VARIABLES, LOG_LEVELS };
 
 type Env = Record<string, string | undefined>;
 
@@ -73,9 +77,8 @@ function integer(env: Env, name: string, bounds: { fallback: number; min: number
 
 /** A log level in any case; blank or unset is the default. `name` is the variable, for the message. */
 export function parseLogLevel(given: string | undefined, name: string): LogLevel {
-  const trimmed = given?.trim();
-  const raw = (trimmed === undefined || trimmed === "" ? DEFAULT_LOG_LEVEL : trimmed).toLowerCase();
-  const level = LOG_LEVELS.find((candidate) => candidate === raw);
+  const raw = given?.trim().toLowerCase() ?? "";
+  const level = raw === "" ? DEFAULT_LOG_LEVEL : LOG_LEVELS.find((candidate) => candidate === raw);
   if (level === undefined) {
     throw new Error(`environment variable ${name} must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`);
   }
