@@ -9,7 +9,7 @@ import { HttpError, errorEnvelope, internalError, isHttpError } from "./errors";
 import { SECURITY_HEADERS, corsHeaders } from "./headers";
 import { describeError } from "./logger";
 import { headerOf } from "./request";
-import { Store } from "./store";
+import { Store } from "./dynamodb";
 
 export interface Reply {
   statusCode: number;

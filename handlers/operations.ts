@@ -18,17 +18,8 @@ import {
   toResponseItem,
 } from "./model";
 import { baseUrlOf, headerOf, ifMatchOf, ifNoneMatchOf, itemIdOf, jsonBodyOf, queryOf, versionOfTag } from "./request";
-import {
-  claimIdempotencyKey,
-  completeIdempotencyKey,
-  deleteItem as deleteStoredItem,
-  getItem as getStoredItem,
-  patchItem as patchStoredItem,
-  putNewItem,
-  expireIdempotencyLock,
-  replaceItem as replaceStoredItem,
-  scanItems,
-} from "./store";
+import { claimIdempotencyKey, completeIdempotencyKey, expireIdempotencyLock } from "./idempotency-store";
+import { insertItem, mergeIntoItem, overwriteItem, readItem, removeItem, scanItems } from "./item-store";
 
 /** Media types of the writes' bodies; the route table declares the same in the document. */
 export const NEW_ITEM_MEDIA_TYPES: readonly string[] = ["application/json"];
@@ -85,7 +76,7 @@ export const createItem: Operation = async (invocation) => {
   const timestamp = now.toISOString();
   const item: StoredItem = { id: deps.newId(), ...input, version: 1, createdAt: timestamp, updatedAt: timestamp };
   if (key === undefined) {
-    await putNewItem(store, item);
+    await insertItem(store, item);
     return createdReply(event, item);
   }
   return createIdempotently(invocation, key, item, now.getTime());
@@ -133,7 +124,7 @@ async function createIdempotently(
       : item;
   let stored: StoredItem;
   try {
-    stored = (await putNewItem(store, resumed, resumed !== item)) ?? resumed;
+    stored = (await insertItem(store, resumed, resumed !== item)) ?? resumed;
   } catch (error) {
     await expireIdempotencyLock(store, key, deps.now().getTime()).catch((unlockError: unknown) =>
       deps.log.warn("could not end the idempotency lock", { key, error: String(unlockError) }),
@@ -177,7 +168,7 @@ export const listItems: Operation = async ({ event, deps, store }) => {
 export const getItem: Operation = async ({ event, store }) => {
   const id = itemIdOf(event);
   const ifNoneMatch = ifNoneMatchOf(event);
-  const item = await getStoredItem(store, id);
+  const item = await readItem(store, id);
   if (item === undefined) {
     throw notFound();
   }
@@ -195,7 +186,7 @@ export const replaceItem: Operation = async ({ event, deps, store }) => {
   const id = itemIdOf(event);
   const versions = ifMatchOf(event);
   const input = parseItemInput(jsonBodyOf(event, NEW_ITEM_MEDIA_TYPES));
-  const item = await replaceStoredItem(store, id, input, deps.now().toISOString(), versions);
+  const item = await overwriteItem(store, id, input, deps.now().toISOString(), versions);
   return itemReply(200, item);
 };
 
@@ -203,13 +194,13 @@ export const patchItem: Operation = async ({ event, deps, store }) => {
   const id = itemIdOf(event);
   const versions = ifMatchOf(event);
   const patch = parseItemPatch(jsonBodyOf(event, ITEM_PATCH_MEDIA_TYPES));
-  const item = await patchStoredItem(store, id, patch, deps.now().toISOString(), versions);
+  const item = await mergeIntoItem(store, id, patch, deps.now().toISOString(), versions);
   return itemReply(200, item);
 };
 
 export const deleteItem: Operation = async ({ event, store }) => {
   const id = itemIdOf(event);
-  await deleteStoredItem(store, id, ifMatchOf(event));
+  await removeItem(store, id, ifMatchOf(event));
   return { statusCode: 204 };
 };
 

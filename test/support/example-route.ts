@@ -7,14 +7,14 @@ import { notFound } from "../../handlers/errors";
 import { Operation, handlerFactory } from "../../handlers/http";
 import { toResponseItem } from "../../handlers/model";
 import { itemIdOf } from "../../handlers/request";
-import { getItem as getStoredItem } from "../../handlers/store";
+import { readItem } from "../../handlers/item-store";
 import { Route } from "../../infra/routes";
 import { ITEMS_TABLE } from "../../infra/table-definitions";
 
 // --- README: handlers/operations.ts ---
 /** GET /items/{id}/summary: the item's id, name and version only. */
 export const getItemSummary: Operation = async ({ event, store }) => {
-  const item = await getStoredItem(store, itemIdOf(event));
+  const item = await readItem(store, itemIdOf(event));
   if (item === undefined) {
     throw notFound();
   }

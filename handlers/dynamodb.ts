@@ -1,0 +1,216 @@
+/**
+ * DynamoDB plumbing shared by the stores (item-store.ts, idempotency-store.ts): the request's
+ * handle on the tables, one call with its failed condition told apart and every other SDK error
+ * translated into the error clients see, the image a failed condition carries as plain JSON, and
+ * the placeholder builder through which every expression names attributes and values (so
+ * reserved words such as `name`, `status`, `data` work and client-chosen names are never
+ * evaluated).
+ */
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { httpError, internalError, unavailable } from "./errors";
+import { Json, JsonObject, isJsonObject } from "./model";
+
+/** A request's handle on the tables; every store function takes it. */
+export interface Store {
+  doc: DynamoDBDocumentClient;
+  itemsTable: string;
+  idempotencyTable: string;
+  /** Aborts calls that would outlive the invocation, so a slow store answers 503, not a timeout. */
+  abortSignal?: AbortSignal;
+  /** Capacity units this request consumed, summed over its calls (for the request log). */
+  consumed: { capacityUnits: number };
+  /**
+   * This request's write token (item-store.ts `writeTokenOf`), made at its first write: one per
+   * request, so that every SDK attempt and every round of a PATCH carries the same one.
+   */
+  writeToken?: string;
+}
+
+/**
+ * SDK error names a later retry may not meet: throttling, DynamoDB's server faults and
+ * conflicts, and attempts that timed out or were aborted at the invocation's deadline.
+ */
+const TRANSIENT_ERROR_NAMES: readonly string[] = [
+  "ProvisionedThroughputExceededException",
+  "ThrottlingException",
+  "RequestLimitExceeded",
+  "LimitExceededException",
+  "InternalServerError",
+  "ServiceUnavailable",
+  "ServiceUnavailableException",
+  "TransactionConflictException",
+  "AbortError",
+  "TimeoutError",
+  "RequestTimeout",
+  "RequestTimeoutException",
+];
+/** Node's error codes for a DynamoDB endpoint that cannot be reached. */
+const NETWORK_ERROR_CODES: readonly string[] = [
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EPIPE",
+];
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : "";
+}
+
+/** Maps an SDK failure to the error clients see: 503 for anything a retry could fix. */
+export function translateStoreError(error: unknown): Error {
+  const name = errorName(error);
+  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
+  if (TRANSIENT_ERROR_NAMES.includes(name) || (code !== undefined && NETWORK_ERROR_CODES.includes(code))) {
+    return unavailable(error);
+  }
+  if (name === "ValidationException" && error instanceof Error && /item size/i.test(error.message)) {
+    return httpError("payload_too_large", "the item would exceed DynamoDB's 400 KB item size limit", {}, error);
+  }
+  return internalError(error);
+}
+
+export interface CallOptions {
+  abortSignal?: AbortSignal;
+}
+
+/**
+ * A failed condition: the item as DynamoDB saw it when the condition failed, when it returned it
+ * (`ReturnValuesOnConditionCheckFailure`), and whether the SDK made more than one attempt (an
+ * earlier one may have been applied and answered by a timeout).
+ */
+export interface ConditionFailure {
+  ok: false;
+  image: JsonObject | undefined;
+  retried: boolean;
+}
+
+export type Outcome<T> = { ok: true; value: T } | ConditionFailure;
+
+/** The SDK's attempt count, which its retry middleware sets on every error it finally throws. */
+function attemptsOf(error: unknown): number {
+  const metadata: unknown = typeof error === "object" && error !== null ? Reflect.get(error, "$metadata") : undefined;
+  const attempts: unknown = typeof metadata === "object" && metadata !== null ? Reflect.get(metadata, "attempts") : 1;
+  return typeof attempts === "number" ? attempts : 1;
+}
+
+/**
+ * Runs one DynamoDB call. A failed condition becomes `{ ok: false }` with the old image when
+ * the engine returned one; every other failure is translated for clients.
+ */
+export async function attempt<T>(store: Store, call: (options: CallOptions) => Promise<T>): Promise<Outcome<T>> {
+  try {
+    const value = await call({ abortSignal: store.abortSignal });
+    store.consumed.capacityUnits += consumedUnits(value);
+    return { ok: true, value };
+  } catch (error) {
+    if (errorName(error) === "ConditionalCheckFailedException") {
+      return { ok: false, image: plainItemOf(Reflect.get(error as object, "Item")), retried: attemptsOf(error) > 1 };
+    }
+    throw translateStoreError(error);
+  }
+}
+
+/** `ConsumedCapacity.CapacityUnits` of a response (the client asks for TOTAL on every call). */
+function consumedUnits(output: unknown): number {
+  if (typeof output !== "object" || output === null || !("ConsumedCapacity" in output)) {
+    return 0;
+  }
+  const capacity: unknown = output.ConsumedCapacity;
+  if (typeof capacity === "object" && capacity !== null && "CapacityUnits" in capacity) {
+    return typeof capacity.CapacityUnits === "number" ? capacity.CapacityUnits : 0;
+  }
+  return 0;
+}
+
+/** For calls without a condition. */
+export async function call<T>(store: Store, run: (options: CallOptions) => Promise<T>): Promise<T> {
+  const outcome = await attempt(store, run);
+  if (!outcome.ok) {
+    throw internalError(new Error("unconditional call failed its condition"));
+  }
+  return outcome.value;
+}
+
+/**
+ * One DynamoDB AttributeValue as plain JSON, for the types items hold; undefined for others.
+ * lib-dynamodb converts command outputs only (its DocumentUnmarshall middleware): the image on a
+ * ConditionalCheckFailedException arrives in DynamoDB's own form.
+ */
+function plainValueOf(value: unknown): Json | undefined {
+  if (!isJsonObject(value) || Object.keys(value).length !== 1) {
+    return undefined;
+  }
+  const { S, N, BOOL, NULL, L, M } = value;
+  if (typeof S === "string") {
+    return S;
+  }
+  if (typeof N === "string") {
+    const number = Number(N);
+    return Number.isFinite(number) ? number : undefined;
+  }
+  if (typeof BOOL === "boolean") {
+    return BOOL;
+  }
+  if (NULL === true) {
+    return null;
+  }
+  if (Array.isArray(L)) {
+    const members = L.map(plainValueOf);
+    return members.every((member) => member !== undefined) ? (members as Json[]) : undefined;
+  }
+  return isJsonObject(M) ? plainItemOf(M) : undefined;
+}
+
+/** A record in DynamoDB's form (`{ "id": { "S": "..." } }`) as plain JSON; undefined if it is not one. */
+function plainItemOf(record: unknown): JsonObject | undefined {
+  if (!isJsonObject(record)) {
+    return undefined;
+  }
+  const plain: JsonObject = {};
+  for (const [key, value] of Object.entries(record)) {
+    const converted = plainValueOf(value);
+    if (converted === undefined) {
+      return undefined;
+    }
+    plain[key] = converted;
+  }
+  return plain;
+}
+
+/**
+ * Builds placeholder maps; the same name or path segment always gets the same placeholder.
+ * Placeholders count in the 4 KB expression limits: base-36 numbers keep them short.
+ */
+export function expressionBuilder() {
+  const names: Record<string, string> = {};
+  const placeholders = new Map<string, string>();
+  const values: Record<string, unknown> = {};
+  let valueCount = 0;
+  return {
+    name(attribute: string): string {
+      let placeholder = placeholders.get(attribute);
+      if (placeholder === undefined) {
+        placeholder = `#${placeholders.size.toString(36)}`;
+        placeholders.set(attribute, placeholder);
+        names[placeholder] = attribute;
+      }
+      return placeholder;
+    },
+    path(segments: string[]): string {
+      return segments.map((segment) => this.name(segment)).join(".");
+    },
+    value(value: unknown): string {
+      const placeholder = `:${(valueCount++).toString(36)}`;
+      values[placeholder] = value;
+      return placeholder;
+    },
+    names,
+    values,
+  };
+}
+
+export type ExpressionBuilder = ReturnType<typeof expressionBuilder>;

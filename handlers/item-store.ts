@@ -1,0 +1,466 @@
+/**
+ * The item store: reading, inserting, overwriting, patching, removing and scanning items, each
+ * single-item write one conditional round trip. A failed condition is explained from the item
+ * DynamoDB returns with it (ReturnValuesOnConditionCheckFailure, see dynamodb.ts `attempt`), or,
+ * where the engine returns none (the embedded engine lacks it), by one consistent read on the
+ * failure path only.
+ *
+ * Every write is safe to retry. The SDK retries an attempt that timed out, and that attempt may
+ * have been applied: its retry then meets the state the first attempt wrote. So each request
+ * carries a write token, every write stores it on the item (which keeps the tokens of its last
+ * WRITE_TOKEN_HISTORY writes) and is conditioned on its absence: a retry of an applied write fails
+ * its condition instead of applying twice, and the failure path, finding its own token, answers
+ * with the item as it stands, never 412, 404 or 500.
+ */
+import { randomBytes } from "crypto";
+import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { ConditionFailure, ExpressionBuilder, Outcome, Store, attempt, call, expressionBuilder } from "./dynamodb";
+import { internalError, notFound, preconditionFailed, unavailable } from "./errors";
+import { ItemInput, ItemPatch, StoredItem, isJsonObject, isStoredItem, mergeItem } from "./model";
+import { PatchActions, attributeLimitConditions, compileAttributePatch } from "./patch-expression";
+
+/**
+ * Rounds of a PATCH: the first guesses that every object in the patch merges into a map; a
+ * failed guess costs one more round (with the item's shape known), and a round lost to another
+ * writer a jittered backoff (PATCH_BACKOFF_MS doubling, capped) before the next. Past the last
+ * round, or the function's deadline, the answer is 503.
+ */
+const MAX_PATCH_ROUNDS = 25;
+const PATCH_BACKOFF_MS = { base: 10, cap: 1000 };
+/** DynamoDB limits UpdateExpression and ConditionExpression to 4 KB each. */
+const MAX_EXPRESSION_LENGTH = 4000;
+
+/**
+ * How many writes back an item remembers write tokens (`wt0` newest .. `wt15`). A retried write
+ * still recognises itself as long as fewer than this many other writes landed on the item
+ * between its lost answer and its retry (the retry follows within the per-attempt timeout).
+ */
+const WRITE_TOKEN_HISTORY = 16;
+const WRITE_TOKEN_ATTRIBUTES: readonly string[] = Array.from({ length: WRITE_TOKEN_HISTORY }, (_, slot) => `wt${slot}`);
+const NEWEST_WRITE_TOKEN = "wt0";
+
+/** 96 random bits: unique per request, short enough to keep 16 of them on every item. */
+function writeTokenOf(store: Store): string {
+  store.writeToken ??= randomBytes(12).toString("base64url");
+  return store.writeToken;
+}
+
+/**
+ * The If-Match part of a write's condition. With no version to match (the tags were weak, or not
+ * versions this API wrote), one that always fails.
+ */
+function versionCondition(builder: ExpressionBuilder, versions: number[] | undefined): string[] {
+  if (versions === undefined) {
+    return [];
+  }
+  if (versions.length === 0) {
+    return [`attribute_not_exists(${builder.name("id")})`];
+  }
+  return [`${builder.name("version")} IN (${versions.map((version) => builder.value(version)).join(", ")})`];
+}
+
+/**
+ * The write-token part of a write: SET actions that push this request's token onto the item's
+ * history (every operand reads the item as it was, so `wt1 = wt0` takes the old `wt0`), and the
+ * condition that the token is not there yet (a missing attribute equals nothing).
+ */
+function writeTokenClauses(builder: ExpressionBuilder, token: string): { sets: string[]; condition: string } {
+  const placeholder = builder.value(token);
+  const none = builder.value("");
+  const names = WRITE_TOKEN_ATTRIBUTES.map((attribute) => builder.name(attribute));
+  const sets = names.map((name, slot) =>
+    slot === 0 ? `${name} = ${placeholder}` : `${name} = if_not_exists(${names[slot - 1]}, ${none})`,
+  );
+  return { sets, condition: `NOT (${names.map((name) => `${name} = ${placeholder}`).join(" OR ")})` };
+}
+
+/** A stored item and the write tokens it remembers. */
+interface ItemRecord {
+  item: StoredItem;
+  tokens: string[];
+}
+
+/** The item's own fields only: write tokens and any other attribute stay in the store. */
+export function asItem(value: unknown): StoredItem | undefined {
+  if (!isStoredItem(value)) {
+    return undefined;
+  }
+  const { id, name, description, attrs, version, createdAt, updatedAt } = value;
+  return { id, name, description, attrs, version, createdAt, updatedAt };
+}
+
+function recordOf(value: unknown): ItemRecord | undefined {
+  const item = asItem(value);
+  if (item === undefined || !isJsonObject(value)) {
+    return undefined;
+  }
+  const tokens = WRITE_TOKEN_ATTRIBUTES.map((attribute) => value[attribute]).filter(
+    (token): token is string => typeof token === "string" && token !== "",
+  );
+  return { item, tokens };
+}
+
+async function readRecord(store: Store, id: string): Promise<ItemRecord | undefined> {
+  const result = await call(store, (options) =>
+    store.doc.send(new GetCommand({ TableName: store.itemsTable, Key: { id }, ConsistentRead: true }), options),
+  );
+  return recordOf(result.Item);
+}
+
+export async function readItem(store: Store, id: string): Promise<StoredItem | undefined> {
+  return (await readRecord(store, id))?.item;
+}
+
+/** The item when a write's condition failed: the image DynamoDB returned, else one consistent read. */
+async function itemAfterFailure(store: Store, id: string, failure: ConditionFailure): Promise<ItemRecord | undefined> {
+  return recordOf(failure.image) ?? (await readRecord(store, id));
+}
+
+/**
+ * Writes a new item. When `mayExist` (an idempotent create taking over an abandoned attempt
+ * that chose this id), an item already stored under the id is returned instead. So is the item
+ * this request stored itself, when the SDK retried an attempt that had been applied.
+ */
+export async function insertItem(store: Store, item: StoredItem, mayExist = false): Promise<StoredItem | undefined> {
+  const builder = expressionBuilder();
+  const outcome = await attempt(store, (options) =>
+    store.doc.send(
+      new PutCommand({
+        TableName: store.itemsTable,
+        Item: { ...item, [NEWEST_WRITE_TOKEN]: writeTokenOf(store) },
+        ConditionExpression: `attribute_not_exists(${builder.name("id")})`,
+        ExpressionAttributeNames: builder.names,
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      }),
+      options,
+    ),
+  );
+  if (outcome.ok) {
+    return undefined;
+  }
+  const existing = await itemAfterFailure(store, item.id, outcome);
+  if (existing === undefined || !(mayExist || existing.tokens.includes(writeTokenOf(store)))) {
+    throw internalError(new Error(`generated id ${item.id} already exists`));
+  }
+  return existing.item;
+}
+
+/**
+ * Sets every client field and bumps the version, conditioned on existence, If-Match and the
+ * request's write token. `onto` is the item as read when `versions` names exactly its version:
+ * the result is then known, and DynamoDB sends nothing back.
+ */
+async function writeClientFields(
+  store: Store,
+  id: string,
+  input: ItemInput,
+  now: string,
+  versions: number[] | undefined,
+  onto?: StoredItem,
+): Promise<Outcome<StoredItem>> {
+  const builder = expressionBuilder();
+  const idName = builder.name("id");
+  const token = writeTokenClauses(builder, writeTokenOf(store));
+  const sets = [
+    `${builder.name("name")} = ${builder.value(input.name)}`,
+    `${builder.name("description")} = ${builder.value(input.description)}`,
+    `${builder.name("attrs")} = ${builder.value(input.attrs)}`,
+    `${builder.name("version")} = ${builder.name("version")} + ${builder.value(1)}`,
+    `${builder.name("updatedAt")} = ${builder.value(now)}`,
+    ...token.sets,
+  ];
+  const conditions = [`attribute_exists(${idName})`, ...versionCondition(builder, versions), token.condition];
+  const outcome = await attempt(store, (options) =>
+    store.doc.send(
+      new UpdateCommand({
+        TableName: store.itemsTable,
+        Key: { id },
+        UpdateExpression: `SET ${sets.join(", ")}`,
+        ConditionExpression: conditions.join(" AND "),
+        ExpressionAttributeNames: builder.names,
+        ExpressionAttributeValues: builder.values,
+        ReturnValues: onto === undefined ? "ALL_NEW" : "NONE",
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      }),
+      options,
+    ),
+  );
+  if (!outcome.ok) {
+    return outcome;
+  }
+  const value =
+    onto === undefined
+      ? updatedItem(id, outcome.value.Attributes)
+      : { ...onto, ...input, version: onto.version + 1, updatedAt: now };
+  return { ok: true, value };
+}
+
+function updatedItem(id: string, attributes: unknown): StoredItem {
+  const item = asItem(attributes);
+  if (item === undefined) {
+    throw internalError(new Error(`item ${id} has an unexpected shape after update`));
+  }
+  return item;
+}
+
+/**
+ * What a failed PUT or PATCH condition means, from the item as it was found: missing -> 404;
+ * this request's own write there -> that write was applied (an SDK retry after a lost answer):
+ * the item as it stands; a version If-Match does not name -> 412. Otherwise undefined: the
+ * condition failed on something else (a PATCH's guess at the item's shape).
+ *
+ * Without If-Match the only conditions are existence and the token, so an existing item means
+ * the token was there when the condition was checked, even if more writes have pushed it out of
+ * the history since.
+ */
+function resolveFailedWrite(
+  store: Store,
+  found: ItemRecord | undefined,
+  versions: number[] | undefined,
+  lastWriteWins: boolean,
+): StoredItem | Error | undefined {
+  if (found === undefined) {
+    return notFound();
+  }
+  if (found.tokens.includes(writeTokenOf(store)) || lastWriteWins) {
+    return found.item;
+  }
+  if (versions !== undefined && !versions.includes(found.item.version)) {
+    return preconditionFailed();
+  }
+  return undefined;
+}
+
+/** PUT: full replace of the client fields; never creates. */
+export async function overwriteItem(
+  store: Store,
+  id: string,
+  input: ItemInput,
+  now: string,
+  versions: number[] | undefined,
+): Promise<StoredItem> {
+  const outcome = await writeClientFields(store, id, input, now, versions);
+  if (outcome.ok) {
+    return outcome.value;
+  }
+  const resolved = resolveFailedWrite(
+    store,
+    await itemAfterFailure(store, id, outcome),
+    versions,
+    versions === undefined,
+  );
+  if (resolved instanceof Error) {
+    throw resolved;
+  }
+  if (resolved === undefined) {
+    // If-Match named this version, yet the condition failed: the item was read after a later
+    // write (the engine returned no image). It failed If-Match when it was checked.
+    throw preconditionFailed();
+  }
+  return resolved;
+}
+
+/**
+ * DELETE. A retried attempt whose predecessor was applied finds the item gone; so does one that
+ * lost a race with another client's delete, and one whose earlier attempt never reached DynamoDB
+ * for an item that never existed. Only an item that is gone after more than one attempt is
+ * answered 204: DELETE is idempotent (RFC 9110 §9.2.2), the state the client asked for holds,
+ * and the alternative would answer 404 to a delete that was applied. After a single attempt,
+ * a missing item is 404 as always.
+ */
+export async function removeItem(store: Store, id: string, versions: number[] | undefined): Promise<void> {
+  const builder = expressionBuilder();
+  const conditions = [`attribute_exists(${builder.name("id")})`, ...versionCondition(builder, versions)];
+  const outcome = await attempt(store, (options) =>
+    store.doc.send(
+      new DeleteCommand({
+        TableName: store.itemsTable,
+        Key: { id },
+        ConditionExpression: conditions.join(" AND "),
+        ExpressionAttributeNames: builder.names,
+        ExpressionAttributeValues: Object.keys(builder.values).length > 0 ? builder.values : undefined,
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      }),
+      options,
+    ),
+  );
+  if (outcome.ok) {
+    return;
+  }
+  // Without If-Match the only condition is existence: the item was missing, no read needed.
+  const found = versions === undefined ? undefined : await itemAfterFailure(store, id, outcome);
+  if (found !== undefined) {
+    throw preconditionFailed();
+  }
+  if (!outcome.retried) {
+    throw notFound();
+  }
+}
+
+/** One PATCH round as a single conditional UpdateItem; undefined when it exceeds DynamoDB's 4 KB. */
+function patchCommand(
+  store: Store,
+  id: string,
+  patch: ItemPatch,
+  now: string,
+  versions: number[] | undefined,
+  known: StoredItem | undefined,
+) {
+  const builder = expressionBuilder();
+  const actions: PatchActions = { sets: [], removes: [], conditions: [] };
+  compileAttributePatch(builder, ["attrs"], patch.attrs, known?.attrs, known !== undefined, actions);
+  if (patch.name !== undefined) {
+    actions.sets.push(`${builder.name("name")} = ${builder.value(patch.name)}`);
+  }
+  if (patch.description !== undefined) {
+    actions.sets.push(`${builder.name("description")} = ${builder.value(patch.description)}`);
+  }
+  actions.sets.push(`${builder.name("version")} = ${builder.name("version")} + ${builder.value(1)}`);
+  actions.sets.push(`${builder.name("updatedAt")} = ${builder.value(now)}`);
+  const token = writeTokenClauses(builder, writeTokenOf(store));
+  actions.sets.push(...token.sets);
+  const conditions = [
+    `attribute_exists(${builder.name("id")})`,
+    ...versionCondition(builder, versions),
+    token.condition,
+    ...attributeLimitConditions(builder, patch.attrs, known),
+    ...actions.conditions,
+  ];
+  const updateExpression =
+    `SET ${actions.sets.join(", ")}` + (actions.removes.length > 0 ? ` REMOVE ${actions.removes.join(", ")}` : "");
+  const conditionExpression = conditions.join(" AND ");
+  if (updateExpression.length > MAX_EXPRESSION_LENGTH || conditionExpression.length > MAX_EXPRESSION_LENGTH) {
+    return undefined;
+  }
+  return new UpdateCommand({
+    TableName: store.itemsTable,
+    Key: { id },
+    UpdateExpression: updateExpression,
+    ConditionExpression: conditionExpression,
+    ExpressionAttributeNames: builder.names,
+    ExpressionAttributeValues: builder.values,
+    ReturnValues: "ALL_NEW",
+    ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+  });
+}
+
+/** Full-jitter exponential backoff (AWS Architecture Blog, "Exponential Backoff And Jitter"). */
+function backoff(round: number): Promise<void> {
+  const ceiling = Math.min(PATCH_BACKOFF_MS.cap, PATCH_BACKOFF_MS.base * 2 ** round);
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+}
+
+/**
+ * PATCH (JSON Merge Patch). Each round is one conditional UpdateItem: without If-Match it is
+ * conditioned only on the item's existence and shape, so concurrent patches all land. A round
+ * whose guess at the shape was wrong learns the shape from the failure (the image, or one
+ * consistent read) and tries again at once; a round that another writer's change defeated backs
+ * off first. A patch too large for one expression is merged in memory instead (`patchByMerging`).
+ * Without If-Match a merge is conditioned on shape too: a failed round's existing item proves
+ * nothing, so it is resolved without last-writer-wins.
+ */
+export async function mergeIntoItem(
+  store: Store,
+  id: string,
+  patch: ItemPatch,
+  now: string,
+  versions: number[] | undefined,
+): Promise<StoredItem> {
+  let known: ItemRecord | undefined;
+  for (let round = 0; round < MAX_PATCH_ROUNDS; round++) {
+    if (round >= 2) {
+      await backoff(round - 2);
+    }
+    const command = patchCommand(store, id, patch, now, versions, known?.item);
+    if (command === undefined) {
+      return patchByMerging(store, id, patch, now, versions, known);
+    }
+    const outcome = await attempt(store, (options) => store.doc.send(command, options));
+    if (outcome.ok) {
+      return updatedItem(id, outcome.value.Attributes);
+    }
+    known = await itemAfterFailure(store, id, outcome);
+    const resolved = resolveFailedWrite(store, known, versions, false);
+    if (resolved instanceof Error) {
+      throw resolved;
+    }
+    if (resolved !== undefined) {
+      return resolved;
+    }
+  }
+  throw unavailable(new Error(`item ${id} stayed contended for ${MAX_PATCH_ROUNDS} rounds`));
+}
+
+/**
+ * A patch too large for one update expression: read, merge in memory, write the client fields
+ * whole, conditioned on the version read. Each round reads afresh (after a backoff, a view is
+ * stale), except the first when a failed one-update round has just shown the item. A failed
+ * write's image may already tell (this request's own write, or 404, or 412); if not, another
+ * writer got in between, and the next round reads the item again.
+ */
+async function patchByMerging(
+  store: Store,
+  id: string,
+  patch: ItemPatch,
+  now: string,
+  versions: number[] | undefined,
+  shown: ItemRecord | undefined,
+): Promise<StoredItem> {
+  for (let round = 0; round < MAX_PATCH_ROUNDS; round++) {
+    if (round > 0) {
+      await backoff(round - 1);
+    }
+    const current = round === 0 && shown !== undefined ? shown : await readRecord(store, id);
+    const resolved = resolveFailedWrite(store, current, versions, false);
+    if (resolved !== undefined) {
+      if (resolved instanceof Error) {
+        throw resolved;
+      }
+      return resolved;
+    }
+    const item = current?.item;
+    if (item === undefined) {
+      throw notFound();
+    }
+    const outcome = await writeClientFields(store, id, mergeItem(item, patch), now, [item.version], item);
+    if (outcome.ok) {
+      return outcome.value;
+    }
+    const shownNow = recordOf(outcome.image);
+    const told = shownNow === undefined ? undefined : resolveFailedWrite(store, shownNow, versions, false);
+    if (told instanceof Error) {
+      throw told;
+    }
+    if (told !== undefined) {
+      return told;
+    }
+  }
+  throw unavailable(new Error(`item ${id} stayed contended for ${MAX_PATCH_ROUNDS} rounds`));
+}
+
+/** One Scan page. Asks for one item more than the page holds, so the last page has no cursor. */
+export async function scanItems(
+  store: Store,
+  limit: number,
+  startAfterId: string | undefined,
+): Promise<{ items: StoredItem[]; lastId: string | undefined }> {
+  const result = await call(store, (options) =>
+    store.doc.send(
+      new ScanCommand({
+        TableName: store.itemsTable,
+        Limit: limit + 1,
+        ConsistentRead: true,
+        ExclusiveStartKey: startAfterId === undefined ? undefined : { id: startAfterId },
+      }),
+      options,
+    ),
+  );
+  const scanned = result.Items ?? [];
+  // The cursor follows what DynamoDB returned, so a record that is not an item never shifts it.
+  const onPage = scanned.length > limit ? scanned.slice(0, limit) : scanned;
+  const lastKey: unknown = scanned.length > limit ? onPage[onPage.length - 1]?.id : result.LastEvaluatedKey?.id; // else the table ended or the 1 MB page limit cut in
+  return {
+    items: onPage.map(asItem).filter((item): item is StoredItem => item !== undefined),
+    lastId: typeof lastKey === "string" ? lastKey : undefined,
+  };
+}
