@@ -15,23 +15,26 @@ export interface Dependencies {
   newId: () => string;
 }
 
+/**
+ * The document client of a container. Attempts are explicit (the SDK's default is 3 with
+ * backoff); the per-attempt timeout bounds a store that accepts connections but never answers,
+ * and `throwOnRequestTimeout` makes it end the attempt (otherwise an exceeded requestTimeout only
+ * logs a warning and the call waits on). Every call reports the capacity it consumed, which the
+ * request log sums. (Comments inside handler code ship in every archive: these stay outside.)
+ */
 export function createDocumentClient(settings: HandlerSettings): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
     endpoint: settings.dynamoDbEndpoint,
-    // Explicit: the SDK's default is 3 attempts with backoff; the per-attempt timeout bounds a
-    // store that accepts connections but never answers.
     maxAttempts: settings.dynamoDbMaxAttempts,
     requestHandler: {
       connectionTimeout: Math.min(1000, settings.dynamoDbRequestTimeoutMs),
       requestTimeout: settings.dynamoDbRequestTimeoutMs,
-      // Without this, an exceeded requestTimeout only logs a warning and the call waits on.
       throwOnRequestTimeout: true,
     },
   });
   const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { convertEmptyValues: false, removeUndefinedValues: true },
   });
-  // Every call reports the capacity it consumed; the request log sums it.
   doc.middlewareStack.add(
     (next) => (args) => {
       const input: unknown = args.input;

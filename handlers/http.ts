@@ -40,12 +40,17 @@ function abortSignalFor(context: Context): AbortSignal | undefined {
   return Number.isFinite(remaining) ? AbortSignal.timeout(Math.max(1, remaining - DEADLINE_MARGIN_MS)) : undefined;
 }
 
+/**
+ * The proxy handler of an operation. Its request id is API Gateway's extended request id: API
+ * Gateway generates it, returns it in `x-amz-apigw-id` on every response (its own included), and
+ * no caller can set it, unlike `requestId`, which a client may override through
+ * `x-amzn-RequestId` (AWS, "Set up CloudWatch logging for a REST API"). Its log line never holds
+ * the body or headers: they may hold personal data or keys. (Comments inside handler code ship in
+ * every archive; these stay outside.)
+ */
 export function createHandler(operationId: string, operation: Operation, deps: Dependencies): ProxyHandler {
   return async (event, context) => {
     const started = Date.now();
-    // API Gateway's extended request id: it generates it, returns it in `x-amz-apigw-id` on every
-    // response (its own included), and no caller can set it, unlike `requestId`, which a client
-    // may override through `x-amzn-RequestId` (AWS, "Set up CloudWatch logging for a REST API").
     const requestId =
       event.requestContext?.extendedRequestId || event.requestContext?.requestId || context.awsRequestId;
     const offered = headerOf(event, "x-correlation-id");
@@ -76,7 +81,6 @@ export function createHandler(operationId: string, operation: Operation, deps: D
       ...corsHeaders(deps.settings.corsAllowedOrigins, headerOf(event, "origin")),
       ...reply.headers,
     };
-    // Never the body or headers: they may hold personal data or keys.
     deps.log.info("request", {
       operationId,
       requestId,

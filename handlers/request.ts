@@ -132,12 +132,12 @@ export function versionOfTag(opaque: string): number | undefined {
 /**
  * `If-Match` as the versions a conditional write accepts; undefined means unconditional. Strong
  * comparison (RFC 9110 §8.8.3.2): weak tags, and tags that are not the exact text of a version,
- * match nothing, so an empty list is a write that can only fail its precondition.
+ * match nothing, so an empty list is a write that can only fail its precondition. `If-Match: *`
+ * asks only that the item exists, which every write here requires anyway.
  */
 export function ifMatchOf(event: APIGatewayProxyEvent): number[] | undefined {
   const condition = parseEntityTags(headerListOf(event, "if-match"), "If-Match");
   if (condition === undefined || condition.any) {
-    // `If-Match: *` asks only that the item exists, which every write here requires anyway.
     return undefined;
   }
   if (condition.tags.length > MAX_IF_MATCH_TAGS) {
@@ -155,10 +155,12 @@ export function ifNoneMatchOf(event: APIGatewayProxyEvent): EntityTagCondition |
   return parseEntityTags(headerListOf(event, "if-none-match"), "If-None-Match");
 }
 
-/** True when `contentType` names one of `mediaTypes` (any case), with no charset but UTF-8. */
+/**
+ * True when `contentType` names one of `mediaTypes` (any case), with no charset but UTF-8.
+ * RFC 9110 allows no spaces around "=", but some clients send them: names and values are trimmed.
+ */
 function isAcceptedMediaType(contentType: string, mediaTypes: readonly string[]): boolean {
   const [mediaType = "", ...parameters] = contentType.split(";").map((part) => part.trim().toLowerCase());
-  // RFC 9110 allows no spaces around "=", but some clients send them: read the name and value trimmed.
   const charsetOk = parameters.every((parameter) => {
     const [name = "", value = ""] = parameter.split("=").map((part) => part.trim());
     return name !== "charset" || /^"?utf-8"?$/.test(value);
