@@ -12,7 +12,7 @@ import {
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
-import { TableDefinition } from "../infra/table-definitions";
+import { TABLES, TableDefinition } from "../infra/table-definitions";
 
 export interface Engine {
   endpoint: string;
@@ -75,6 +75,22 @@ export async function ensureTables(
     if (definition.ttlAttribute !== undefined) {
       await enableTimeToLive(client, name, definition.ttlAttribute);
     }
+  }
+}
+
+/** The API's tables (table-definitions.ts), under these names, at `endpoint`: `ensureTables`. */
+export async function ensureApiTables(
+  endpoint: string,
+  tableNames: Record<TableDefinition["logicalName"], string>,
+): Promise<void> {
+  const client = engineClient(endpoint);
+  try {
+    await ensureTables(
+      client,
+      TABLES.map((definition) => ({ definition, name: tableNames[definition.logicalName] })),
+    );
+  } finally {
+    client.destroy();
   }
 }
 

@@ -18,10 +18,9 @@ import { lambdaInvokeArn, restApiBody } from "../infra/apigateway-openapi";
 import { Settings } from "../infra/config";
 import { OpenApiDocument, buildOpenApiDocument } from "../infra/openapi";
 import { Route, routes as defaultRoutes } from "../infra/routes";
-import { IDEMPOTENCY_TABLE, ITEMS_TABLE } from "../infra/table-definitions";
 import { createLocalPages } from "./docs";
 import { withEnvironmentSync } from "./environment";
-import { Engine, engineClient, ensureTables, startEmbeddedEngine } from "./engine";
+import { Engine, ensureApiTables, startEmbeddedEngine } from "./engine";
 import { createGateway } from "./gateway";
 import { PROJECT_NAME } from "./stack-settings";
 
@@ -175,15 +174,7 @@ async function serve(
 ): Promise<LocalApi> {
   const routes = options.routes ?? defaultRoutes;
   const settings = options.settings;
-  const client = engineClient(endpoint);
-  try {
-    await ensureTables(client, [
-      { definition: ITEMS_TABLE, name: tableNames.items },
-      { definition: IDEMPOTENCY_TABLE, name: tableNames.idempotency },
-    ]);
-  } finally {
-    client.destroy();
-  }
+  await ensureApiTables(endpoint, tableNames);
 
   const environment: Record<string, string> = {
     ...handlerEnvironment({

@@ -18,8 +18,7 @@ import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { Dependencies } from "../../handlers/dependencies";
 import { Operation, createHandler } from "../../handlers/http";
 import { createItem, deleteItem, getItem, patchItem, replaceItem } from "../../handlers/operations";
-import { IDEMPOTENCY_TABLE, ITEMS_TABLE } from "../../infra/table-definitions";
-import { Engine, engineClient, ensureTables, startEmbeddedEngine } from "../../local/engine";
+import { Engine, ensureApiTables, startEmbeddedEngine } from "../../local/engine";
 import { testDependencies } from "../support/handler-dependencies";
 import { lambdaContext, proxyEvent } from "../support/lambda";
 import { DynamoDbProxy, DynamoDbRequest, HeldAnswer, startDynamoDbProxy } from "../support/reliability-proxy";
@@ -66,12 +65,7 @@ describe(`handlers: writes retried after DynamoDB applied them, and PATCH round 
   before(async () => {
     engine = externalEndpoint === undefined ? await startEmbeddedEngine(undefined) : undefined;
     const endpoint = externalEndpoint ?? engine?.endpoint ?? "";
-    const client = engineClient(endpoint);
-    await ensureTables(client, [
-      { definition: ITEMS_TABLE, name: TABLES.items },
-      { definition: IDEMPOTENCY_TABLE, name: TABLES.idempotency },
-    ]);
-    client.destroy();
+    await ensureApiTables(endpoint, TABLES);
     proxy = await startDynamoDbProxy(endpoint);
     deps = dependencies(proxy.endpoint);
   });

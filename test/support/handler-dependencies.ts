@@ -1,5 +1,6 @@
 /**
- * Handler dependencies for tests that call operations directly: the environment built by
+ * For tests that call operations directly: the embedded engine with the tables, and handler
+ * dependencies: the environment built by
  * handlers/env.ts `handlerEnvironment` as a stack of the default function timeout gets it, pointed
  * at a local engine, and a logger that writes nothing (the expected 5xx logs would bury the test
  * report; tests of the request log capture their own).
@@ -7,6 +8,7 @@
 import { Dependencies, createDependencies } from "../../handlers/dependencies";
 import { DynamoDbOptions, handlerEnvironment } from "../../handlers/env";
 import { createLogger } from "../../handlers/logger";
+import { Engine, ensureApiTables, startEmbeddedEngine } from "../../local/engine";
 
 export interface TestTables {
   items: string;
@@ -15,6 +17,13 @@ export interface TestTables {
 
 /** The dev stack's Lambda timeout: attempts and per-attempt timeout as deployed, unless overridden. */
 const FUNCTION_TIMEOUT_SECONDS = 10;
+
+/** The embedded engine, in memory, holding the two tables under these names. */
+export async function startTestEngine(tableNames: TestTables): Promise<Engine> {
+  const engine = await startEmbeddedEngine(undefined);
+  await ensureApiTables(engine.endpoint, tableNames);
+  return engine;
+}
 
 export function testDependencies(
   endpoint: string,
