@@ -40,7 +40,11 @@ export interface Route {
   success: { status: number; description: string; body?: "Item" | "ItemList"; headers?: string[] };
   /** Error codes this route can answer with, besides those every route can. */
   errors: ErrorCode[];
-  /** Exactly the DynamoDB actions the handler calls, per table: its IAM policy. */
+  /**
+   * Exactly the DynamoDB actions the handler calls, per table: its IAM policy. The engines run
+   * locally enforce no IAM: test/handlers/iam.test.ts runs every path of each handler and fails
+   * when these differ from the commands it sends.
+   */
   dynamodb: { table: TableDefinition; actions: DynamoDbAction[] }[];
 }
 
@@ -69,7 +73,6 @@ export const routes: readonly Route[] = [
       "idempotency_key_reused",
     ],
     dynamodb: [
-      // GetItem: an idempotent create taking over an abandoned attempt reads the item it wrote.
       { table: ITEMS_TABLE, actions: ["dynamodb:PutItem", "dynamodb:GetItem"] },
       {
         table: IDEMPOTENCY_TABLE,
@@ -121,7 +124,6 @@ export const routes: readonly Route[] = [
       "payload_too_large",
       "unsupported_media_type",
     ],
-    // GetItem: only after a failed If-Match condition, to tell 404 from 412.
     dynamodb: [{ table: ITEMS_TABLE, actions: ["dynamodb:UpdateItem", "dynamodb:GetItem"] }],
   },
   {
@@ -144,7 +146,6 @@ export const routes: readonly Route[] = [
       "payload_too_large",
       "unsupported_media_type",
     ],
-    // GetItem: the failure path (404 vs 412) and merges a single update cannot express.
     dynamodb: [{ table: ITEMS_TABLE, actions: ["dynamodb:UpdateItem", "dynamodb:GetItem"] }],
   },
   {
@@ -157,7 +158,6 @@ export const routes: readonly Route[] = [
     parameters: ["id", "If-Match"],
     success: { status: 204, description: "Deleted" },
     errors: ["not_found", "precondition_failed", "validation_failed"],
-    // GetItem: only after a failed If-Match condition, to tell 404 from 412.
     dynamodb: [{ table: ITEMS_TABLE, actions: ["dynamodb:DeleteItem", "dynamodb:GetItem"] }],
   },
 ];

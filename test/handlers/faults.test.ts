@@ -12,28 +12,15 @@ import type { DynamoDbOptions } from "../../handlers/env";
 import { createHandler, Operation } from "../../handlers/http";
 import { createLogger } from "../../handlers/logger";
 import { createItem, deleteItem, getItem, listItems, patchItem, replaceItem } from "../../handlers/operations";
-import { IDEMPOTENCY_TABLE, ITEMS_TABLE } from "../../infra/table-definitions";
-import { Engine, engineClient, ensureTables, startEmbeddedEngine } from "../../local/engine";
-import { testDependencies } from "../support/handler-dependencies";
+import type { Engine } from "../../local/engine";
+import { startTestEngine, testDependencies } from "../support/handler-dependencies";
 import { lambdaContext, proxyEvent } from "../support/lambda";
+import { failEveryAttempt, namedError } from "../support/sdk-faults";
 
 const TABLES = { items: "faults-items", idempotency: "faults-idempotency" };
 
 function dependencies(endpoint: string, dynamoDb: Omit<DynamoDbOptions, "endpoint"> = {}): Dependencies {
   return testDependencies(endpoint, TABLES, dynamoDb);
-}
-
-/** Makes every DynamoDB attempt fail with `error` and counts the attempts. */
-function failEveryAttempt(deps: Dependencies, makeError: () => Error): { attempts: number } {
-  const counter = { attempts: 0 };
-  deps.doc.middlewareStack.add(
-    () => async () => {
-      counter.attempts += 1;
-      throw makeError();
-    },
-    { step: "finalizeRequest", name: "injectFault" },
-  );
-  return counter;
 }
 
 /** Counts logical DynamoDB calls (before retries) by command name. */
@@ -47,16 +34,6 @@ function countCalls(deps: Dependencies): string[] {
     { step: "initialize", name: "countCalls" },
   );
   return calls;
-}
-
-/** An error shaped as the SDK reports a service failure (server faults carry HTTP 500). */
-function namedError(name: string, message = name): Error {
-  const server = name === "InternalServerError";
-  return Object.assign(new Error(message), {
-    name,
-    $fault: server ? "server" : "client",
-    $metadata: { httpStatusCode: server ? 500 : 400 },
-  });
 }
 
 const createEvent = (body: unknown, headers: Record<string, string> = {}) =>
@@ -86,13 +63,7 @@ describe("handlers under injected faults", function () {
   let engine: Engine;
 
   before(async () => {
-    engine = await startEmbeddedEngine(undefined);
-    const client = engineClient(engine.endpoint);
-    await ensureTables(client, [
-      { definition: ITEMS_TABLE, name: TABLES.items },
-      { definition: IDEMPOTENCY_TABLE, name: TABLES.idempotency },
-    ]);
-    client.destroy();
+    engine = await startTestEngine(TABLES);
   });
 
   after(async () => {
