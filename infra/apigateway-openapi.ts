@@ -290,10 +290,11 @@ export function methodNotAllowedOperation(
   origins: readonly string[],
 ): Record<string, unknown> {
   const allow = pathRoutes.map((route) => route.method).join(", ");
+  const status = ERROR_STATUS.method_not_allowed;
   return mockOperation(
-    "Any other method: 405 method_not_allowed",
+    `Any other method: ${status} method_not_allowed`,
     {
-      status: ERROR_STATUS.method_not_allowed,
+      status,
       headers: { Allow: allow, ...SECURITY_HEADERS },
       corsHeaders: {
         "Access-Control-Allow-Origin": "$origin",

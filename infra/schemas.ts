@@ -7,6 +7,7 @@
  * enforce the full rules (attribute names and count, nesting depth, read-only fields, numbers
  * DynamoDB can store) with precise messages, so a model never rejects what a handler accepts.
  */
+import { ERROR_STATUS } from "../handlers/errors";
 import { ATTRIBUTE_NAME_PATTERN, FORBIDDEN_KEYS, LIMITS, NUMBER_RULE, READ_ONLY_FIELDS } from "../handlers/model";
 
 export type JsonSchema = { [key: string]: unknown };
@@ -15,13 +16,14 @@ const name: JsonSchema = { type: "string", minLength: 1, maxLength: LIMITS.nameM
 const description: JsonSchema = { type: "string", maxLength: LIMITS.descriptionMaxLength };
 /** name + description + the client attributes. */
 const maxProperties = LIMITS.maxAttributes + 2;
+const READ_ONLY_ANSWER = `${ERROR_STATUS.read_only_field} read_only_field`;
 
 /** What a model cannot say about client attributes; the handlers enforce it. */
 const ATTRIBUTE_RULES =
   `Other attributes: names match ${ATTRIBUTE_NAME_PATTERN}, at most ${LIMITS.maxAttributes} of them, ` +
   `values any JSON nested at most ${LIMITS.maxDepth} levels deep; ${NUMBER_RULE}. ` +
   `Nested object keys hold 1 to ${LIMITS.maxNestedKeyLength} characters; ${FORBIDDEN_KEYS.join(", ")} are refused as keys anywhere. ` +
-  `${READ_ONLY_FIELDS.join(", ")} are set by the server: a body that sets one gets 400 read_only_field.`;
+  `${READ_ONLY_FIELDS.join(", ")} are set by the server: a body that sets one gets ${READ_ONLY_ANSWER}.`;
 
 /**
  * The server-managed fields, declared read-only (OpenAPI 3.0: "SHOULD NOT be sent as part of the
@@ -29,7 +31,7 @@ const ATTRIBUTE_RULES =
  * answers 400 read_only_field.
  */
 const readOnlyFields: Record<string, JsonSchema> = Object.fromEntries(
-  READ_ONLY_FIELDS.map((field) => [field, { readOnly: true, description: "Set by the server: 400 read_only_field" }]),
+  READ_ONLY_FIELDS.map((field) => [field, { readOnly: true, description: `Set by the server: ${READ_ONLY_ANSWER}` }]),
 );
 
 /** Body of createItem and replaceItem. */
