@@ -231,6 +231,13 @@ describe("handlers: each route's IAM policy allows exactly the DynamoDB commands
     ],
   });
 
+  /** A keyed create whose item write fails: the claim, the write, and the claim's lock ended. */
+  const ITEM_WRITE_FAILED: Access[] = [
+    "idempotency dynamodb:PutItem",
+    "items dynamodb:PutItem",
+    "idempotency dynamodb:UpdateItem",
+  ];
+
   const PATHS: Record<string, Path[]> = {
     createItem: [
       {
@@ -276,9 +283,7 @@ describe("handlers: each route's IAM policy allows exactly the DynamoDB commands
         run: (call) => createdTwice(call, "taken over"),
         statuses: [503, 201],
         sends: [
-          "idempotency dynamodb:PutItem",
-          "items dynamodb:PutItem",
-          "idempotency dynamodb:UpdateItem",
+          ...ITEM_WRITE_FAILED,
           "idempotency dynamodb:PutItem",
           "items dynamodb:PutItem",
           "idempotency dynamodb:UpdateItem",
@@ -290,9 +295,7 @@ describe("handlers: each route's IAM policy allows exactly the DynamoDB commands
         run: (call) => createdTwice(call, "found"),
         statuses: [503, 201],
         sends: [
-          "idempotency dynamodb:PutItem",
-          "items dynamodb:PutItem",
-          "idempotency dynamodb:UpdateItem",
+          ...ITEM_WRITE_FAILED,
           "idempotency dynamodb:PutItem",
           "items dynamodb:PutItem",
           "items dynamodb:GetItem",
