@@ -49,7 +49,7 @@ const DEFAULT_LOG_LEVEL: LogLevel = "info";
 
 // Exported here rather than at their declarations: `readSettings` then reaches them as
 // module-local bindings, which the serializer writes as one plain variable each.
-export { DYNAMODB_ATTEMPTS, DYNAMODB_ATTEMPT_TIMEOUT_MS, HANDLER_VARIABLES, LOG_LEVELS };
+export { HANDLER_VARIABLES, LOG_LEVELS };
 
 type Env = Record<string, string | undefined>;
 
@@ -107,7 +107,7 @@ export function readSettings(env: Env = process.env): HandlerSettings {
  * The per-attempt DynamoDB timeout of a function: all attempts fit in its timeout with room left
  * to answer 503, and no attempt waits longer than the fallback.
  */
-export function dynamoDbRequestTimeoutMs(functionTimeoutSeconds: number, maxAttempts: number): number {
+function dynamoDbRequestTimeoutMs(functionTimeoutSeconds: number, maxAttempts: number): number {
   const { fallback, min } = DYNAMODB_ATTEMPT_TIMEOUT_MS;
   return Math.max(min, Math.min(fallback, Math.floor((functionTimeoutSeconds * 1000) / (maxAttempts + 1))));
 }

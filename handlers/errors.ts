@@ -1,7 +1,8 @@
 /**
  * The one error shape every layer throws, and THE table of error codes: each code's HTTP status
- * and, where the API always says the same thing, its message. The handlers, the OpenAPI
- * document, API Gateway's gateway responses and the local runtime all take statuses from here.
+ * (ERROR_STATUS) and, where the API always says the same thing, its message (ERROR_MESSAGES). The
+ * handlers, the OpenAPI document, API Gateway's gateway responses and the local runtime all take
+ * statuses from here.
  * Errors are plain `Error` objects with a few extra properties (no subclass): CallbackFunction
  * serializes handlers by value, and plain functions and data survive that where classes and
  * `this` do not.
