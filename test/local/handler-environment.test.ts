@@ -1,0 +1,35 @@
+/**
+ * The local runtime builds its handlers' environment with the stack's own builder: the variables
+ * every function of the stack gets (index.ts under Pulumi mocks), with the same DynamoDB attempts,
+ * per-attempt timeout and CORS origins, plus the local engine's endpoint.
+ */
+import { expect } from "chai";
+import { HANDLER_VARIABLES } from "../../handlers/env";
+import { startLocalApi } from "../../local/server";
+import { readStackSettings } from "../../local/stack-settings";
+import { resourceOf, stackSnapshot } from "../support/program-snapshot";
+
+describe("local runtime: the handlers' environment", function () {
+  this.timeout(120000);
+
+  for (const stack of ["dev", "prod"]) {
+    it(`${stack}: the variables the stack's functions get, the same DynamoDB and CORS values, and the local endpoint`, async () => {
+      const fn = resourceOf(await stackSnapshot(stack), "getItem-function");
+      const deployed = (fn.inputs.environment as { variables: Record<string, string> }).variables;
+      const api = await startLocalApi({ settings: readStackSettings(stack), stack, accessLog: () => undefined });
+      try {
+        const endpoint = HANDLER_VARIABLES.dynamoDbEndpoint;
+        expect(Object.keys(api.environment).sort()).to.deep.equal([...Object.keys(deployed), endpoint].sort());
+        const shared = [
+          HANDLER_VARIABLES.dynamoDbMaxAttempts,
+          HANDLER_VARIABLES.dynamoDbRequestTimeoutMs,
+          HANDLER_VARIABLES.corsAllowedOrigins,
+        ];
+        expect(shared.map((name) => api.environment[name])).to.deep.equal(shared.map((name) => deployed[name]));
+        expect(api.environment[endpoint]).to.equal(api.dynamoDbEndpoint);
+      } finally {
+        await api.close();
+      }
+    });
+  }
+});
