@@ -3,7 +3,7 @@ import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", ".data/", "bench/out/"] },
+  { ignores: ["node_modules/", "dist/", ".data/", "bench/out/", "coverage/"] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -13,6 +13,12 @@ export default tseslint.config(
       eqeqeq: "error",
       "no-console": ["error", { allow: ["warn", "error"] }],
     },
+  },
+  {
+    // The loader that registers TypeScript cannot itself be TypeScript.
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { require: "readonly" } },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
   },
   {
     files: ["test/**/*.ts"],

@@ -107,7 +107,7 @@ export function runDevServer(args: readonly string[]): void {
 
   const start = (reason: string | undefined) => {
     const startedAt = Date.now();
-    const current = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "local/main.ts", ...args], {
+    const current = spawn(process.execPath, ["-r", join(__dirname, "swc-register.cjs"), "local/main.ts", ...args], {
       cwd: PROJECT_ROOT,
       env,
       stdio: ["ignore", "pipe", "inherit"],

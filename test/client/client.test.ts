@@ -15,7 +15,7 @@ import { expect } from "chai";
 import ts from "typescript";
 import { startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
-import { PROJECT_ROOT } from "../support/process";
+import { PROJECT_ROOT, SWC_REGISTER } from "../support/process";
 import { createdFields, createdItems, expectedPages, writtenEspresso } from "../support/quick-start-items";
 import { CLIENT_TYPES_PATH, generateClientTypes } from "./generate-types";
 import { Answer, quickStart } from "./quick-start-client";
@@ -107,7 +107,7 @@ describe("generated client (openapi-typescript types, openapi-fetch client)", fu
       const out = join(dir, "items-api.d.ts");
       const { stdout } = await promisify(execFile)(
         process.execPath,
-        ["-r", "ts-node/register/transpile-only", "test/client/generate-types.ts", "--out", out],
+        ["-r", SWC_REGISTER, "test/client/generate-types.ts", "--out", out],
         { cwd: PROJECT_ROOT, encoding: "utf8" },
       );
       const generated = readFileSync(out, "utf8");

@@ -14,6 +14,15 @@ import { DocumentChecker } from "./document-checks";
 
 export { expectError } from "./checks";
 
+/**
+ * The embedded engine runs in the test process, beside the runtime and the checks, and on a
+ * loaded machine it can take seconds to answer, which DynamoDB does not. The contract is not about
+ * SDK timeouts (test/handlers/retries.test.ts is), so its targets give each DynamoDB attempt this
+ * long instead of the stack's 2 s: a timed-out attempt the engine still applies would be retried,
+ * and under 50 concurrent writers one item can pass the 16 writes its token history holds.
+ */
+export const CONTRACT_DYNAMODB_TIMEOUT_MS = 10000;
+
 export interface ContractTarget {
   /** Base URL ending with `/`. */
   url: string;

@@ -6,7 +6,8 @@
 import { randomUUID } from "crypto";
 import { startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
-import { describeContract } from "./contract";
+import { HANDLER_VARIABLES } from "../../handlers/env";
+import { CONTRACT_DYNAMODB_TIMEOUT_MS, describeContract } from "./contract";
 
 const endpoint = process.env.CONTRACT_DYNAMODB_ENDPOINT;
 
@@ -19,6 +20,7 @@ for (const stack of ["dev", "prod"]) {
       dynamoDbEndpoint: endpoint,
       tableNames: { items: `contract-${suffix}-items`, idempotency: `contract-${suffix}-idempotency` },
       apiKey: `contract-${suffix}-api-key`,
+      environment: { [HANDLER_VARIABLES.dynamoDbRequestTimeoutMs]: String(CONTRACT_DYNAMODB_TIMEOUT_MS) },
       accessLog: () => undefined,
     });
   });

@@ -9,7 +9,7 @@ import { startEmbeddedEngine } from "../../local/engine";
 import { startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
 import { loadSerializedHandlers } from "../support/serialized-handlers";
-import { describeContract } from "./contract";
+import { CONTRACT_DYNAMODB_TIMEOUT_MS, describeContract } from "./contract";
 
 for (const stack of ["dev", "prod"]) {
   describeContract(`serialized ${stack} handlers`, readStackSettings(stack), async () => {
@@ -22,7 +22,7 @@ for (const stack of ["dev", "prod"]) {
         tableNames,
         cursorSecret: `serialized-${suffix}-cursor-secret`,
         settings: { ...settings, logLevel: "warn" },
-        dynamoDb: { endpoint: engine.endpoint },
+        dynamoDb: { endpoint: engine.endpoint, requestTimeoutMs: CONTRACT_DYNAMODB_TIMEOUT_MS },
       }),
     });
     const api = await startLocalApi({

@@ -11,13 +11,14 @@ import { expect } from "chai";
 import { LocalApi, startLocalApi } from "../../local/server";
 import { PROJECT_ROOT, readStackSettings } from "../../local/stack-settings";
 import type { VerifyReport } from "./verify";
+import { SWC_REGISTER } from "../support/process";
 
 /** Runs `npm run verify`'s entry as a child process with --json. */
 function runVerify(args: string[]): Promise<{ code: number | null; report: VerifyReport | undefined; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ["-r", "ts-node/register/transpile-only", join(PROJECT_ROOT, "test/contract/verify.ts"), "--json", ...args],
+      ["-r", SWC_REGISTER, join(PROJECT_ROOT, "test/contract/verify.ts"), "--json", ...args],
       { cwd: PROJECT_ROOT, env: { ...process.env, TS_NODE_PROJECT: join(PROJECT_ROOT, "tsconfig.json") } },
     );
     let stdout = "";

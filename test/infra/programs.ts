@@ -1,10 +1,9 @@
 /**
- * Every program run the infra suite needs. Each is a child process of several seconds, so the
- * first infra suite to run starts them all at once (they are memoized) instead of one after
- * another in each test's hooks; the invalid configurations, which stop before any resource,
- * share one process.
+ * Every Pulumi program run the suite makes. They take seconds each, so the first infra suite to
+ * run starts them all at once (they are memoized), in two processes; under `npm test` mocha's
+ * global setup (test/support/program-runs.ts) starts them once for all its workers.
  */
-import { DEV_OPTIONS_RUN, ProgramRequest, failingProgramSnapshots, programSnapshot } from "../support/program-snapshot";
+import { DEV_OPTIONS_RUN, ProgramRequest, sharedProcessSnapshots } from "../support/program-snapshot";
 
 export const STACKS = ["dev", "prod"] as const;
 
@@ -58,10 +57,21 @@ export function invalidConfigRun(invalid: InvalidConfig): ProgramRequest {
   return { stack: invalid.stack, config: invalid.config };
 }
 
+/** The dev stack with the README's example route added (test/local/new-route.test.ts). */
+export const NEW_ROUTE_RUN: ProgramRequest = { stack: "dev", preload: ["test/support/example-route-preload.ts"] };
+
+/**
+ * The program runs in two processes, one per core: every run the suite makes. The invalid
+ * configurations stop before any resource, so they cost little beside prod.
+ */
+export const PROGRAM_RUN_PROCESSES: readonly (readonly ProgramRequest[])[] = [
+  [{ stack: "dev" }, DEV_OPTIONS_RUN, NEW_ROUTE_RUN],
+  [{ stack: "prod" }, ...INVALID_CONFIG.map(invalidConfigRun)],
+];
+
 export function startInfraPrograms(): void {
-  // Failures surface in the tests that await the same (memoized) promises.
-  for (const request of [...STACKS.map((stack) => ({ stack })), DEV_OPTIONS_RUN]) {
-    programSnapshot(request).catch(() => undefined);
+  for (const requests of PROGRAM_RUN_PROCESSES) {
+    // Failures surface in the tests that await the same (memoized) promises.
+    sharedProcessSnapshots(requests).catch(() => undefined);
   }
-  failingProgramSnapshots(INVALID_CONFIG.map(invalidConfigRun)).catch(() => undefined);
 }

@@ -10,7 +10,7 @@ import { join } from "path";
 import { expect } from "chai";
 import { isWatchedSource } from "../../local/dev";
 import { client } from "../support/http-client";
-import { PROJECT_ROOT } from "../support/process";
+import { PROJECT_ROOT, SWC_REGISTER } from "../support/process";
 
 interface DevProcess {
   child: ChildProcess;
@@ -21,7 +21,7 @@ interface DevProcess {
 }
 
 function startDev(env: Record<string, string>, args: string[] = []): DevProcess {
-  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "local/dev.ts", ...args], {
+  const child = spawn(process.execPath, ["-r", SWC_REGISTER, "local/dev.ts", ...args], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

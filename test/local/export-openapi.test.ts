@@ -12,7 +12,7 @@ import { buildOpenApiDocument } from "../../infra/openapi";
 import { exportOpenApi, optionValue } from "../../local/export-openapi";
 import { startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
-import { PROJECT_ROOT } from "../support/process";
+import { PROJECT_ROOT, SWC_REGISTER } from "../support/process";
 
 describe("npm run openapi", function () {
   this.timeout(30000);
@@ -50,7 +50,7 @@ describe("npm run openapi", function () {
     const out = join(dir, "prod.json");
     const result = spawnSync(
       process.execPath,
-      ["-r", "ts-node/register/transpile-only", "local/export-openapi.ts", "--stack=prod", "--out", out],
+      ["-r", SWC_REGISTER, "local/export-openapi.ts", "--stack=prod", "--out", out],
       { cwd: PROJECT_ROOT, encoding: "utf8" },
     );
     expect(result.status, result.stderr).to.equal(0);
@@ -62,7 +62,7 @@ describe("npm run openapi", function () {
   it("fails with a message naming the problem for an unknown stack or a missing value", () => {
     const unknown = spawnSync(
       process.execPath,
-      ["-r", "ts-node/register/transpile-only", "local/export-openapi.ts", "--stack", "nope", "--out", join(dir, "x")],
+      ["-r", SWC_REGISTER, "local/export-openapi.ts", "--stack", "nope", "--out", join(dir, "x")],
       { cwd: PROJECT_ROOT, encoding: "utf8" },
     );
     expect([unknown.status, unknown.stderr]).to.deep.equal([

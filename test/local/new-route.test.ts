@@ -14,6 +14,7 @@ import { readStackSettings } from "../../local/stack-settings";
 import { expectError } from "../contract/contract";
 import { getItemSummaryRoute } from "../support/example-route";
 import { client } from "../support/http-client";
+import { NEW_ROUTE_RUN } from "../infra/programs";
 import { PROJECT_ROOT, programSnapshot, resourceOf, resourcesOfType } from "../support/program-snapshot";
 
 const extended = [...routes, getItemSummaryRoute];
@@ -59,7 +60,7 @@ describe("adding a route as the README shows", function () {
   });
 
   it("wires the new route into the stack: function, role, permission and REST API body", async () => {
-    const snapshot = await programSnapshot({ stack: "dev", preload: ["test/support/example-route-preload.ts"] });
+    const snapshot = await programSnapshot(NEW_ROUTE_RUN);
     expect(snapshot.error).to.equal(undefined);
     const prefix = "items-api-dev";
     expect((snapshot.outputs.functionNames?.value as Record<string, string>).getItemSummary).to.equal(

@@ -7,6 +7,9 @@ import * as path from "path";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
+/** The whole suite's global setup (program-runs.ts), as .mocharc.json requires it. */
+const GLOBAL_SETUP = "test/support/program-runs.ts";
+
 /**
  * mocha concatenates a spec given on the command line with the `spec` of .mocharc.json, which
  * would run every test file. So a runner passes `--no-config` and repeats the rc file's other
@@ -18,11 +21,13 @@ export function mochaRcFlags(): string[] {
     throw new Error(".mocharc.json must hold a JSON object");
   }
   return Object.entries(rc).flatMap(([key, value]: [string, unknown]): string[] => {
-    if (key === "spec") {
+    // A few spec files: one process, and no global setup that starts every program run of the
+    // whole suite (a spec that needs one starts its own, test/support/program-snapshot.ts).
+    if (key === "spec" || key === "parallel" || key === "jobs") {
       return [];
     }
     if (Array.isArray(value)) {
-      return value.flatMap((member) => [`--${key}`, String(member)]);
+      return value.filter((member) => member !== GLOBAL_SETUP).flatMap((member) => [`--${key}`, String(member)]);
     }
     if (typeof value === "boolean") {
       return [value ? `--${key}` : `--no-${key}`];

@@ -3,6 +3,8 @@ import { ChildProcess, spawn } from "child_process";
 import { join } from "path";
 
 export const PROJECT_ROOT = join(__dirname, "..", "..");
+/** `-r` this to run TypeScript with swc, as `npm start` does. */
+export const SWC_REGISTER = join(PROJECT_ROOT, "local", "swc-register.cjs");
 
 export interface RunningApi {
   child: ChildProcess;
@@ -16,7 +18,7 @@ export interface RunningApi {
 
 export function startApiProcess(env: Record<string, string>, args: string[] = []): Promise<RunningApi> {
   const started = Date.now();
-  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "local/main.ts", ...args], {
+  const child = spawn(process.execPath, ["-r", SWC_REGISTER, "local/main.ts", ...args], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -5,6 +5,7 @@
  * memoized per request, so every test file shares one run per stack.
  */
 import { execFile } from "child_process";
+import { createHash } from "crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
@@ -83,8 +84,8 @@ export const DEV_OPTIONS_RUN: ProgramRequest = {
 const execFileAsync = promisify(execFile);
 const runs = new Map<string, Promise<ProgramSnapshot>>();
 
-/** Runs the child on one request, or on a list of requests that stop before any resource. */
-async function run<T extends ProgramRequest | ProgramRequest[]>(
+/** Runs the child on one request, or on a list of requests one after another in one process. */
+export async function runPrograms<T extends ProgramRequest | ProgramRequest[]>(
   request: T,
 ): Promise<T extends ProgramRequest[] ? ProgramSnapshot[] : ProgramSnapshot> {
   const dir = mkdtempSync(join(tmpdir(), "items-api-program-"));
@@ -117,23 +118,62 @@ async function run<T extends ProgramRequest | ProgramRequest[]>(
   }
 }
 
+/** Where a whole mocha run's program runs are written (test/support/program-runs.ts), if anywhere. */
+export const PROGRAM_RUNS_DIR_VARIABLE = "ITEMS_API_PROGRAM_RUNS";
+
+export function programRunFile(dir: string, request: ProgramRequest): string {
+  return join(dir, `${createHash("sha256").update(JSON.stringify(request)).digest("hex").slice(0, 20)}.json`);
+}
+
+/** The file a process of this mocha run writes this request's snapshot to, if one plans to. */
+function plannedFile(request: ProgramRequest): string | undefined {
+  const dir = process.env[PROGRAM_RUNS_DIR_VARIABLE];
+  const file = dir === undefined ? undefined : programRunFile(dir, request);
+  return file !== undefined && existsSync(`${file}.planned`) ? file : undefined;
+}
+
+/** The snapshot another process of this mocha run writes, if one plans to; else undefined. */
+function sharedRun(request: ProgramRequest): Promise<ProgramSnapshot> | undefined {
+  const file = plannedFile(request);
+  if (file === undefined) {
+    return undefined;
+  }
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 300000;
+    const poll = () => {
+      if (existsSync(file)) {
+        resolve(JSON.parse(readFileSync(file, "utf8")) as ProgramSnapshot);
+      } else if (existsSync(`${file}.failed`)) {
+        reject(new Error(readFileSync(`${file}.failed`, "utf8")));
+      } else if (Date.now() > deadline) {
+        reject(new Error(`no program run for ${JSON.stringify(request)} after 300 s`));
+      } else {
+        setTimeout(poll, 100);
+      }
+    };
+    poll();
+  });
+}
+
 export function programSnapshot(request: ProgramRequest): Promise<ProgramSnapshot> {
   const key = JSON.stringify(request);
   let snapshot = runs.get(key);
   if (snapshot === undefined) {
-    snapshot = run(request);
+    snapshot = sharedRun(request) ?? runPrograms(request);
     runs.set(key, snapshot);
   }
   return snapshot;
 }
 
 /**
- * Snapshots of programs that each stop before their first resource (invalid configurations),
- * run one after another in one process; `programSnapshot` then answers them from memory.
+ * Snapshots of several programs run one after another in one process (program-child.ts), which
+ * costs about half what a process each does; `programSnapshot` then answers them from memory.
  */
-export function failingProgramSnapshots(requests: readonly ProgramRequest[]): Promise<ProgramSnapshot[]> {
-  const pending = requests.filter((request) => !runs.has(JSON.stringify(request)));
-  const batch = pending.length === 0 ? Promise.resolve([]) : run([...pending]);
+export function sharedProcessSnapshots(requests: readonly ProgramRequest[]): Promise<ProgramSnapshot[]> {
+  const pending = requests.filter(
+    (request) => !runs.has(JSON.stringify(request)) && plannedFile(request) === undefined,
+  );
+  const batch = pending.length === 0 ? Promise.resolve([]) : runPrograms([...pending]);
   pending.forEach((request, index) =>
     runs.set(
       JSON.stringify(request),

@@ -1,0 +1,59 @@
+/**
+ * mocha's global setup: starts every Pulumi program run the suite needs once for the whole mocha
+ * run (with --parallel each worker process would otherwise make its own) and writes each snapshot
+ * to a folder the tests read through `programSnapshot`. It returns at once: a test that needs a
+ * run waits for its file while the others go on.
+ */
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { PROGRAM_RUN_PROCESSES } from "../infra/programs";
+import {
+  PROGRAM_RUNS_DIR_VARIABLE,
+  ProgramRequest,
+  ProgramSnapshot,
+  programRunFile,
+  runPrograms,
+} from "./program-snapshot";
+
+let dir: string | undefined;
+
+function publish(request: ProgramRequest, outcome: Promise<ProgramSnapshot>): void {
+  const file = programRunFile(dir ?? "", request);
+  outcome.then(
+    (snapshot) => {
+      writeFileSync(`${file}.tmp`, JSON.stringify(snapshot));
+      renameSync(`${file}.tmp`, file);
+    },
+    (error: unknown) => writeFileSync(`${file}.failed`, error instanceof Error ? error.message : String(error)),
+  );
+}
+
+export function mochaGlobalSetup(): void {
+  dir = mkdtempSync(join(tmpdir(), "items-api-program-runs-"));
+  process.env[PROGRAM_RUNS_DIR_VARIABLE] = dir;
+  for (const request of PROGRAM_RUN_PROCESSES.flat()) {
+    writeFileSync(`${programRunFile(dir, request)}.planned`, "");
+  }
+  for (const requests of PROGRAM_RUN_PROCESSES) {
+    const batch = runPrograms([...requests]);
+    requests.forEach((request, index) =>
+      publish(
+        request,
+        batch.then((snapshots) => {
+          const snapshot = snapshots[index];
+          if (snapshot === undefined) {
+            throw new Error(`no snapshot for program run ${index} of its process`);
+          }
+          return snapshot;
+        }),
+      ),
+    );
+  }
+}
+
+export function mochaGlobalTeardown(): void {
+  if (dir !== undefined) {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
