@@ -26,6 +26,69 @@ const PROJECT_ROOT = join(__dirname, "..", "..");
 // V8's own stack traces, not ts-node's source-mapped ones: the Pulumi SDK takes a stack trace
 // for every promise and resource it makes, and mapping each one costs about a tenth of a run.
 delete (Error as { prepareStackTrace?: unknown }).prepareStackTrace;
+
+interface ArboristPrototype {
+  path: string;
+  loadActual(this: ArboristPrototype, options?: object): Promise<unknown>;
+}
+
+/**
+ * Reads node_modules once per process. CallbackFunction's closure serialization walks the whole
+ * tree with @npmcli/arborist for every function it packages (@pulumi/pulumi
+ * runtime/closure/codePaths.js, allFoldersForPackages: `new Arborist({ path }).loadActual()`),
+ * which is a third of a program run here. The tree cannot change while the suite runs, and
+ * Pulumi only reads it, so the archives are the same as with a walk per function.
+ */
+function readNodeModulesOnce(): void {
+  const arboristPath = require.resolve("@npmcli/arborist", { paths: [require.resolve("@pulumi/pulumi")] });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Arborist } = require(arboristPath) as { Arborist: { prototype: ArboristPrototype } };
+  const loadActual = Arborist.prototype.loadActual;
+  const trees = new Map<string, Promise<unknown>>();
+  Arborist.prototype.loadActual = function (options) {
+    if (options !== undefined) {
+      return loadActual.call(this, options);
+    }
+    let tree = trees.get(this.path);
+    if (tree === undefined) {
+      tree = loadActual.call(this);
+      trees.set(this.path, tree);
+    }
+    return tree;
+  };
+}
+readNodeModulesOnce();
+
+interface TsNodeService {
+  compile(code: string, fileName: string): string;
+}
+
+/**
+ * Transpiles each module once per process: every run of a batch loads the program afresh (the
+ * require cache is cleared), and ts-node would emit the same source again each time (a quarter
+ * of a batch of short runs). Same source, same emit: the cache is keyed by both.
+ */
+function transpileOnce(): void {
+  const service = (process as unknown as Record<symbol, TsNodeService | undefined>)[
+    Symbol.for("ts-node.register.instance")
+  ];
+  if (service === undefined) {
+    return;
+  }
+  const compile = service.compile.bind(service);
+  const emitted = new Map<string, string>();
+  service.compile = (code, fileName) => {
+    const key = `${fileName}\0${code}`;
+    let output = emitted.get(key);
+    if (output === undefined) {
+      output = compile(code, fileName);
+      emitted.set(key, output);
+    }
+    return output;
+  };
+}
+transpileOnce();
+
 export const MOCK_ACCOUNT = "123456789012";
 export const MOCK_REGION = "us-east-1";
 
