@@ -2,17 +2,6 @@
  * Runs `work` with `environment` applied to `process.env`, then restores what was there, as a
  * Lambda container has its environment while its module loads and its factory runs.
  */
-export async function withEnvironment<T>(environment: Record<string, string>, work: () => T | Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(environment).map((key) => [key, process.env[key]]));
-  Object.assign(process.env, environment);
-  try {
-    return await work();
-  } finally {
-    restore(saved);
-  }
-}
-
-/** The synchronous form, for module loading and factories. */
 export function withEnvironmentSync<T>(environment: Record<string, string>, work: () => T): T {
   const saved = Object.fromEntries(Object.keys(environment).map((key) => [key, process.env[key]]));
   Object.assign(process.env, environment);

@@ -82,6 +82,17 @@ export const DEV_OPTIONS_RUN: ProgramRequest = {
 };
 
 const execFileAsync = promisify(execFile);
+
+/**
+ * Where the program child writes its V8 coverage under `npm test` (test/support/coverage.ts):
+ * apart from the processes that run swc's emit, as it runs TypeScript's own.
+ */
+export const TYPESCRIPT_EMIT_COVERAGE_VARIABLE = "ITEMS_API_TYPESCRIPT_EMIT_COVERAGE";
+
+function programEnvironment(): NodeJS.ProcessEnv {
+  const coverage = process.env[TYPESCRIPT_EMIT_COVERAGE_VARIABLE];
+  return coverage === undefined ? process.env : { ...process.env, NODE_V8_COVERAGE: coverage };
+}
 const runs = new Map<string, Promise<ProgramSnapshot>>();
 
 /** Runs the child on one request, or on a list of requests one after another in one process. */
@@ -97,7 +108,7 @@ export async function runPrograms<T extends ProgramRequest | ProgramRequest[]>(
       await execFileAsync(
         process.execPath,
         ["-r", "ts-node/register/transpile-only", join(__dirname, "program-child.ts"), requestFile, outFile],
-        { cwd: PROJECT_ROOT, maxBuffer: 64 * 1024 * 1024 },
+        { cwd: PROJECT_ROOT, maxBuffer: 64 * 1024 * 1024, env: programEnvironment() },
       );
     } catch (error) {
       // A program that threw still leaves its snapshot (with `error`); anything else is a crash,
