@@ -93,6 +93,7 @@ function programEnvironment(): NodeJS.ProcessEnv {
   const coverage = process.env[TYPESCRIPT_EMIT_COVERAGE_VARIABLE];
   return coverage === undefined ? process.env : { ...process.env, NODE_V8_COVERAGE: coverage };
 }
+
 const runs = new Map<string, Promise<ProgramSnapshot>>();
 
 /** Runs the child on one request, or on a list of requests one after another in one process. */
