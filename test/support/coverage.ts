@@ -40,10 +40,13 @@ const { Report } = require("c8") as { Report: (options: Record<string, unknown>)
 async function coverageMap(): Promise<CoverageMap> {
   const merged = createCoverageMap({});
   for (const tempDirectory of TEMP_DIRS.filter((dir) => existsSync(dir))) {
+    // The defaults of c8's own command line (c8 lib/parse-args.js), apart from include/exclude.
     const report = Report({
       include: INCLUDE,
       exclude: [],
       excludeNodeModules: true,
+      omitRelative: true,
+      resolve: "",
       reporter: [],
       tempDirectory,
       src: [PROJECT_ROOT],
