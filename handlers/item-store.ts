@@ -27,7 +27,10 @@ import { PatchActions, attributeLimitConditions, compileAttributePatch } from ".
  */
 const MAX_PATCH_ROUNDS = 25;
 const PATCH_BACKOFF_MS = { base: 10, cap: 1000 };
-/** DynamoDB limits UpdateExpression and ConditionExpression to 4 KB each. */
+/**
+ * DynamoDB limits UpdateExpression and ConditionExpression to 4 KB each (Amazon DynamoDB
+ * Developer Guide, "Constraints in Amazon DynamoDB", Expression parameters).
+ */
 const MAX_EXPRESSION_LENGTH = 4000;
 
 /**

@@ -38,7 +38,9 @@ export function itemIdOf(event: APIGatewayProxyEvent): string {
 
 /**
  * Most entity tags one `If-Match` may list: it becomes a DynamoDB `IN`, which takes at most 100
- * operands (DynamoDB Local answers a 101st with ValidationException; dynalite does not check).
+ * operands (Amazon DynamoDB Developer Guide, "Condition and filter expressions, operators, and
+ * functions", Comparators; DynamoDB Local answers a 101st with ValidationException; dynalite does
+ * not check).
  */
 export const MAX_IF_MATCH_TAGS = 100;
 
