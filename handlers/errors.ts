@@ -47,9 +47,16 @@ const ERROR_MESSAGES = {
   unavailable: "the item store is unavailable, retry later",
 } as const satisfies Partial<Record<ErrorCode, string>>;
 
+/** The codes whose answers tell the client when to retry: the seconds of their `Retry-After`. */
+const RETRY_AFTER_SECONDS = {
+  request_in_progress: 1,
+  throttled: 1,
+  unavailable: 1,
+} as const satisfies Partial<Record<ErrorCode, number>>;
+
 // Exported here rather than at their declarations: `httpError` then reaches them as module-local
 // bindings, which the serializer writes as one plain variable each, not through the module object.
-export { ERROR_MESSAGES, ERROR_STATUS };
+export { ERROR_MESSAGES, ERROR_STATUS, RETRY_AFTER_SECONDS };
 
 /** The codes that have a message of their own in ERROR_MESSAGES. */
 export type CodeWithMessage = keyof typeof ERROR_MESSAGES;
@@ -63,7 +70,10 @@ export interface HttpError extends Error {
   readonly isHttpError: true;
 }
 
-/** An error with its code's status; the message defaults to the code's own (ERROR_MESSAGES). */
+/**
+ * An error with its code's status; the message defaults to the code's own (ERROR_MESSAGES), and a
+ * code in RETRY_AFTER_SECONDS carries its `Retry-After`.
+ */
 export function httpError(
   code: CodeWithMessage,
   message?: string,
@@ -83,8 +93,15 @@ export function httpError(
   cause?: unknown,
 ): HttpError {
   const messages: Partial<Record<ErrorCode, string>> = ERROR_MESSAGES;
+  const retryAfter: Partial<Record<ErrorCode, number>> = RETRY_AFTER_SECONDS;
+  const seconds = retryAfter[code];
   const error = new Error(message ?? messages[code], cause === undefined ? undefined : { cause });
-  return Object.assign(error, { statusCode: ERROR_STATUS[code], code, headers, isHttpError: true as const });
+  return Object.assign(error, {
+    statusCode: ERROR_STATUS[code],
+    code,
+    headers: seconds === undefined ? headers : { "Retry-After": String(seconds), ...headers },
+    isHttpError: true as const,
+  });
 }
 
 export function isHttpError(value: unknown): value is HttpError {
@@ -106,7 +123,6 @@ export const notFound = (): HttpError => httpError("not_found");
 
 export const preconditionFailed = (): HttpError => httpError("precondition_failed");
 
-export const unavailable = (cause: unknown): HttpError =>
-  httpError("unavailable", undefined, { "Retry-After": "1" }, cause);
+export const unavailable = (cause: unknown): HttpError => httpError("unavailable", undefined, {}, cause);
 
 export const internalError = (cause?: unknown): HttpError => httpError("internal_error", undefined, {}, cause);

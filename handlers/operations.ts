@@ -113,9 +113,7 @@ async function createIdempotently(
     if (claim.holder.status === "completed" && claim.holder.item !== undefined) {
       return createdReply(event, claim.holder.item);
     }
-    throw httpError("request_in_progress", undefined, {
-      "Retry-After": "1",
-    });
+    throw httpError("request_in_progress");
   }
   const abandoned = claim.previous;
   const resumed =

@@ -11,7 +11,7 @@
  * - every gateway response API Gateway lets us shape, rewritten into the error envelope, with CORS;
  *   its templates hold only variables that cannot break the JSON.
  */
-import { CodeWithMessage, ERROR_MESSAGES, ERROR_STATUS, ErrorCode } from "../handlers/errors";
+import { CodeWithMessage, ERROR_MESSAGES, ERROR_STATUS, ErrorCode, RETRY_AFTER_SECONDS } from "../handlers/errors";
 import {
   CORS_ALLOWED_HEADERS,
   CORS_EXPOSED_HEADERS,
@@ -74,9 +74,14 @@ export const GATEWAY_RESPONSES: Record<string, GatewayResponseSpec> = {
   INVALID_SIGNATURE: { code: "forbidden", message: "the request signature is invalid" },
   // No resource or method matches: 404, not API Gateway's 403 "Missing Authentication Token".
   MISSING_AUTHENTICATION_TOKEN: { code: "not_found", message: "no route matches this method and path" },
+  // No Retry-After: a used-up quota does not come back in RETRY_AFTER_SECONDS.
   QUOTA_EXCEEDED: { code: "throttled", message: "the API key's daily quota is used up" },
   RESOURCE_NOT_FOUND: { code: "not_found", message: "no route matches this method and path" },
-  THROTTLED: { code: "throttled", message: "too many requests", headers: { "Retry-After": "1" } },
+  THROTTLED: {
+    code: "throttled",
+    message: "too many requests",
+    headers: { "Retry-After": String(RETRY_AFTER_SECONDS.throttled) },
+  },
   // No authorizers here; answer like a refused key.
   UNAUTHORIZED: { code: "forbidden", message: "the request is not authorized" },
   UNSUPPORTED_MEDIA_TYPE: {

@@ -3,7 +3,7 @@
  * local runtime (`/openapi.json`), exported by the stack (`openApiDocument`) and, with API
  * Gateway's `x-amazon-apigateway-*` extensions added by `apiGatewayBody`, deployed.
  */
-import { ERROR_STATUS, ErrorCode } from "../handlers/errors";
+import { ERROR_STATUS, ErrorCode, RETRY_AFTER_SECONDS } from "../handlers/errors";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../handlers/operations";
 import { MAX_BODY_BYTES, MAX_IF_MATCH_TAGS } from "../handlers/request";
 import { API_KEY_HEADER } from "./apigateway-import";
@@ -27,7 +27,7 @@ const API_KEY_SCHEME = "api_key";
 export const API_VERSION = "1.0.0";
 
 /** Errors that tell the client when to retry (`Retry-After`). */
-const RETRY_AFTER_ERRORS: readonly ErrorCode[] = ["request_in_progress", "throttled", "unavailable"];
+const RETRY_AFTER_ERRORS = Object.keys(RETRY_AFTER_SECONDS) as ErrorCode[];
 
 /** Errors any route can answer with. */
 const COMMON_ERRORS: ErrorCode[] = ["throttled", "internal_error", "unavailable"];
