@@ -61,7 +61,7 @@ function errorName(error: unknown): string {
 }
 
 /** Maps an SDK failure to the error clients see: 503 for anything a retry could fix. */
-export function translateStoreError(error: unknown): Error {
+function translateStoreError(error: unknown): Error {
   const name = errorName(error);
   const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
   if (TRANSIENT_ERROR_NAMES.includes(name) || (code !== undefined && NETWORK_ERROR_CODES.includes(code))) {

@@ -7,7 +7,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { RawValue, Settings, parseCursorSecret, parseSettings } from "./settings";
 
-export type { Architecture, Settings } from "./settings";
+export type { Settings } from "./settings";
 
 /** The regions the AWS provider knows (its `aws.Region` enum). */
 const KNOWN_REGIONS: readonly aws.Region[] = Object.values(aws.Region);

@@ -26,7 +26,7 @@ export interface ProjectConfigDeclaration {
   default: string | number | boolean | string[];
 }
 
-export function projectConfig(): Record<string, ProjectConfigDeclaration> {
+function projectConfig(): Record<string, ProjectConfigDeclaration> {
   return Object.fromEntries(
     CONFIG_KEYS.map((spec) => [
       spec.key,
@@ -41,7 +41,7 @@ export function projectConfig(): Record<string, ProjectConfigDeclaration> {
   );
 }
 
-export const README_COLUMNS = ["key", "type", "default", "allowed", ...DOCUMENTED_STACKS, "meaning"] as const;
+const README_COLUMNS = ["key", "type", "default", "allowed", ...DOCUMENTED_STACKS, "meaning"] as const;
 
 /** A value as the README shows it: strings bare (empty as ""), lists as JSON, unset as a dash. */
 export function readmeValue(value: RawValue): string {
@@ -55,7 +55,7 @@ export function readmeValue(value: RawValue): string {
 }
 
 /** The README's cells for one key, before markdown escaping. */
-export function readmeRow(spec: ConfigKey & { key: string }, stacks: ReadonlyMap<string, RawValue>[]): string[] {
+function readmeRow(spec: ConfigKey & { key: string }, stacks: ReadonlyMap<string, RawValue>[]): string[] {
   return [
     `\`${spec.key}\``,
     spec.secret ? `${spec.type} (secret)` : spec.type,
@@ -71,7 +71,7 @@ function markdownRow(cells: readonly string[]): string {
 }
 
 /** The README table, unformatted (prettier pads it). */
-export function readmeTable(root: string = PROJECT_ROOT): string {
+function readmeTable(root: string = PROJECT_ROOT): string {
   const stacks = DOCUMENTED_STACKS.map((stack) => readStackConfig(stack, root));
   return [
     markdownRow(README_COLUMNS),
@@ -85,7 +85,7 @@ async function prettierFormat(text: string, file: string): Promise<string> {
 }
 
 /** Pulumi.yaml with its `config:` block from the table; everything else in the file is kept. */
-export async function renderProjectFile(root: string = PROJECT_ROOT): Promise<string> {
+async function renderProjectFile(root: string = PROJECT_ROOT): Promise<string> {
   const file = join(root, "Pulumi.yaml");
   const document = parseDocument(readFileSync(file, "utf8"));
   document.set("config", document.createNode(projectConfig()));

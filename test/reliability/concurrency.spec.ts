@@ -313,23 +313,4 @@ describe("reliability: 50 concurrent writers on one item", function () {
       expect(versions[versions.length - 1]).to.equal(1 + WRITERS);
     });
   }
-
-  it("without If-Match (PATCH of distinct attributes): every writer's change is kept", async () => {
-    const created = await createItem({ name: "merged", markers: {} });
-    const id: string = created.json.id;
-    const responses = await Promise.all(
-      Array.from({ length: WRITERS }, (_, writer) =>
-        request("PATCH", `items/${id}`, { json: { markers: { [`w${writer}`]: writer } } }),
-      ),
-    );
-    for (const response of responses) {
-      expect(response.status, response.text).to.equal(200);
-    }
-    const final = await request("GET", `items/${id}`);
-    const markers = final.json.markers as Record<string, number>;
-    const lost = Array.from({ length: WRITERS }, (_, writer) => writer).filter((w) => markers[`w${w}`] !== w).length;
-    report(`no If-Match PATCH: ${WRITERS} writes attempted, ${lost} lost; final version ${final.json.version}`);
-    expect(lost).to.equal(0);
-    expect(final.json.version).to.equal(1 + WRITERS);
-  });
 });

@@ -20,12 +20,12 @@ import { CoverageMap, createCoverageMap } from "istanbul-lib-coverage";
 import { createContext } from "istanbul-lib-report";
 import { ReportType, create } from "istanbul-reports";
 import { join } from "path";
-import { TYPESCRIPT_EMIT_COVERAGE_VARIABLE } from "./program-snapshot";
+import { PROJECT_ROOT, TYPESCRIPT_EMIT_COVERAGE_VARIABLE, mochaBin } from "./mocha-run";
 
-const PROJECT_ROOT = join(__dirname, "..", "..");
 const REPORTS_DIR = join(PROJECT_ROOT, "coverage");
 /** Raw V8 coverage of the processes that run swc's emit, and of those that run TypeScript's. */
-const TEMP_DIRS = [join(REPORTS_DIR, "swc"), join(REPORTS_DIR, "typescript")];
+const SWC_DIR = join(REPORTS_DIR, "swc");
+const TYPESCRIPT_DIR = join(REPORTS_DIR, "typescript");
 const INCLUDE = ["index.ts", "handlers/**", "infra/**", "local/**"];
 /** Percentages under which `npm test` fails, set a little under the measured figures. */
 const THRESHOLDS = { lines: 96, branches: 89 } as const;
@@ -39,7 +39,7 @@ const { Report } = require("c8") as { Report: (options: Record<string, unknown>)
 
 async function coverageMap(): Promise<CoverageMap> {
   const merged = createCoverageMap({});
-  for (const tempDirectory of TEMP_DIRS.filter((dir) => existsSync(dir))) {
+  for (const tempDirectory of [SWC_DIR, TYPESCRIPT_DIR].filter((dir) => existsSync(dir))) {
     // The defaults of c8's own command line (c8 lib/parse-args.js), apart from include/exclude.
     const report = Report({
       include: INCLUDE,
@@ -76,12 +76,12 @@ async function main(): Promise<void> {
     return;
   }
   rmSync(REPORTS_DIR, { recursive: true, force: true });
-  TEMP_DIRS.forEach((dir) => mkdirSync(dir, { recursive: true }));
-  const [swcDir, typescriptDir] = TEMP_DIRS as [string, string];
-  const mocha = spawnSync(process.execPath, [require.resolve("mocha/bin/mocha.js"), ...process.argv.slice(2)], {
+  mkdirSync(SWC_DIR, { recursive: true });
+  mkdirSync(TYPESCRIPT_DIR, { recursive: true });
+  const mocha = spawnSync(process.execPath, [mochaBin(), ...process.argv.slice(2)], {
     cwd: PROJECT_ROOT,
     stdio: "inherit",
-    env: { ...process.env, NODE_V8_COVERAGE: swcDir, [TYPESCRIPT_EMIT_COVERAGE_VARIABLE]: typescriptDir },
+    env: { ...process.env, NODE_V8_COVERAGE: SWC_DIR, [TYPESCRIPT_EMIT_COVERAGE_VARIABLE]: TYPESCRIPT_DIR },
   });
   if (mocha.status !== 0) {
     process.exitCode = mocha.status ?? 1;

@@ -7,6 +7,12 @@ import * as path from "path";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
+/**
+ * Where the Pulumi program child writes its V8 coverage under `npm test` (test/support/coverage.ts):
+ * apart from the processes that run swc's emit, as it runs TypeScript's own.
+ */
+export const TYPESCRIPT_EMIT_COVERAGE_VARIABLE = "ITEMS_API_TYPESCRIPT_EMIT_COVERAGE";
+
 /** The whole suite's global setup (program-runs.ts), as .mocharc.json requires it. */
 const GLOBAL_SETUP = "test/support/program-runs.ts";
 

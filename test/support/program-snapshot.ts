@@ -12,6 +12,7 @@ import { join } from "path";
 import { promisify } from "util";
 import { parse } from "yaml";
 import { RawValue, Settings, parseSettings } from "../../infra/settings";
+import { TYPESCRIPT_EMIT_COVERAGE_VARIABLE } from "./mocha-run";
 
 export interface ProgramRequest {
   stack: string;
@@ -83,12 +84,7 @@ export const DEV_OPTIONS_RUN: ProgramRequest = {
 
 const execFileAsync = promisify(execFile);
 
-/**
- * Where the program child writes its V8 coverage under `npm test` (test/support/coverage.ts):
- * apart from the processes that run swc's emit, as it runs TypeScript's own.
- */
-export const TYPESCRIPT_EMIT_COVERAGE_VARIABLE = "ITEMS_API_TYPESCRIPT_EMIT_COVERAGE";
-
+/** The program child's environment: its V8 coverage goes apart (TYPESCRIPT_EMIT_COVERAGE_VARIABLE). */
 function programEnvironment(): NodeJS.ProcessEnv {
   const coverage = process.env[TYPESCRIPT_EMIT_COVERAGE_VARIABLE];
   return coverage === undefined ? process.env : { ...process.env, NODE_V8_COVERAGE: coverage };
