@@ -1,10 +1,10 @@
 /**
  * A generated client is a tested path: openapi-typescript's types for the dev stack's document
  * are the committed items-api.d.ts (`npm run client:types` writes exactly it), the quick-start
- * client (openapi-fetch) type-checks against types generated from the document as it is now,
- * and run against the local runtime of each stack it gets exactly the answers the contract
- * promises. A document change fails the first test until the types are regenerated, and the
- * second when the client no longer fits it; a server change fails the last ones.
+ * client (openapi-fetch) type-checks against them under `npm run typecheck`, and run against the
+ * local runtime of each stack it gets exactly the answers the contract promises. A document
+ * change fails the first test until the types are regenerated, and the type check when the
+ * client no longer fits it; a server change fails the last ones.
  */
 import { execFile } from "child_process";
 import { mkdtempSync, readFileSync, rmSync } from "fs";
@@ -17,13 +17,17 @@ import { startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
 import { PROJECT_ROOT, SWC_REGISTER } from "../support/process";
 import { createdFields, createdItems, expectedPages, writtenEspresso } from "../support/quick-start-items";
-import { CLIENT_TYPES_PATH, generateClientTypes } from "./generate-types";
+import { CLIENT_TYPES_PATH } from "./generate-types";
 import { Answer, quickStart } from "./quick-start-client";
 
 const CLIENT_PATH = join(PROJECT_ROOT, "test", "client", "quick-start-client.ts");
 
-/** The client's compile errors against `types` standing in for items-api.d.ts, as tsc prints them. */
-function clientDiagnostics(types: string): string[] {
+/**
+ * The files `npm run typecheck` (tsc on tsconfig.json) checks. The client is type-checked there,
+ * against the committed types, which the first test below proves are what the document generates
+ * now: so a document change the client no longer fits fails `npm test` without a second compile.
+ */
+function typeCheckedFiles(): string[] {
   const config = ts.getParsedCommandLineOfConfigFile(
     join(PROJECT_ROOT, "tsconfig.json"),
     {},
@@ -37,19 +41,7 @@ function clientDiagnostics(types: string): string[] {
   if (config === undefined) {
     throw new Error("tsconfig.json did not parse");
   }
-  const host = ts.createCompilerHost(config.options);
-  const getSourceFile = host.getSourceFile;
-  host.getSourceFile = (fileName, languageVersion, ...rest) =>
-    fileName === CLIENT_TYPES_PATH
-      ? ts.createSourceFile(fileName, types, languageVersion)
-      : getSourceFile.call(host, fileName, languageVersion, ...rest);
-  const program = ts.createProgram({ rootNames: [CLIENT_PATH], options: config.options, host });
-  return ts.getPreEmitDiagnostics(program).map((diagnostic) => {
-    const where = diagnostic.file?.getLineAndCharacterOfPosition(diagnostic.start ?? 0);
-    const file = diagnostic.file?.fileName.slice(PROJECT_ROOT.length + 1);
-    const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n");
-    return `${file}(${(where?.line ?? 0) + 1}): ${message}`;
-  });
+  return config.fileNames;
 }
 
 /**
@@ -124,8 +116,8 @@ describe("generated client (openapi-typescript types, openapi-fetch client)", fu
     }
   });
 
-  it("the quick-start client type-checks against types generated from the document as it is now", async () => {
-    expect(clientDiagnostics(await generateClientTypes())).to.deep.equal([]);
+  it("npm run typecheck checks the quick-start client against the committed types", () => {
+    expect(typeCheckedFiles()).to.include.members([CLIENT_PATH, CLIENT_TYPES_PATH]);
   });
 
   for (const stack of ["dev", "prod"]) {
