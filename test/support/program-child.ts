@@ -1,9 +1,10 @@
 /**
- * Child-process entry: runs the real `index.ts` under Pulumi mocks with one stack's YAML config
- * and writes a JSON snapshot (every registered resource with its inputs, the stack outputs, and
- * each Lambda archive's entries and `__index.js`) to the file named by argv[3].
+ * Child-process entry: runs the real `index.ts` under Pulumi mocks with a stack's YAML config,
+ * once per request in the list argv[2] names, and writes each run's JSON snapshot (every
+ * registered resource with its inputs, the stack outputs, and each Lambda archive's entries and
+ * `__index.js`) into the folder argv[3] as soon as the run ends, printing `wrote <index> <file>`.
  *
- *   node -r ts-node/register/transpile-only test/support/program-child.ts <request.json> <out.json>
+ *   node -r ts-node/register/transpile-only test/support/program-child.ts <requests.json> <out-dir>
  *
  * A process per run: the Pulumi runtime keeps global state (mocks, config, the stack resource),
  * so stacks cannot share one. Use `programSnapshot` (program-snapshot.ts), not this file.
@@ -391,27 +392,24 @@ async function runProgram(request: ProgramRequest, project: string): Promise<Pro
 }
 
 /**
- * The request file holds one request, or a list of requests run one after another in this
- * process: each resets the mocks and the config and loads the program afresh, which gives the
- * snapshot a process of its own gives (the order of registration aside, which varies anyway) and
- * saves a process start and the load of the Pulumi SDK per run.
+ * The request file holds a list of requests, run one after another in this process: each resets
+ * the mocks and the config and loads the program afresh, which gives the snapshot a process of its
+ * own gives (the order of registration aside, which varies anyway) and saves a process start and
+ * the load of the Pulumi SDK per run. Each snapshot is written as soon as its run ends, so a test
+ * that needs the first waits for the first alone.
  */
 async function main(): Promise<void> {
-  const [requestFile, outFile] = process.argv.slice(2);
-  if (requestFile === undefined || outFile === undefined) {
-    throw new Error("usage: program-child.ts <request.json> <out.json>");
+  const [requestFile, outDir] = process.argv.slice(2);
+  if (requestFile === undefined || outDir === undefined) {
+    throw new Error("usage: program-child.ts <requests.json> <out-dir>");
   }
-  const parsed = JSON.parse(readFileSync(requestFile, "utf8")) as ProgramRequest | ProgramRequest[];
+  const requests = JSON.parse(readFileSync(requestFile, "utf8")) as ProgramRequest[];
   const project = projectName();
-  if (!Array.isArray(parsed)) {
-    writeFileSync(outFile, JSON.stringify(await runProgram(parsed, project)));
-    return;
+  for (const [index, request] of requests.entries()) {
+    const file = join(outDir, `${index}.json`);
+    writeFileSync(file, JSON.stringify(await runProgram(request, project)));
+    process.stdout.write(`wrote ${index} ${file}\n`);
   }
-  const snapshots: ProgramSnapshot[] = [];
-  for (const request of parsed) {
-    snapshots.push(await runProgram(request, project));
-  }
-  writeFileSync(outFile, JSON.stringify(snapshots));
 }
 
 main().then(

@@ -4,12 +4,12 @@
  * stack gets a fresh process), and returns what it registered as plain JSON. Results are
  * memoized per request, so every test file shares one run per stack.
  */
-import { execFile } from "child_process";
+import { spawn } from "child_process";
 import { createHash } from "crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { promisify } from "util";
+import { createInterface } from "readline";
 import { parse } from "yaml";
 import { RawValue, Settings, parseSettings } from "../../infra/settings";
 import { TYPESCRIPT_EMIT_COVERAGE_VARIABLE } from "./mocha-run";
@@ -82,8 +82,6 @@ export const DEV_OPTIONS_RUN: ProgramRequest = {
   secretKeys: ["items-api:cursorSecret"],
 };
 
-const execFileAsync = promisify(execFile);
-
 /** The program child's environment: its V8 coverage goes apart (TYPESCRIPT_EMIT_COVERAGE_VARIABLE). */
 function programEnvironment(): NodeJS.ProcessEnv {
   const coverage = process.env[TYPESCRIPT_EMIT_COVERAGE_VARIABLE];
@@ -92,38 +90,50 @@ function programEnvironment(): NodeJS.ProcessEnv {
 
 const runs = new Map<string, Promise<ProgramSnapshot>>();
 
-/** Runs the child on one request, or on a list of requests one after another in one process. */
-export async function runPrograms<T extends ProgramRequest | ProgramRequest[]>(
-  request: T,
-): Promise<T extends ProgramRequest[] ? ProgramSnapshot[] : ProgramSnapshot> {
+/**
+ * Runs the child on a list of requests, one after another in one process. Each request's promise
+ * settles as soon as the child has written its snapshot (a line `wrote <index> <file>`), not when
+ * the whole list is done.
+ */
+export function runPrograms(requests: readonly ProgramRequest[]): Promise<ProgramSnapshot>[] {
   const dir = mkdtempSync(join(tmpdir(), "items-api-program-"));
-  try {
-    const requestFile = join(dir, "request.json");
-    const outFile = join(dir, "snapshot.json");
-    writeFileSync(requestFile, JSON.stringify(request));
-    try {
-      await execFileAsync(
-        process.execPath,
-        ["-r", "ts-node/register/transpile-only", join(__dirname, "program-child.ts"), requestFile, outFile],
-        { cwd: PROJECT_ROOT, maxBuffer: 64 * 1024 * 1024, env: programEnvironment() },
-      );
-    } catch (error) {
-      // A program that threw still leaves its snapshot (with `error`); anything else is a crash,
-      // e.g. closure serialization failing on a handler module.
-      if (!existsSync(outFile)) {
-        const stderr = (error as { stderr?: string }).stderr ?? String(error);
-        const stacks = [request].flat().map((each) => each.stack);
-        throw new Error(`the Pulumi program crashed under mocks (stack ${stacks.join(", ")}):\n${stderr}`, {
-          cause: error,
-        });
+  const requestFile = join(dir, "requests.json");
+  writeFileSync(requestFile, JSON.stringify(requests));
+  const settlers: { resolve: (snapshot: ProgramSnapshot) => void; reject: (error: Error) => void }[] = [];
+  const snapshots = requests.map(
+    () => new Promise<ProgramSnapshot>((resolve, reject) => settlers.push({ resolve, reject })),
+  );
+  const child = spawn(
+    process.execPath,
+    ["-r", "ts-node/register/transpile-only", join(__dirname, "program-child.ts"), requestFile, dir],
+    { cwd: PROJECT_ROOT, env: programEnvironment(), stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    const [, index, file] = /^wrote (\d+) (.+)$/.exec(line) ?? [];
+    const settler = settlers[Number(index)];
+    if (settler !== undefined && file !== undefined) {
+      try {
+        settler.resolve(JSON.parse(readFileSync(file, "utf8")) as ProgramSnapshot);
+      } catch (error) {
+        settler.reject(error instanceof Error ? error : new Error(String(error)));
       }
     }
-    return JSON.parse(readFileSync(outFile, "utf8")) as T extends ProgramRequest[]
-      ? ProgramSnapshot[]
-      : ProgramSnapshot;
-  } finally {
+  });
+  child.on("close", (code, signal) => {
     rmSync(dir, { recursive: true, force: true });
-  }
+    // A program that threw still leaves its snapshot (with `error`); a run without one is a crash,
+    // e.g. closure serialization failing on a handler module. Settled promises ignore this.
+    requests.forEach((request, index) =>
+      settlers[index]?.reject(
+        new Error(
+          `the Pulumi program crashed under mocks (stack ${request.stack}, exit ${code ?? signal}):\n${stderr}`,
+        ),
+      ),
+    );
+  });
+  return snapshots;
 }
 
 /** Where a whole mocha run's program runs are written (test/support/program-runs.ts), if anywhere. */
@@ -167,7 +177,7 @@ export function programSnapshot(request: ProgramRequest): Promise<ProgramSnapsho
   const key = JSON.stringify(request);
   let snapshot = runs.get(key);
   if (snapshot === undefined) {
-    snapshot = sharedRun(request) ?? runPrograms(request);
+    snapshot = sharedRun(request) ?? runPrograms([request])[0];
     runs.set(key, snapshot);
   }
   return snapshot;
@@ -181,19 +191,13 @@ export function sharedProcessSnapshots(requests: readonly ProgramRequest[]): Pro
   const pending = requests.filter(
     (request) => !runs.has(JSON.stringify(request)) && plannedFile(request) === undefined,
   );
-  const batch = pending.length === 0 ? Promise.resolve([]) : runPrograms([...pending]);
-  pending.forEach((request, index) =>
-    runs.set(
-      JSON.stringify(request),
-      batch.then((snapshots) => {
-        const snapshot = snapshots[index];
-        if (snapshot === undefined) {
-          throw new Error(`no snapshot for request ${index} of the batch`);
-        }
-        return snapshot;
-      }),
-    ),
-  );
+  const snapshots = pending.length === 0 ? [] : runPrograms(pending);
+  pending.forEach((request, index) => {
+    const snapshot = snapshots[index];
+    if (snapshot !== undefined) {
+      runs.set(JSON.stringify(request), snapshot);
+    }
+  });
   return Promise.all(requests.map((request) => programSnapshot(request)));
 }
 
