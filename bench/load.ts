@@ -39,7 +39,7 @@ const CREATE_BODY = JSON.stringify({ name: "bench item", description: "created b
 
 function startRuntime(wiring: Wiring): Promise<{ child: ChildProcess; url: string }> {
   const child = fork(join(__dirname, "runtime-child.ts"), [wiring], {
-    execArgv: ["-r", "ts-node/register/transpile-only"],
+    execArgv: ["-r", join(__dirname, "..", "local", "swc-register.cjs")],
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   return new Promise((resolve, reject) => {
