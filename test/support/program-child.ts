@@ -11,7 +11,7 @@
  */
 import { createHash } from "crypto";
 import { readFileSync, readdirSync, statSync, writeFileSync } from "fs";
-import { join, relative } from "path";
+import { join } from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import type {
@@ -243,17 +243,17 @@ function projectName(): string {
   return parsed.name;
 }
 
-function filesUnder(root: string): string[] {
-  return readdirSync(root).flatMap((entry) => {
-    const full = join(root, entry);
-    return statSync(full).isDirectory() ? filesUnder(full) : [full];
+/** Sizes in bytes of the files under `root`, found by walking it (Pulumi's FileArchive holds them all). */
+function fileSizesUnder(root: string): number[] {
+  return readdirSync(root, { withFileTypes: true }).flatMap((entry) => {
+    const full = join(root, entry.name);
+    return entry.isDirectory() ? fileSizesUnder(full) : [statSync(full).size];
   });
 }
 
 async function snapshotArchive(archive: pulumi.asset.AssetArchive): Promise<ArchiveSnapshot> {
   const assets = (await archive.assets) as Record<string, pulumi.asset.Asset | pulumi.asset.Archive>;
   const entries: ArchiveEntry[] = [];
-  const files: { path: string; content: Buffer }[] = [];
   let indexJs = "";
   for (const [path, asset] of Object.entries(assets)) {
     if (asset instanceof pulumi.asset.StringAsset) {
@@ -261,25 +261,17 @@ async function snapshotArchive(archive: pulumi.asset.AssetArchive): Promise<Arch
       if (path === "__index.js") {
         indexJs = text;
       }
-      files.push({ path, content: Buffer.from(text, "utf8") });
       entries.push({ path, kind: "string", files: 1, bytes: Buffer.byteLength(text) });
     } else if (asset instanceof pulumi.asset.FileArchive) {
-      const source = await asset.path;
-      const contents = filesUnder(join(PROJECT_ROOT, source)).map((file) => ({
-        path: `${path}/${relative(join(PROJECT_ROOT, source), file)}`,
-        content: readFileSync(file),
-      }));
-      files.push(...contents);
+      const sizes = fileSizesUnder(join(PROJECT_ROOT, await asset.path));
       entries.push({
         path,
         kind: "directory",
-        files: contents.length,
-        bytes: contents.reduce((sum, file) => sum + file.content.length, 0),
+        files: sizes.length,
+        bytes: sizes.reduce((sum, size) => sum + size, 0),
       });
     } else if (asset instanceof pulumi.asset.FileAsset) {
-      const content = readFileSync(join(PROJECT_ROOT, await asset.path));
-      files.push({ path, content });
-      entries.push({ path, kind: "file", files: 1, bytes: content.length });
+      entries.push({ path, kind: "file", files: 1, bytes: statSync(join(PROJECT_ROOT, await asset.path)).size });
     } else {
       entries.push({ path, kind: "other", files: 0, bytes: 0 });
     }
@@ -287,7 +279,7 @@ async function snapshotArchive(archive: pulumi.asset.AssetArchive): Promise<Arch
   return {
     entries: entries.sort((a, b) => a.path.localeCompare(b.path)),
     indexJs,
-    unzippedBytes: files.reduce((sum, file) => sum + file.content.length, 0),
+    unzippedBytes: entries.reduce((sum, entry) => sum + entry.bytes, 0),
   };
 }
 
