@@ -7,7 +7,6 @@
  */
 import { writeFileSync } from "fs";
 import { join, resolve } from "path";
-import openapiTS, { astToString, COMMENT_HEADER } from "openapi-typescript";
 import { openApiJson, optionValue } from "../../local/export-openapi";
 import { PROJECT_ROOT, readStackSettings } from "../../local/stack-settings";
 
@@ -17,7 +16,10 @@ export const CLIENT_TYPES_PATH = join(PROJECT_ROOT, "test", "client", "items-api
  * The generated module's text: openapi-typescript's header, how to regenerate, its output. The
  * dev stack's document: prod's differs only by its API key, which adds 403 to every operation.
  */
-export async function generateClientTypes(): Promise<string> {
+async function generateClientTypes(): Promise<string> {
+  // Loaded here, not at the top: the client test needs only CLIENT_TYPES_PATH from this module,
+  // and openapi-typescript brings the TypeScript compiler with it.
+  const { default: openapiTS, astToString, COMMENT_HEADER } = await import("openapi-typescript");
   const types = astToString(await openapiTS(openApiJson(readStackSettings("dev"))));
   return `${COMMENT_HEADER}// Generated from the dev stack's /openapi.json by \`npm run client:types\`.\n\n${types}`;
 }

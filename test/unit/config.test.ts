@@ -1,6 +1,6 @@
 /** infra/settings.ts and infra/config.ts: raw stack config -> validated settings (pure parts). */
 import { expect } from "chai";
-import { parseRegion } from "../../infra/config";
+import { parseRegion } from "../../infra/region";
 import {
   CONFIG_KEYS,
   CURSOR_SECRET_MIN_LENGTH,
