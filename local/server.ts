@@ -175,6 +175,9 @@ async function serve(
   const routes = options.routes ?? defaultRoutes;
   const settings = options.settings;
   await ensureApiTables(endpoint, tableNames);
+  // LAMBDA_TIMEOUT_MS (options.timeoutMs) stands for the function's timeout everywhere the stack's
+  // would apply: the gateway's deadline and the DynamoDB timeout per attempt derived from it.
+  const functionTimeoutMs = options.timeoutMs ?? settings.lambda.timeoutSeconds * 1000;
 
   const environment: Record<string, string> = {
     ...handlerEnvironment({
@@ -182,7 +185,11 @@ async function serve(
       cursorSecret: localCursorSecret(options.dataDir, options.stack ?? "local"),
       // The runtime writes the one access line per request; handler logs show warnings and up
       // unless HANDLER_LOG_LEVEL asks for more (in AWS they go to the function's log group).
-      settings: { ...settings, logLevel: parseLogLevel(process.env.HANDLER_LOG_LEVEL ?? "warn", "HANDLER_LOG_LEVEL") },
+      settings: {
+        ...settings,
+        lambda: { ...settings.lambda, timeoutSeconds: functionTimeoutMs / 1000 },
+        logLevel: parseLogLevel(process.env.HANDLER_LOG_LEVEL ?? "warn", "HANDLER_LOG_LEVEL"),
+      },
       dynamoDb: { endpoint },
     }),
     ...options.environment,
@@ -212,7 +219,7 @@ async function serve(
       }),
     ),
     apiKeys: apiKey === undefined ? [] : [apiKey],
-    functionTimeoutMs: options.timeoutMs ?? settings.lambda.timeoutSeconds * 1000,
+    functionTimeoutMs,
     memoryMb: settings.lambda.memoryMb,
     stage: stack,
     domainName: () => domainName,

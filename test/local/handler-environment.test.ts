@@ -32,4 +32,20 @@ describe("local runtime: the handlers' environment", function () {
       }
     });
   }
+
+  it("LAMBDA_TIMEOUT_MS (timeoutMs) moves the DynamoDB timeout per attempt with the function's deadline", async () => {
+    const api = await startLocalApi({
+      settings: readStackSettings("dev"),
+      stack: "dev",
+      timeoutMs: 1200,
+      accessLog: () => undefined,
+    });
+    try {
+      // Three attempts and room to answer 503 in 1.2 s: 1200 / (3 + 1) ms each, as in AWS.
+      expect(api.environment[HANDLER_VARIABLES.dynamoDbMaxAttempts]).to.equal("3");
+      expect(api.environment[HANDLER_VARIABLES.dynamoDbRequestTimeoutMs]).to.equal("300");
+    } finally {
+      await api.close();
+    }
+  });
 });
