@@ -1,6 +1,6 @@
 /**
  * Every Pulumi program run the suite makes. They take seconds each, so the first infra suite to
- * run starts them all at once (they are memoized), in two processes; under `npm test` mocha's
+ * run starts them all at once (they are memoized), in one process; under `npm test` mocha's
  * global setup (test/support/program-runs.ts) starts them once for all its workers.
  */
 import { DEV_OPTIONS_RUN, ProgramRequest, sharedProcessSnapshots } from "../support/program-snapshot";
@@ -61,17 +61,21 @@ export function invalidConfigRun(invalid: InvalidConfig): ProgramRequest {
 export const NEW_ROUTE_RUN: ProgramRequest = { stack: "dev", preload: ["test/support/example-route-preload.ts"] };
 
 /**
- * The program runs in two processes, one per core: every run the suite makes. The invalid
- * configurations stop before any resource, so they cost little beside prod.
+ * Every run the suite makes, one after another in one process: the first run loads the Pulumi
+ * SDK, the AWS provider and awsx (most of its 4 s here), and each later one costs about 1.5 s; a
+ * second process would load them all again (4 s more of the two cores, which the mocha workers
+ * need). The stacks come first, as most tests wait for them; the invalid configurations stop
+ * before any resource and cost little.
  */
-export const PROGRAM_RUN_PROCESSES: readonly (readonly ProgramRequest[])[] = [
-  [{ stack: "dev" }, DEV_OPTIONS_RUN, NEW_ROUTE_RUN],
-  [{ stack: "prod" }, ...INVALID_CONFIG.map(invalidConfigRun)],
+export const PROGRAM_RUNS: readonly ProgramRequest[] = [
+  { stack: "dev" },
+  { stack: "prod" },
+  DEV_OPTIONS_RUN,
+  NEW_ROUTE_RUN,
+  ...INVALID_CONFIG.map(invalidConfigRun),
 ];
 
 export function startInfraPrograms(): void {
-  for (const requests of PROGRAM_RUN_PROCESSES) {
-    // Failures surface in the tests that await the same (memoized) promises.
-    sharedProcessSnapshots(requests).catch(() => undefined);
-  }
+  // Failures surface in the tests that await the same (memoized) promises.
+  sharedProcessSnapshots(PROGRAM_RUNS).catch(() => undefined);
 }

@@ -7,7 +7,7 @@
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { PROGRAM_RUN_PROCESSES } from "../infra/programs";
+import { PROGRAM_RUNS } from "../infra/programs";
 import {
   PROGRAM_RUNS_DIR_VARIABLE,
   ProgramRequest,
@@ -32,18 +32,16 @@ function publish(request: ProgramRequest, outcome: Promise<ProgramSnapshot>): vo
 export function mochaGlobalSetup(): void {
   dir = mkdtempSync(join(tmpdir(), "items-api-program-runs-"));
   process.env[PROGRAM_RUNS_DIR_VARIABLE] = dir;
-  for (const request of PROGRAM_RUN_PROCESSES.flat()) {
+  for (const request of PROGRAM_RUNS) {
     writeFileSync(`${programRunFile(dir, request)}.planned`, "");
   }
-  for (const requests of PROGRAM_RUN_PROCESSES) {
-    const snapshots = runPrograms(requests);
-    requests.forEach((request, index) => {
-      const snapshot = snapshots[index];
-      if (snapshot !== undefined) {
-        publish(request, snapshot);
-      }
-    });
-  }
+  const snapshots = runPrograms(PROGRAM_RUNS);
+  PROGRAM_RUNS.forEach((request, index) => {
+    const snapshot = snapshots[index];
+    if (snapshot !== undefined) {
+      publish(request, snapshot);
+    }
+  });
 }
 
 export function mochaGlobalTeardown(): void {
