@@ -121,6 +121,8 @@ export function runPrograms(requests: readonly ProgramRequest[]): Promise<Progra
       }
     }
   });
+  // A child that cannot start at all: every run fails with the reason (`close` may not follow).
+  child.on("error", (error) => settlers.forEach((settler) => settler.reject(error)));
   child.on("close", (code, signal) => {
     rmSync(dir, { recursive: true, force: true });
     // A program that threw still leaves its snapshot (with `error`); a run without one is a crash,
