@@ -21,6 +21,11 @@ if (compilerOptions.module.toLowerCase() !== "commonjs") {
   throw new Error(`swc-register emits CommonJS, and tsconfig.json says module ${compilerOptions.module}`);
 }
 
+const target = compilerOptions.target.toLowerCase();
+// TypeScript's default: define semantics for class fields from ES2022 on (ts-internals, as ts-node).
+const useDefineForClassFields =
+  compilerOptions.useDefineForClassFields ?? (target === "esnext" || Number(target.slice(2)) >= 2022);
+
 const SWC_OPTIONS = {
   swcrc: false,
   sourceMaps: true,
@@ -30,10 +35,9 @@ const SWC_OPTIONS = {
   module: { type: "commonjs", noInterop: compilerOptions.esModuleInterop !== true, strictMode: true },
   jsc: {
     parser: { syntax: "typescript", dynamicImport: true },
-    target: compilerOptions.target.toLowerCase(),
+    target,
     keepClassNames: true,
-    // TypeScript's default from ES2022 on, as ts-node passes it.
-    transform: { useDefineForClassFields: true },
+    transform: { useDefineForClassFields },
   },
 };
 
