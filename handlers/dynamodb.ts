@@ -80,8 +80,8 @@ export interface CallOptions {
 /**
  * A failed condition: the item as DynamoDB saw it when the condition failed, when it returned it
  * (`ReturnValuesOnConditionCheckFailure: ALL_OLD` puts it in the ConditionalCheckFailedException's
- * `Item`: DynamoDB API Reference, PutItem / UpdateItem / DeleteItem), and whether the SDK made more than one attempt (an
- * earlier one may have been applied and answered by a timeout).
+ * `Item`: DynamoDB API Reference, PutItem / UpdateItem / DeleteItem), and whether the SDK made
+ * more than one attempt (an earlier one may have been applied and answered by a timeout).
  */
 export interface ConditionFailure {
   ok: false;

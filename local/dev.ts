@@ -14,8 +14,8 @@ import { FSWatcher, existsSync, readdirSync, statSync, watch } from "fs";
 import { join, relative, resolve } from "path";
 import { createInterface } from "readline";
 import { HANDLER_VARIABLES } from "../handlers/env";
+import { PROJECT_ROOT } from "./stack-settings";
 
-export const PROJECT_ROOT = join(__dirname, "..");
 export const WATCHED_DIRS = ["handlers", "infra", "local"];
 /** Quiet time after the last change before restarting: an editor's save is often several events. */
 const SETTLE_MS = 150;

@@ -5,7 +5,9 @@
 import { readFileSync } from "fs";
 import * as path from "path";
 
-export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+import { PROJECT_ROOT } from "../../local/stack-settings";
+
+export { PROJECT_ROOT };
 
 /**
  * Where the Pulumi program child writes its V8 coverage under `npm test` (test/support/coverage.ts):

@@ -2,7 +2,9 @@
 import { ChildProcess, spawn } from "child_process";
 import { join } from "path";
 
-export const PROJECT_ROOT = join(__dirname, "..", "..");
+import { PROJECT_ROOT } from "../../local/stack-settings";
+
+export { PROJECT_ROOT };
 /** `-r` this to run TypeScript with swc, as `npm start` does. */
 export const SWC_REGISTER = join(PROJECT_ROOT, "local", "swc-register.cjs");
 

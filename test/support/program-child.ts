@@ -14,6 +14,7 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from "fs";
 import { join } from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
+import { PROJECT_ROOT } from "../../local/stack-settings";
 import type {
   ArchiveEntry,
   ArchiveSnapshot,
@@ -21,8 +22,6 @@ import type {
   ProgramSnapshot,
   RegisteredResource,
 } from "./program-snapshot";
-
-const PROJECT_ROOT = join(__dirname, "..", "..");
 
 // V8's own stack traces, not ts-node's source-mapped ones: the Pulumi SDK takes a stack trace
 // for every promise and resource it makes, and mapping each one costs about a tenth of a run.

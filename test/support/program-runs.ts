@@ -36,12 +36,7 @@ export function mochaGlobalSetup(): void {
     writeFileSync(`${programRunFile(dir, request)}.planned`, "");
   }
   const snapshots = runPrograms(PROGRAM_RUNS);
-  PROGRAM_RUNS.forEach((request, index) => {
-    const snapshot = snapshots[index];
-    if (snapshot !== undefined) {
-      publish(request, snapshot);
-    }
-  });
+  PROGRAM_RUNS.forEach((request, index) => publish(request, snapshots[index]));
 }
 
 export function mochaGlobalTeardown(): void {

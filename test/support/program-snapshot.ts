@@ -10,8 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs
 import { tmpdir } from "os";
 import { join } from "path";
 import { createInterface } from "readline";
-import { parse } from "yaml";
-import { RawValue, Settings, parseSettings } from "../../infra/settings";
+import type { Settings } from "../../infra/settings";
+import { PROJECT_ROOT, readStackSettings } from "../../local/stack-settings";
 import { TYPESCRIPT_EMIT_COVERAGE_VARIABLE } from "./mocha-run";
 
 export interface ProgramRequest {
@@ -66,7 +66,7 @@ export interface ProgramSnapshot {
   error?: string;
 }
 
-export const PROJECT_ROOT = join(__dirname, "..", "..");
+export { PROJECT_ROOT };
 
 /** A configured cursor secret, at least 32 characters. */
 export const CURSOR_SECRET = "a-configured-cursor-secret-of-40-chars-!!";
@@ -194,12 +194,7 @@ export function sharedProcessSnapshots(requests: readonly ProgramRequest[]): Pro
     (request) => !runs.has(JSON.stringify(request)) && plannedFile(request) === undefined,
   );
   const snapshots = pending.length === 0 ? [] : runPrograms(pending);
-  pending.forEach((request, index) => {
-    const snapshot = snapshots[index];
-    if (snapshot !== undefined) {
-      runs.set(JSON.stringify(request), snapshot);
-    }
-  });
+  pending.forEach((request, index) => runs.set(JSON.stringify(request), snapshots[index]));
   return Promise.all(requests.map((request) => programSnapshot(request)));
 }
 
@@ -240,8 +235,5 @@ export function resourceNamed(snapshot: ProgramSnapshot, name: string, type?: st
 
 /** A stack's settings, parsed from its `Pulumi.<stack>.yaml` by the program's own parser. */
 export function stackSettings(stack: string): Settings {
-  const parsed = parse(readFileSync(join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as {
-    config?: Record<string, RawValue>;
-  };
-  return parseSettings((key) => parsed.config?.[`items-api:${key}`] ?? undefined);
+  return readStackSettings(stack);
 }
