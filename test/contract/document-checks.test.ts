@@ -4,6 +4,7 @@
  * these, an empty list of mismatches would prove nothing.
  */
 import { expect } from "chai";
+import { readStackSettings } from "../../local/stack-settings";
 import type { Exchange } from "../support/http-client";
 import { DocumentChecker } from "./document-checks";
 
@@ -42,12 +43,15 @@ function exchange(
   };
 }
 
+/** The dev stack (no API key), whose document the checks below hold exchanges against. */
+const DEV = readStackSettings("dev");
+
 /** The headers every answer carries (the request ids of the runtime and of API Gateway). */
 const REQUEST_ID = { "x-request-id": "a-request-id", "x-amz-apigw-id": "a-gateway-id" };
 
 describe("contract: the document checker", () => {
   it("passes a response the document describes, and a refusal whose rule it names", async () => {
-    const checker = new DocumentChecker({ apiKeys: { required: false } });
+    const checker = new DocumentChecker(DEV);
     checker.observe(exchange("GET", `/items/${ITEM.id}`, 200, { ETag: '"3"', ...REQUEST_ID }, ITEM));
     checker.observe(
       exchange(
@@ -70,7 +74,7 @@ describe("contract: the document checker", () => {
   });
 
   it("reports an undeclared status, a missing required header, and a body off its schema", async () => {
-    const checker = new DocumentChecker({ apiKeys: { required: false } });
+    const checker = new DocumentChecker(DEV);
     const path = `/items/${ITEM.id}`;
     checker.observe(exchange("GET", path, 418, REQUEST_ID, { error: { code: "teapot", message: "no" } }));
     checker.observe(exchange("GET", path, 200, REQUEST_ID, ITEM));
@@ -87,7 +91,7 @@ describe("contract: the document checker", () => {
   });
 
   it("reports a refusal of a request the document accepts, under a rule it does not name", async () => {
-    const checker = new DocumentChecker({ apiKeys: { required: false } });
+    const checker = new DocumentChecker(DEV);
     checker.observe(
       exchange(
         "POST",
