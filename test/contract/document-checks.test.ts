@@ -49,26 +49,17 @@ const DEV = readStackSettings("dev");
 /** The headers every answer carries (the request ids of the runtime and of API Gateway). */
 const REQUEST_ID = { "x-request-id": "a-request-id", "x-amz-apigw-id": "a-gateway-id" };
 
+/** A create the server refused with 400 and this message. */
+function refusedCreate(message: string, requestBody: unknown): Exchange {
+  const body = { error: { code: "validation_failed", message, requestId: "a-request-id" } };
+  return exchange("POST", "/items", 400, REQUEST_ID, body, requestBody);
+}
+
 describe("contract: the document checker", () => {
   it("passes a response the document describes, and a refusal whose rule it names", async () => {
     const checker = new DocumentChecker(DEV);
     checker.observe(exchange("GET", `/items/${ITEM.id}`, 200, { ETag: '"3"', ...REQUEST_ID }, ITEM));
-    checker.observe(
-      exchange(
-        "POST",
-        "/items",
-        400,
-        REQUEST_ID,
-        {
-          error: {
-            code: "validation_failed",
-            message: "id is managed by the server and cannot be set",
-            requestId: "a-request-id",
-          },
-        },
-        { name: "espresso", id: ITEM.id },
-      ),
-    );
+    checker.observe(refusedCreate("id is managed by the server and cannot be set", { name: "espresso", id: ITEM.id }));
     expect(await checker.responseMismatches()).to.deep.equal([]);
     expect(await checker.unexplainedRefusals()).to.deep.equal([]);
   });
@@ -92,16 +83,7 @@ describe("contract: the document checker", () => {
 
   it("reports a refusal of a request the document accepts, under a rule it does not name", async () => {
     const checker = new DocumentChecker(DEV);
-    checker.observe(
-      exchange(
-        "POST",
-        "/items",
-        400,
-        REQUEST_ID,
-        { error: { code: "validation_failed", message: "espresso is not allowed today", requestId: "a-request-id" } },
-        { name: "espresso" },
-      ),
-    );
+    checker.observe(refusedCreate("espresso is not allowed today", { name: "espresso" }));
     expect(await checker.unexplainedRefusals()).to.deep.equal([
       { request: "POST /items", status: 400, problem: "espresso is not allowed today" },
     ]);
