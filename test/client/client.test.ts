@@ -27,10 +27,10 @@ const CLIENT_PATH = join(PROJECT_ROOT, "test", "client", "quick-start-client.ts"
  * there, against the committed types, which the first test below proves are what the document
  * generates now: so a document change the client no longer fits fails `npm test` without a second
  * compile. tsconfig.json chooses its files by `include` alone (asserted: no `files`, `exclude` or
- * `extends`), and an `include` pattern is a glob relative to tsconfig.json's folder whose `*.ts`
- * also matches `.d.ts` files (TypeScript's tsconfig reference, "include"); minimatch reads such
- * globs the same way. Loading TypeScript's own config parser here would cost the worker half a
- * second of CPU.
+ * `extends`), and an `include` pattern is a glob relative to tsconfig.json's folder in which `*`
+ * matches any characters but `/` (so `*.ts` also matches `.d.ts`) and `**` any folders
+ * (microsoft/TypeScript#5980, which added them); minimatch reads these globs the same way.
+ * Loading TypeScript's own config parser here would cost the worker half a second of CPU.
  */
 function typeChecked(file: string): boolean {
   const config = JSON.parse(readFileSync(join(PROJECT_ROOT, "tsconfig.json"), "utf8")) as Record<string, unknown>;
