@@ -206,11 +206,19 @@ function updatedItem(id: string, attributes: unknown): StoredItem {
   return item;
 }
 
+/** The item a failed write found, or 404 when there is none. */
+function existing(found: ItemRecord | undefined): ItemRecord {
+  if (found === undefined) {
+    throw notFound();
+  }
+  return found;
+}
+
 /**
- * What a failed PUT or PATCH condition means, from the item as it was found: missing -> 404;
- * this request's own write there -> that write was applied (an SDK retry after a lost answer):
- * the item as it stands; a version If-Match does not name -> 412. Otherwise undefined: the
- * condition failed on something else (a PATCH's guess at the item's shape).
+ * What a failed PUT or PATCH condition means, from the item as it was found: this request's own
+ * write there -> that write was applied (an SDK retry after a lost answer): the item as it
+ * stands; a version If-Match does not name -> 412, thrown. Otherwise undefined: the condition
+ * failed on something else (a PATCH's guess at the item's shape).
  *
  * Without If-Match the only conditions are existence and the token, so an existing item means
  * the token was there when the condition was checked, even if more writes have pushed it out of
@@ -218,18 +226,15 @@ function updatedItem(id: string, attributes: unknown): StoredItem {
  */
 function resolveFailedWrite(
   store: Store,
-  found: ItemRecord | undefined,
+  found: ItemRecord,
   versions: number[] | undefined,
   lastWriteWins: boolean,
-): StoredItem | Error | undefined {
-  if (found === undefined) {
-    return notFound();
-  }
+): StoredItem | undefined {
   if (found.tokens.includes(writeTokenOf(store)) || lastWriteWins) {
     return found.item;
   }
   if (versions !== undefined && !versions.includes(found.item.version)) {
-    return preconditionFailed();
+    throw preconditionFailed();
   }
   return undefined;
 }
@@ -246,15 +251,8 @@ export async function overwriteItem(
   if (outcome.ok) {
     return outcome.value;
   }
-  const resolved = resolveFailedWrite(
-    store,
-    await itemAfterFailure(store, id, outcome),
-    versions,
-    versions === undefined,
-  );
-  if (resolved instanceof Error) {
-    throw resolved;
-  }
+  const found = existing(await itemAfterFailure(store, id, outcome));
+  const resolved = resolveFailedWrite(store, found, versions, versions === undefined);
   if (resolved === undefined) {
     // If-Match named this version, yet the condition failed: the item was read after a later
     // write (the engine returned no image). It failed If-Match when it was checked.
@@ -382,11 +380,8 @@ export async function mergeIntoItem(
     if (outcome.ok) {
       return updatedItem(id, outcome.value.Attributes);
     }
-    known = await itemAfterFailure(store, id, outcome);
+    known = existing(await itemAfterFailure(store, id, outcome));
     const resolved = resolveFailedWrite(store, known, versions, false);
-    if (resolved instanceof Error) {
-      throw resolved;
-    }
     if (resolved !== undefined) {
       return resolved;
     }
@@ -413,27 +408,18 @@ async function patchByMerging(
     if (round > 0) {
       await backoff(round - 1);
     }
-    const current = round === 0 && shown !== undefined ? shown : await readRecord(store, id);
+    const current = existing(round === 0 && shown !== undefined ? shown : await readRecord(store, id));
     const resolved = resolveFailedWrite(store, current, versions, false);
     if (resolved !== undefined) {
-      if (resolved instanceof Error) {
-        throw resolved;
-      }
       return resolved;
     }
-    const item = current?.item;
-    if (item === undefined) {
-      throw notFound();
-    }
+    const { item } = current;
     const outcome = await writeClientFields(store, id, mergeItem(item, patch), now, [item.version], item);
     if (outcome.ok) {
       return outcome.value;
     }
     const shownNow = recordOf(outcome.image);
     const told = shownNow === undefined ? undefined : resolveFailedWrite(store, shownNow, versions, false);
-    if (told instanceof Error) {
-      throw told;
-    }
     if (told !== undefined) {
       return told;
     }
