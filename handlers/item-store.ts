@@ -206,7 +206,7 @@ function updatedItem(id: string, attributes: unknown): StoredItem {
   return item;
 }
 
-/** The item a failed write found, or 404 when there is none. */
+/** The item as read, or as a failed write showed it; 404 when there is none. */
 function existing(found: ItemRecord | undefined): ItemRecord {
   if (found === undefined) {
     throw notFound();
