@@ -53,23 +53,39 @@ function headersOf(incoming: IncomingHttpHeaders): Headers {
   return headers;
 }
 
-function send(
-  url: URL,
-  method: string,
-  lines: [string, string][],
-  body: Buffer | undefined,
-  agent: HttpAgent,
-): Promise<{ status: number; headers: Headers; text: string }> {
+/** A request exactly as it goes out. */
+export interface RawRequest {
+  method: string;
+  /** Request target as sent: path and query, e.g. `/items?limit=5`. */
+  target: string;
+  /** In order; a name given twice is sent as two header lines. */
+  headers: [string, string][];
+  body?: Buffer;
+}
+
+export interface RawAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
+/**
+ * Sends one request with Node's own client, which sends a request target exactly as given (any
+ * visible ASCII, percent-encoding included), repeated headers, header values with obs-text
+ * bytes, and any body bytes. A body gets its Content-Length unless the request gives its own:
+ * Node frames a GET, DELETE or OPTIONS body only when told its length.
+ */
+export function sendRaw(origin: URL, agent: HttpAgent, request: RawRequest): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
-    const outgoing = (url.protocol === "https:" ? httpsRequest : httpRequest)({
+    const outgoing = (origin.protocol === "https:" ? httpsRequest : httpRequest)({
       agent,
-      host: url.hostname,
-      port: url.port,
-      method,
-      path: `${url.pathname}${url.search}`,
+      host: origin.hostname,
+      port: origin.port,
+      method: request.method,
+      path: request.target,
     });
     const grouped = new Map<string, { name: string; values: string[] }>();
-    for (const [name, value] of lines) {
+    for (const [name, value] of request.headers) {
       const entry = grouped.get(name.toLowerCase()) ?? { name, values: [] };
       entry.values.push(value);
       grouped.set(name.toLowerCase(), entry);
@@ -77,8 +93,8 @@ function send(
     for (const { name, values } of grouped.values()) {
       outgoing.setHeader(name, values.length === 1 ? (values[0] ?? "") : values);
     }
-    if (body !== undefined) {
-      outgoing.setHeader("Content-Length", body.length);
+    if (request.body !== undefined && !grouped.has("content-length")) {
+      outgoing.setHeader("Content-Length", request.body.length);
     }
     outgoing.on("response", (incoming) => {
       const chunks: Buffer[] = [];
@@ -86,15 +102,24 @@ function send(
       incoming.on("end", () =>
         resolve({
           status: incoming.statusCode ?? 0,
-          headers: headersOf(incoming.headers),
+          headers: incoming.headers,
           text: Buffer.concat(chunks).toString("utf8"),
         }),
       );
       incoming.on("error", reject);
     });
     outgoing.on("error", reject);
-    outgoing.end(body);
+    outgoing.end(request.body);
   });
+}
+
+/** A body parsed as JSON; undefined when it is empty or not JSON. */
+export function jsonOf(text: string): unknown {
+  try {
+    return text === "" ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 export function client(baseUrl: string, defaultHeaders: Record<string, string> = {}, observe?: Observer) {
@@ -116,19 +141,14 @@ export function client(baseUrl: string, defaultHeaders: Record<string, string> =
     }
     const url = new URL(path.replace(/^\//, ""), base);
     const lines: [string, string][] = [...Object.entries(headers), ...(options.headerLines ?? [])];
+    const target = `${url.pathname}${url.search}`;
     const started = performance.now();
-    const answer = await send(url, method, lines, body, agent);
+    const answer = await sendRaw(url, agent, { method, target, headers: lines, body });
     const durationMs = performance.now() - started;
-    let json: unknown;
-    try {
-      json = answer.text === "" ? undefined : JSON.parse(answer.text);
-    } catch {
-      json = undefined;
-    }
-    const response: ApiResponse = { ...answer, json };
+    const response: ApiResponse = { ...answer, headers: headersOf(answer.headers), json: jsonOf(answer.text) };
     observe?.({
       method,
-      target: `${url.pathname}${url.search}`,
+      target,
       path: `/${url.pathname.slice(base.pathname.length)}`,
       query: url.search,
       requestHeaders: lines,

@@ -1,20 +1,13 @@
 /**
- * Raw HTTP for the reliability suite. Unlike fetch, Node's http client sends a request target
- * exactly as given (any visible ASCII, percent-encoding included), repeated headers, header
- * values with obs-text bytes, and any body bytes, so fuzzed requests reach the server unaltered.
+ * Raw HTTP for the reliability suite: the contract client's sender (`sendRaw`, Node's own client
+ * rather than fetch), so fuzzed requests reach the server unaltered, with each answer's latency.
  */
-import { Agent, IncomingHttpHeaders, request as httpRequest } from "http";
+import { Agent, IncomingHttpHeaders } from "http";
 import { expect } from "chai";
 import { ERROR_STATUS, ErrorCode } from "../../handlers/errors";
+import { RawRequest, jsonOf, sendRaw } from "./http-client";
 
-export interface RawRequest {
-  method: string;
-  /** Request target as sent: path and query, e.g. `/items?limit=5`. */
-  target: string;
-  /** In order; a name given twice is sent as two header lines. */
-  headers: [string, string][];
-  body?: Buffer;
-}
+export type { RawRequest };
 
 export interface RawResponse {
   status: number;
@@ -32,56 +25,14 @@ export interface RawClient {
 }
 
 export function rawClient(baseUrl: string): RawClient {
-  const url = new URL(baseUrl);
+  const origin = new URL(baseUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   return {
-    send: (request) =>
-      new Promise((resolve, reject) => {
-        const started = Date.now();
-        const outgoing = httpRequest({
-          agent,
-          host: url.hostname,
-          port: url.port,
-          method: request.method,
-          path: request.target,
-        });
-        const grouped = new Map<string, { name: string; values: string[] }>();
-        for (const [name, value] of request.headers) {
-          const entry = grouped.get(name.toLowerCase()) ?? { name, values: [] };
-          entry.values.push(value);
-          grouped.set(name.toLowerCase(), entry);
-        }
-        for (const { name, values } of grouped.values()) {
-          outgoing.setHeader(name, values.length === 1 ? (values[0] ?? "") : values);
-        }
-        if (request.body !== undefined && !grouped.has("content-length")) {
-          // Node frames a GET/DELETE/OPTIONS body only when told its length.
-          outgoing.setHeader("Content-Length", request.body.length);
-        }
-        outgoing.on("error", reject);
-        outgoing.on("response", (response) => {
-          const chunks: Buffer[] = [];
-          response.on("data", (chunk: Buffer) => chunks.push(chunk));
-          response.on("error", reject);
-          response.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
-            let json: unknown;
-            try {
-              json = text === "" ? undefined : JSON.parse(text);
-            } catch {
-              json = undefined;
-            }
-            resolve({
-              status: response.statusCode ?? 0,
-              headers: response.headers,
-              text,
-              json,
-              latencyMs: Date.now() - started,
-            });
-          });
-        });
-        outgoing.end(request.body);
-      }),
+    send: async (request) => {
+      const started = Date.now();
+      const answer = await sendRaw(origin, agent, request);
+      return { ...answer, json: jsonOf(answer.text), latencyMs: Date.now() - started };
+    },
     close: () => agent.destroy(),
   };
 }
