@@ -14,7 +14,7 @@ import { Engine, engineClient, ensureTables, startEmbeddedEngine } from "../../l
 import { LocalApi, startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
 import { ApiResponse, Request, client } from "../support/http-client";
-import { expectErrorEnvelope } from "../support/reliability-http";
+import { expectErrorEnvelope } from "../support/error-envelope";
 import { DynamoDbProxy, ProxyMode, dynamoDbError, startDynamoDbProxy } from "../support/reliability-proxy";
 import { StoreReader, storeReader } from "../support/reliability-store";
 

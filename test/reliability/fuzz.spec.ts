@@ -37,14 +37,8 @@ import {
   queryChoice,
   validBodyText,
 } from "../support/reliability-arbitraries";
-import {
-  RawClient,
-  RawRequest,
-  RawResponse,
-  expectErrorEnvelope,
-  headerValue,
-  rawClient,
-} from "../support/reliability-http";
+import { expectErrorEnvelope, headerValue } from "../support/error-envelope";
+import { RawClient, RawRequest, RawResponse, rawClient } from "../support/reliability-http";
 import { StoreReader, StoreSnapshot, describeChange, storeReader } from "../support/reliability-store";
 
 const FIXED_SEED = 20260415;
