@@ -13,6 +13,7 @@ import { GATEWAY_RESPONSES } from "../../infra/apigateway-openapi";
 import type { Settings } from "../../infra/config";
 import { expectErrorEnvelope } from "../support/error-envelope";
 import { ApiResponse, Exchange, Observer, Request, client } from "../support/http-client";
+import { TIMESTAMP, UUID } from "../support/quick-start-items";
 
 /** Direct access to the tables, where the driver owns them. */
 export interface ContractTables {
@@ -50,9 +51,6 @@ export interface ContractCheck {
 
 /** A walk of the whole table stops here: past it the table is too large for a check. */
 const MAX_WALKED_ITEMS = 10000;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** An error answer: this status and code, the envelope as DESIGN §2 states it, no stack trace. */
 export function expectError(response: ApiResponse, status: number, code: string): void {
@@ -181,7 +179,7 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
       expect(item).to.include({ name: "Espresso machine", description: "", color: "red", version: 1 });
       expect(item.tags).to.deep.equal(["a", "b"]);
       expect(item.dims).to.deep.equal({ w: 1.5 });
-      expect(item.createdAt).to.match(ISO_UTC).and.equal(item.updatedAt);
+      expect(item.createdAt).to.match(TIMESTAMP).and.equal(item.updatedAt);
       expect(response.headers.get("location")).to.equal(`${ctx.url}items/${item.id}`);
       expect(response.headers.get("etag")).to.equal('"1"');
       expect(response.headers.get("x-request-id")).to.be.a("string").and.not.equal("");
@@ -519,7 +517,7 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
         version: 2,
         createdAt: item.createdAt,
       });
-      expect(updatedAt).to.match(ISO_UTC);
+      expect(updatedAt).to.match(TIMESTAMP);
       expect(Date.parse(updatedAt)).to.be.at.least(Date.parse(item.updatedAt));
       expect((await ctx.api("GET", `items/${item.id}`)).json).to.deep.equal(response.json);
     },
@@ -618,7 +616,7 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
         version: 2,
         createdAt: item.createdAt,
       });
-      expect(updatedAt).to.match(ISO_UTC);
+      expect(updatedAt).to.match(TIMESTAMP);
       expect((await ctx.api("GET", `items/${item.id}`)).json).to.deep.equal(response.json);
     },
   },
