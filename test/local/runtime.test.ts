@@ -14,7 +14,7 @@ import { LocalApi, startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
 import { expectError } from "../contract/contract";
 import { client } from "../support/http-client";
-import { startApiProcess } from "../support/process";
+import { killLeftoverApiProcesses, startApiProcess } from "../support/process";
 
 const dev = readStackSettings("dev");
 const prod = readStackSettings("prod");
@@ -28,7 +28,8 @@ describe("local runtime", function () {
     beforeEach(() => {
       dataDir = mkdtempSync(join(tmpdir(), "items-api-data-"));
     });
-    afterEach(() => {
+    afterEach(async () => {
+      await killLeftoverApiProcesses();
       rmSync(dataDir, { recursive: true, force: true });
     });
 

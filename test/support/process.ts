@@ -1,5 +1,6 @@
 /** Runs `npm start`'s entry point as a child process, the way a user does. */
 import { ChildProcess, spawn } from "child_process";
+import { once } from "events";
 import { join } from "path";
 
 import { PROJECT_ROOT } from "../../local/stack-settings";
@@ -18,6 +19,24 @@ export interface RunningApi {
   exited: Promise<number | null>;
 }
 
+/**
+ * Runtimes started here that have not exited. A test that fails before it stops its runtime
+ * would otherwise leave it running past the test run: a child outlives its parent.
+ */
+const live = new Set<ChildProcess>();
+process.on("exit", () => live.forEach((child) => child.kill("SIGKILL")));
+
+/** Kills the runtimes a test left running (a failed assertion skips its own stop). */
+export async function killLeftoverApiProcesses(): Promise<void> {
+  await Promise.all(
+    [...live].map(async (child) => {
+      const exited = once(child, "exit");
+      child.kill("SIGKILL");
+      await exited;
+    }),
+  );
+}
+
 export function startApiProcess(env: Record<string, string>, args: string[] = []): Promise<RunningApi> {
   const started = Date.now();
   const child = spawn(process.execPath, ["-r", SWC_REGISTER, "local/main.ts", ...args], {
@@ -25,8 +44,14 @@ export function startApiProcess(env: Record<string, string>, args: string[] = []
     env: { ...process.env, PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  live.add(child);
   let output = "";
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("exit", (code) => {
+      live.delete(child);
+      resolve(code);
+    }),
+  );
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString("utf8");
@@ -39,6 +64,9 @@ export function startApiProcess(env: Record<string, string>, args: string[] = []
     child.stdout?.on("data", onData);
     child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
     void exited.then((code) => reject(new Error(`local runtime exited with ${code} before it was ready:\n${output}`)));
-    setTimeout(() => reject(new Error(`local runtime not ready after 30 s:\n${output}`)), 30000).unref();
+    setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`local runtime not ready after 30 s:\n${output}`));
+    }, 30000).unref();
   });
 }
