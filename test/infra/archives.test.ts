@@ -10,7 +10,8 @@ import { expect } from "chai";
 import { HANDLER_VARIABLES, handlerEnvironment } from "../../handlers/env";
 import type { ProxyHandler } from "../../handlers/http";
 import { proxyEvent, lambdaContext } from "../support/lambda";
-import { PROJECT_ROOT, ProgramSnapshot, resourceOf, stackSettings, stackSnapshot } from "../support/program-snapshot";
+import { readStackSettings } from "../../local/stack-settings";
+import { PROJECT_ROOT, ProgramSnapshot, resourceOf, stackSnapshot } from "../support/program-snapshot";
 import { loadSerializedHandlers, serializedFunctions } from "../support/serialized-handlers";
 import { ROUTES } from "./expectations";
 import { startInfraPrograms } from "./programs";
@@ -42,7 +43,7 @@ describe("infra: Lambda archives and their serialized code", function () {
 
   for (const stack of ["dev", "prod"]) {
     describe(`${stack} stack`, () => {
-      const settings = stackSettings(stack);
+      const settings = readStackSettings(stack);
       let snapshot: ProgramSnapshot;
       before(async () => {
         snapshot = await stackSnapshot(stack);

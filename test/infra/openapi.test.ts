@@ -29,7 +29,8 @@ import { buildOpenApiDocument } from "../../infra/openapi";
 import { routes } from "../../infra/routes";
 import { itemPatchSchema, newItemSchema } from "../../infra/schemas";
 import { createGateway, functionNameOf } from "../../local/gateway";
-import { resourceOf, stackSettings, stackSnapshot } from "../support/program-snapshot";
+import { readStackSettings } from "../../local/stack-settings";
+import { resourceOf, stackSnapshot } from "../support/program-snapshot";
 import { STACKS, startInfraPrograms } from "./programs";
 
 type Operation = Record<string, unknown> & {
@@ -108,7 +109,7 @@ describe("infra: OpenAPI documents", function () {
 
   for (const stack of STACKS) {
     describe(`${stack} stack`, () => {
-      const settings = stackSettings(stack);
+      const settings = readStackSettings(stack);
       const keys = settings.apiKeys.required;
 
       it("exports a valid OpenAPI 3.0 document, equal to buildOpenApiDocument for the stack's settings", async () => {

@@ -6,6 +6,7 @@ import { createHash } from "crypto";
 import { expect } from "chai";
 import { buildOpenApiDocument } from "../../infra/openapi";
 import { startLocalApi } from "../../local/server";
+import { readStackSettings } from "../../local/stack-settings";
 import {
   DEV_OPTIONS_RUN,
   ProgramRequest,
@@ -14,7 +15,6 @@ import {
   RegisteredResource,
   resourceOf,
   resourcesOfType,
-  stackSettings,
   stackSnapshot,
 } from "../support/program-snapshot";
 import { EXPECTED_DYNAMODB_ACTIONS, ROUTES } from "./expectations";
@@ -110,8 +110,8 @@ describe("infra: index.ts under Pulumi mocks", function () {
   });
 
   it("has different, real settings per stack (prod: PITR, protection, keys, no wildcard CORS, longer retention, tighter throttling)", () => {
-    const dev = stackSettings("dev");
-    const prod = stackSettings("prod");
+    const dev = readStackSettings("dev");
+    const prod = readStackSettings("prod");
     expect([dev.pointInTimeRecovery, dev.deletionProtection, dev.apiKeys.required]).to.deep.equal([
       false,
       false,
@@ -140,7 +140,7 @@ describe("infra: index.ts under Pulumi mocks", function () {
 
   for (const stack of STACKS) {
     describe(`${stack} stack`, () => {
-      const settings = stackSettings(stack);
+      const settings = readStackSettings(stack);
       const prefix = `items-api-${stack}`;
       let snapshot: ProgramSnapshot;
       before(async () => {

@@ -10,8 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs
 import { tmpdir } from "os";
 import { join } from "path";
 import { createInterface } from "readline";
-import type { Settings } from "../../infra/settings";
-import { PROJECT_ROOT, readStackSettings } from "../../local/stack-settings";
+import { PROJECT_ROOT } from "../../local/stack-settings";
 import { TYPESCRIPT_EMIT_COVERAGE_VARIABLE } from "./mocha-run";
 
 export interface ProgramRequest {
@@ -231,9 +230,4 @@ export function resourceNamed(snapshot: ProgramSnapshot, name: string, type?: st
     throw new Error(`expected one resource named ${name}, found ${found.length}`);
   }
   return found[0];
-}
-
-/** A stack's settings, parsed from its `Pulumi.<stack>.yaml` by the program's own parser. */
-export function stackSettings(stack: string): Settings {
-  return readStackSettings(stack);
 }
