@@ -5,9 +5,10 @@
  * must be one the document refuses too, or one whose rule the document names where OpenAPI 3.0
  * cannot state it. Used by both drivers (contract.ts, verify.ts).
  */
+import type { AnySchema, AnyValidateFunction } from "ajv/dist/core";
 import addFormats from "ajv-formats";
 import OpenAPIBackend from "openapi-backend";
-import type { Operation } from "openapi-backend";
+import type { AjvCustomizer, Operation } from "openapi-backend";
 import { MAX_BODY_BYTES } from "../../handlers/request";
 import type { Settings } from "../../infra/config";
 import { buildOpenApiDocument } from "../../infra/openapi";
@@ -47,6 +48,34 @@ const UNSTATABLE_RULES: readonly { rule: string; message: RegExp; phrase: string
 
 /** Statuses and codes by which the server says a request is invalid (not a state of the data). */
 const INVALID_REQUEST = new Set(["400", "413", "415"]);
+
+/**
+ * Validators compiled once per process, by schema and Ajv options. openapi-backend makes an Ajv
+ * for each operation it validates and compiles a validator for each of the operation's statuses,
+ * four for each status's response headers (openapi-backend validation.js, `getAjv` and
+ * `buildResponseHeadersValidatorForOperation`); and each contract run (dev and prod, local and
+ * serialized) has its own checker. That made over a thousand compiles per `npm test`, most of
+ * the same few schemas, and most of the checks' time. The schemas it compiles are dereferenced
+ * (backend.js, `dereferenceSync` in quick mode), so a validator depends only on the schema and on
+ * the options and formats the Ajv was made with, which are the same for every Ajv of a context.
+ */
+const compiledValidators = new Map<string, AnyValidateFunction>();
+
+const customizeAjv: AjvCustomizer = (ajv, options, context) => {
+  // The document's formats (uuid, date-time, uri) are checked, not ignored.
+  addFormats(ajv);
+  const compile = ajv.compile.bind(ajv) as (schema: AnySchema) => AnyValidateFunction;
+  ajv.compile = ((schema: AnySchema) => {
+    const key = JSON.stringify([context, options, schema]);
+    let validate = compiledValidators.get(key);
+    if (validate === undefined) {
+      validate = compile(schema);
+      compiledValidators.set(key, validate);
+    }
+    return validate;
+  }) as typeof ajv.compile;
+  return ajv;
+};
 
 function queryObject(query: string): Record<string, string | string[]> {
   const params = new URLSearchParams(query);
@@ -90,11 +119,7 @@ export class DocumentChecker {
       quick: true,
       validate: true,
       coerceTypes: true,
-      // The document's formats (uuid, date-time, uri) are checked, not ignored.
-      customizeAjv: (ajv) => {
-        addFormats(ajv);
-        return ajv;
-      },
+      customizeAjv,
     }).init();
     return this.backend;
   }
