@@ -267,13 +267,26 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
 
 type Validators = (modelName: string) => ValidateFunction;
 
+/**
+ * One set of validators per distinct set of models in a process: adding the models checks each
+ * against draft 4's meta-schema, which Ajv compiles anew for every instance, and every gateway of
+ * the same document (or of another stack with the same models) would repeat that and every
+ * compile. Models do not change once imported.
+ */
+const validatorsByModels = new Map<string, Validators>();
+
 function modelValidators(api: ImportedApi): Validators {
+  const key = JSON.stringify(api.models);
+  const shared = validatorsByModels.get(key);
+  if (shared !== undefined) {
+    return shared;
+  }
   const ajv = new Ajv({ allErrors: false, strict: false });
   for (const [name, model] of Object.entries(api.models)) {
     ajv.addSchema(model, `#/components/schemas/${name}`);
   }
   const compiled = new Map<string, ValidateFunction>();
-  return (name) => {
+  const validators: Validators = (name) => {
     let validate = compiled.get(name);
     if (validate === undefined) {
       validate = ajv.compile({ $ref: `#/components/schemas/${name}` });
@@ -281,6 +294,8 @@ function modelValidators(api: ImportedApi): Validators {
     }
     return validate;
   };
+  validatorsByModels.set(key, validators);
+  return validators;
 }
 
 /**
