@@ -1,7 +1,7 @@
 /**
  * Every Pulumi program run the suite makes. They take seconds each, so the first infra suite to
  * run starts them all at once (they are memoized), in one process; under `npm test` mocha's
- * global setup (test/support/program-runs.ts) starts them once for all its workers.
+ * global setup (test/support/program-runs.ts) starts them when the run starts.
  */
 import { DEV_OPTIONS_RUN, ProgramRequest, sharedProcessSnapshots } from "../support/program-snapshot";
 
@@ -63,8 +63,8 @@ export const NEW_ROUTE_RUN: ProgramRequest = { stack: "dev", preload: ["test/sup
 /**
  * Every run the suite makes, one after another in one process: the first run loads the Pulumi
  * SDK, the AWS provider and awsx (most of its 4 s here), and each later one costs about 1.5 s; a
- * second process would load them all again (4 s more of the two cores, which the mocha workers
- * need). The stacks come first, as most tests wait for them; the invalid configurations stop
+ * second process would load them all again (4 s more of the two cores, which mocha, tsc and the
+ * lint need). The stacks come first, as most tests wait for them; the invalid configurations stop
  * before any resource and cost little.
  */
 export const PROGRAM_RUNS: readonly ProgramRequest[] = [

@@ -32,9 +32,9 @@ export function mochaRcFlags(): string[] {
     throw new Error(".mocharc.json must hold a JSON object");
   }
   return Object.entries(rc).flatMap(([key, value]: [string, unknown]): string[] => {
-    // A few spec files: one process, and no global setup that starts every program run of the
-    // whole suite (a spec that needs one starts its own, test/support/program-snapshot.ts).
-    if (key === "spec" || key === "parallel" || key === "jobs") {
+    // A few spec files, and no global setup that starts every program run of the whole suite
+    // (a spec that needs one starts its own, test/support/program-snapshot.ts).
+    if (key === "spec") {
       return [];
     }
     if (Array.isArray(value)) {

@@ -1,8 +1,9 @@
 /**
- * mocha's global setup: starts every Pulumi program run the suite needs once for the whole mocha
- * run (with --parallel each worker process would otherwise make its own) and writes each snapshot
- * to a folder the tests read through `programSnapshot`. It returns at once: a test that needs a
- * run waits for its file while the others go on.
+ * mocha's global setup: starts every Pulumi program run the suite needs when the mocha run starts,
+ * in one child process beside the first tests (the infra suites, which would start them
+ * otherwise, come late in the run), and writes each snapshot to a folder the tests read through
+ * `programSnapshot`. It returns at once: a test that needs a run waits for its file while the
+ * others go on.
  */
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
