@@ -171,15 +171,16 @@ function plainItemOf(record: unknown): JsonObject | undefined {
   if (!isJsonObject(record)) {
     return undefined;
   }
-  const plain: JsonObject = {};
+  const entries: [string, Json][] = [];
   for (const [key, value] of Object.entries(record)) {
     const converted = plainValueOf(value);
     if (converted === undefined) {
       return undefined;
     }
-    plain[key] = converted;
+    entries.push([key, converted]);
   }
-  return plain;
+  // Own properties whatever the names (an assignment to `__proto__` would set the prototype).
+  return Object.fromEntries(entries);
 }
 
 /**

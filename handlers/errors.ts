@@ -24,7 +24,6 @@ const ERROR_STATUS = {
   idempotency_key_reused: 422,
   throttled: 429,
   internal_error: 500,
-  bad_gateway: 502,
   unavailable: 503,
   gateway_timeout: 504,
 } as const satisfies Record<string, number>;

@@ -29,6 +29,14 @@ export type Operation = (invocation: Invocation) => Promise<Reply>;
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
+/**
+ * Lambda's response payload limit for a synchronous invocation, the proxy result as JSON ("Lambda
+ * quotas": 6 MB for request and response). Past it Lambda fails the invocation ("Response payload
+ * size exceeded maximum allowed payload size (6291556 bytes)") and API Gateway answers with its
+ * INTEGRATION_FAILURE response: handlers keep their results under it.
+ */
+export const MAX_PROXY_RESULT_BYTES = 6 * 1024 * 1024;
+
 /** Time kept back from the Lambda deadline so a slow store still gets a 503 out in time. */
 const DEADLINE_MARGIN_MS = 500;
 
@@ -92,10 +100,11 @@ export function createHandler(operationId: string, operation: Operation, deps: D
       latencyMs: Date.now() - started,
       consumedCapacityUnits: store.consumed.capacityUnits,
     });
+    // HEAD: the headers GET would send, without the body (RFC 9110 §9.3.2).
     return {
       statusCode: reply.statusCode,
       headers,
-      body: reply.body === undefined ? "" : JSON.stringify(reply.body),
+      body: reply.body === undefined || event.httpMethod === "HEAD" ? "" : JSON.stringify(reply.body),
     };
   };
 }

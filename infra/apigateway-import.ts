@@ -111,15 +111,32 @@ export const PAYLOAD_TOO_LARGE_TEXT = `HTTP content length exceeded ${MAX_PAYLOA
 /** [limits] Integration timeout: 50 ms to 29 s for every integration type. */
 export const INTEGRATION_TIMEOUT_RANGE_MS = { min: 50, max: 29000 } as const;
 /**
- * Lambda's quota for a synchronous invocation's request payload (Lambda Developer Guide,
- * "Lambda quotas": 6 MB). An event larger than this cannot be delivered: the invocation fails,
- * which reaches API Gateway as an integration failure (502).
+ * Lambda's quota for a synchronous invocation's payload, request and response alike (Lambda
+ * Developer Guide, "Lambda quotas": "6 MB each for request and response (synchronous)"). An event
+ * larger than this cannot be delivered: Lambda rejects the invocation. A proxy result larger than
+ * this is not returned: the invocation fails after the function ran ("Lambda Customer Function
+ * Error: Response payload size exceeded maximum allowed payload size (6291556 bytes)", which API
+ * Gateway logs with response type INTEGRATION_FAILURE and answers 502, as reported in
+ * DataBiosphere/azul#8258 and #7466). handlers/http.ts MAX_PROXY_RESULT_BYTES keeps results under
+ * it (a test ties the two).
  */
 export const LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /**
- * Status API Gateway answers when a Lambda proxy integration fails: the function throws, runs past
- * its own timeout, or returns something that is not a proxy result ([proxy]: "If the function
- * output is of a different format, API Gateway returns a 502 Bad Gateway error response").
+ * Status API Gateway gives an invocation Lambda rejects, before the function runs (throttled for
+ * concurrency, an event over the payload quota): "If the Lambda API rejects the invocation
+ * request, API Gateway returns a 500 error code" (Lambda Developer Guide, "Handling Lambda errors
+ * with an API Gateway API"). It reaches the client through the INTEGRATION_FAILURE gateway
+ * response ("Lambda 429 now maps to the INTEGRATION_FAILURE API Gateway response", AWS's answer
+ * quoted on Stack Overflow 36363280; re:Post "Inconsistencies in response codes depending on
+ * whether API Gateway response settings are configured": with INTEGRATION_FAILURE customized, a
+ * function over its concurrency limit answers that response's status).
+ */
+export const INVOKE_REJECTED_STATUS = 500;
+/**
+ * Status API Gateway answers when a Lambda proxy integration fails after the function ran: it
+ * throws, runs past its own timeout, returns something that is not a proxy result ([proxy]: "If
+ * the function output is of a different format, API Gateway returns a 502 Bad Gateway error
+ * response"), or a result over the payload quota. Also through INTEGRATION_FAILURE.
  */
 export const FUNCTION_ERROR_STATUS = 502;
 /** [types] INTEGRATION_TIMEOUT: the integration ran past its timeout (at most 29 s). */

@@ -21,7 +21,7 @@ import {
 import { INTEGRATION_TIMEOUT_RANGE_MS } from "./apigateway-import";
 import type { Settings } from "./config";
 import { OpenApiDocument, buildOpenApiDocument } from "./openapi";
-import { Route, routesByPath } from "./routes";
+import { Route, allowedMethods, methodsOf, operationIdOf, routesByPath } from "./routes";
 
 export interface ApiGatewayDocumentInputs {
   /** The public document (`buildOpenApiDocument`), left untouched. */
@@ -67,8 +67,17 @@ export const GATEWAY_RESPONSES: Record<string, GatewayResponseSpec> = {
     message: "the request body is not JSON or does not match the operation's request schema (see /openapi.json)",
   },
   EXPIRED_TOKEN: { code: "forbidden", message: "the token has expired" },
-  // The function failed: it threw, ran past its timeout or answered something that is not a proxy result.
-  INTEGRATION_FAILURE: { code: "bad_gateway", message: "the function failed to answer" },
+  // Lambda refused the invocation (throttled: the function's or the account's concurrency), or
+  // the function failed (threw, ran past its timeout, answered no proxy result or one over 6 MB).
+  // API Gateway gives all of these this one response (infra/apigateway-import.ts,
+  // INVOKE_REJECTED_STATUS): 503 with Retry-After, because the common cause in production is
+  // throttling, which a retry after a pause gets through; a failing function also raises the
+  // Lambda errors alarm. A fixed 502 would make a throttled function look broken.
+  INTEGRATION_FAILURE: {
+    code: "unavailable",
+    message: "the function could not answer (throttled or failed); retry later",
+    headers: { "Retry-After": String(RETRY_AFTER_SECONDS.unavailable) },
+  },
   INTEGRATION_TIMEOUT: { code: "gateway_timeout", message: "the function did not answer in time" },
   INVALID_API_KEY: { code: "forbidden", message: "a valid API key is required in x-api-key" },
   INVALID_SIGNATURE: { code: "forbidden", message: "the request signature is invalid" },
@@ -269,7 +278,7 @@ function mockOperation(
 
 /** `OPTIONS` on a path: the CORS preflight, 204. */
 export function preflightOperation(pathRoutes: readonly Route[], origins: readonly string[]): Record<string, unknown> {
-  const methods = [...pathRoutes.map((route) => route.method), "OPTIONS"].join(", ");
+  const methods = allowedMethods(pathRoutes).join(", ");
   return mockOperation(
     "CORS preflight",
     {
@@ -294,7 +303,7 @@ export function methodNotAllowedOperation(
   pathRoutes: readonly Route[],
   origins: readonly string[],
 ): Record<string, unknown> {
-  const allow = pathRoutes.map((route) => route.method).join(", ");
+  const allow = allowedMethods(pathRoutes).join(", ");
   const status = ERROR_STATUS.method_not_allowed;
   return mockOperation(
     `Any other method: ${status} method_not_allowed`,
@@ -394,11 +403,13 @@ export function apiGatewayDocument(inputs: ApiGatewayDocumentInputs): OpenApiDoc
     if (pathItem === undefined) {
       throw new Error(`the document has no path ${path}`);
     }
-    for (const route of pathRoutes) {
-      const operation = pathItem[route.method.toLowerCase()] as Record<string, unknown> | undefined;
+    for (const [route, method] of pathRoutes.flatMap((route) =>
+      methodsOf(route).map((method) => [route, method] as const),
+    )) {
+      const operation = pathItem[method.toLowerCase()] as Record<string, unknown> | undefined;
       const uri = inputs.invokeArns[route.operationId];
       if (operation === undefined || uri === undefined) {
-        throw new Error(`no operation or function for ${route.operationId}`);
+        throw new Error(`no operation or function for ${operationIdOf(route, method)}`);
       }
       operation["x-amazon-apigateway-integration"] = {
         type: "aws_proxy",

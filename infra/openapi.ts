@@ -7,7 +7,7 @@ import { ERROR_STATUS, ErrorCode, RETRY_AFTER_SECONDS } from "../handlers/errors
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../handlers/operations";
 import { MAX_BODY_BYTES, MAX_IF_MATCH_TAGS } from "../handlers/request";
 import { API_KEY_HEADER } from "./apigateway-import";
-import { Route, ParameterName, routes as defaultRoutes, routesByPath } from "./routes";
+import { Route, ParameterName, methodsOf, operationIdOf, routes as defaultRoutes, routesByPath } from "./routes";
 import { JsonSchema, errorSchema, itemListSchema, itemSchema } from "./schemas";
 
 export interface OpenApiOptions {
@@ -177,6 +177,23 @@ function operationOf(route: Route, options: OpenApiOptions): Record<string, unkn
   };
 }
 
+/** HEAD of a GET operation: its parameters, statuses and headers, no content (RFC 9110 §9.3.2). */
+function headOperationOf(get: Record<string, unknown>, operationId: string): Record<string, unknown> {
+  const responses = Object.fromEntries(
+    Object.entries(get.responses as Record<string, Record<string, unknown>>).map(([status, response]) => {
+      const { content: _content, ...headers } = response;
+      return [status, headers];
+    }),
+  );
+  return {
+    ...get,
+    operationId,
+    summary: `${String(get.summary)} (headers only)`,
+    description: `HEAD: the status and headers GET answers, without a body. ${String(get.description)}`,
+    responses,
+  };
+}
+
 export function buildOpenApiDocument(
   options: OpenApiOptions,
   routes: readonly Route[] = defaultRoutes,
@@ -184,7 +201,13 @@ export function buildOpenApiDocument(
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [path, pathRoutes] of routesByPath(routes)) {
     paths[path] = Object.fromEntries(
-      pathRoutes.map((route) => [route.method.toLowerCase(), operationOf(route, options)]),
+      pathRoutes.flatMap((route) => {
+        const operation = operationOf(route, options);
+        return methodsOf(route).map((method) => [
+          method.toLowerCase(),
+          method === route.method ? operation : headOperationOf(operation, operationIdOf(route, method)),
+        ]);
+      }),
     );
   }
   const requestSchemas = Object.fromEntries(

@@ -18,7 +18,7 @@ import {
 import { JsonSchema, itemPatchSchema, newItemSchema } from "./schemas";
 import { IDEMPOTENCY_TABLE, ITEMS_TABLE, TableDefinition } from "./table-definitions";
 
-export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 export type DynamoDbAction =
   "dynamodb:GetItem" | "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:DeleteItem" | "dynamodb:Scan";
@@ -161,6 +161,26 @@ export const routes: readonly Route[] = [
     dynamodb: [{ table: ITEMS_TABLE, actions: ["dynamodb:DeleteItem", "dynamodb:GetItem"] }],
   },
 ];
+
+/**
+ * The methods a route answers: HEAD wherever GET is (RFC 9110 §9.1: "All general-purpose servers
+ * MUST support the methods GET and HEAD"), by the GET route's function, which sends no body.
+ */
+export function methodsOf(route: Route): HttpMethod[] {
+  return route.method === "GET" ? ["GET", "HEAD"] : [route.method];
+}
+
+/** The operationId of a route's operation for one of its methods. */
+export function operationIdOf(route: Route, method: HttpMethod): string {
+  return method === route.method
+    ? route.operationId
+    : `${route.operationId}${method[0]}${method.slice(1).toLowerCase()}`;
+}
+
+/** Every method a path answers, OPTIONS (the CORS preflight) last: its 405's `Allow`. */
+export function allowedMethods(pathRoutes: readonly Route[]): string[] {
+  return [...pathRoutes.flatMap(methodsOf), "OPTIONS"];
+}
 
 /** Paths in the order they first appear, each with its routes. */
 export function routesByPath(table: readonly Route[] = routes): Map<string, Route[]> {

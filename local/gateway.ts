@@ -24,6 +24,7 @@ import {
   ImportedMethod,
   IntegrationResponse,
   INTEGRATION_TIMEOUT_STATUS,
+  INVOKE_REJECTED_STATUS,
   LAMBDA_SYNC_PAYLOAD_BYTES,
   MAX_PAYLOAD_BYTES,
   METHOD_OVERRIDE_HEADER,
@@ -79,31 +80,31 @@ export interface GatewayOptions {
 const newExtendedRequestId = (): string => randomBytes(11).toString("base64");
 
 interface RequestHeaders {
-  /** Client casing (first seen), last value: the event's `headers`. */
-  single: Record<string, string>;
-  multi: Record<string, string[]>;
-  /** Lower-cased name -> the casing used in `single`/`multi`. */
+  /**
+   * Client casing (first seen) -> the last value: the event's `headers`. A Map, so that a name
+   * such as `__proto__` or `toString` is data, never an inherited property.
+   */
+  single: Map<string, string>;
+  /** Lower-cased name -> the casing used in `single`. */
   names: Map<string, string>;
 }
 
 /** Linear in the number of header lines. */
 function requestHeaders(rawHeaders: readonly string[]): RequestHeaders {
-  const headers: RequestHeaders = { single: {}, multi: {}, names: new Map() };
+  const headers: RequestHeaders = { single: new Map(), names: new Map() };
   for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
     const name = rawHeaders[index] ?? "";
-    const value = rawHeaders[index + 1] ?? "";
     const lower = name.toLowerCase();
     const key = headers.names.get(lower) ?? name;
     headers.names.set(lower, key);
-    headers.single[key] = value;
-    (headers.multi[key] ??= []).push(value);
+    headers.single.set(key, rawHeaders[index + 1] ?? "");
   }
   return headers;
 }
 
 function headerValue(headers: RequestHeaders, name: string): string | undefined {
   const key = headers.names.get(name.toLowerCase());
-  return key === undefined ? undefined : headers.single[key];
+  return key === undefined ? undefined : headers.single.get(key);
 }
 
 const mediaTypeOf = (contentType: string | undefined): string =>
@@ -154,7 +155,8 @@ function router(api: ImportedApi): (method: string, path: string) => Routing {
       if (!matches) {
         continue;
       }
-      const found = resource.methods[method] ?? resource.methods.ANY;
+      const found =
+        (Object.hasOwn(resource.methods, method) ? resource.methods[method] : undefined) ?? resource.methods.ANY;
       if (found === undefined) {
         return { kind: "none" };
       }
@@ -422,10 +424,13 @@ function renderVtl(
   request: { body: Buffer; query: URLSearchParams; pathParameters: Record<string, string> | null },
   state: VtlState,
 ): string {
-  const asMap = (values: Record<string, string>) => ({ ...values, get: (name: string) => values[name] });
+  const asMap = (values: Map<string, string>) => ({
+    ...Object.fromEntries(values),
+    get: (name: string) => values.get(name),
+  });
   const header = asMap(context.headers.single);
-  const querystring = asMap(Object.fromEntries(request.query));
-  const path = asMap(request.pathParameters ?? {});
+  const querystring = asMap(new Map(request.query));
+  const path = asMap(new Map(Object.entries(request.pathParameters ?? {})));
   const input = {
     body: request.body.toString("utf8"),
     params: (name?: string) =>
@@ -566,13 +571,18 @@ async function runProxy(
   const handler = options.functions[functionName];
   // Lambda refuses a synchronous invocation whose event exceeds its payload quota.
   if (handler === undefined || Buffer.byteLength(JSON.stringify(event)) > LAMBDA_SYNC_PAYLOAD_BYTES) {
-    return gatewayResponse(api, "INTEGRATION_FAILURE", context, FUNCTION_ERROR_STATUS);
+    return gatewayResponse(api, "INTEGRATION_FAILURE", context, INVOKE_REJECTED_STATUS);
   }
   const outcome = await invoke(handler, event, functionName, integration, options);
   if (outcome.kind === "integration-timeout") {
     return gatewayResponse(api, "INTEGRATION_TIMEOUT", context, INTEGRATION_TIMEOUT_STATUS);
   }
-  if (outcome.kind !== "ok" || !isProxyResult(outcome.value)) {
+  // A result over the payload quota fails the invocation after the function ran, like a throw.
+  if (
+    outcome.kind !== "ok" ||
+    !isProxyResult(outcome.value) ||
+    Buffer.byteLength(JSON.stringify(outcome.value)) > LAMBDA_SYNC_PAYLOAD_BYTES
+  ) {
     return gatewayResponse(api, "INTEGRATION_FAILURE", context, FUNCTION_ERROR_STATUS);
   }
   const result = outcome.value;

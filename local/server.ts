@@ -135,10 +135,53 @@ function envelope(code: ErrorCode, message: string, requestId: string): string {
   return JSON.stringify({ error: { code, message, requestId } });
 }
 
-/** The status line of an error the runtime writes to the socket itself, e.g. `HTTP/1.1 400 Bad Request`. */
-function statusLine(code: ErrorCode): string {
-  const status = ERROR_STATUS[code];
-  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}`;
+/** A response written to a socket Node no longer manages (a parse error, CONNECT), then closed. */
+function writeRaw(
+  socket: Socket,
+  status: number,
+  headers: Record<string, string | string[]>,
+  body: Buffer | string,
+): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const lines = Object.entries({ ...headers, "Content-Length": String(Buffer.byteLength(body)), Connection: "close" })
+    .flatMap(([name, value]) => (Array.isArray(value) ? value : [value]).map((line) => `${name}: ${line}\r\n`))
+    .join("");
+  socket.end(
+    Buffer.concat([Buffer.from(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n${lines}\r\n`), Buffer.from(body)]),
+  );
+}
+
+/**
+ * An absolute-form target (`http://host/items?limit=2`) as origin-form (`/items?limit=2`): a server
+ * MUST accept the absolute form (RFC 9112 §3.2.2). Any other target is kept as it came.
+ */
+function originFormOf(target: string): string {
+  const match = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(target);
+  if (match === null) {
+    return target;
+  }
+  const rest = target.slice(match[0].length);
+  return rest.startsWith("/") ? rest : `/${rest}`;
+}
+
+/**
+ * "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1 request message that
+ * lacks a Host header field" (RFC 9112 §3.2), answered here in the envelope.
+ */
+function hostRefusal(request: IncomingMessage) {
+  if (request.httpVersion !== "1.1" || request.headers.host !== undefined) {
+    return undefined;
+  }
+  const requestId = randomUUID();
+  return {
+    statusCode: ERROR_STATUS.validation_failed,
+    headers: { "Content-Type": "application/json", ...localHeaders(requestId) } as Record<string, string>,
+    body: envelope("validation_failed", "an HTTP/1.1 request must carry a Host header", requestId),
+    operationId: undefined,
+  };
 }
 
 /** What Node's parser refused, as the client reads it (the details stay in the log). */
@@ -234,11 +277,11 @@ async function serve(
 
   let inFlight = 0;
   let drained: (() => void) | undefined;
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+  const handleRequest = (request: IncomingMessage, response: ServerResponse) => {
     inFlight += 1;
     const started = Date.now();
     const method = request.method ?? "GET";
-    const url = request.url ?? "/";
+    const url = originFormOf(request.url ?? "/");
     const path = url.split("?")[0] ?? "/";
     void (async () => {
       try {
@@ -249,15 +292,18 @@ async function serve(
           return;
         }
         const page = pages(method, path);
-        const result = page
-          ? { ...page, headers: { ...page.headers, ...localHeaders(randomUUID()) }, operationId: undefined }
-          : await gateway({
-              method,
-              url,
-              rawHeaders: request.rawHeaders,
-              body,
-              sourceIp: request.socket.remoteAddress ?? "",
-            });
+        const refusal = hostRefusal(request);
+        const result =
+          refusal ??
+          (page
+            ? { ...page, headers: { ...page.headers, ...localHeaders(randomUUID()) }, operationId: undefined }
+            : await gateway({
+                method,
+                url,
+                rawHeaders: request.rawHeaders,
+                body,
+                sourceIp: request.socket.remoteAddress ?? "",
+              }));
         response.writeHead(result.statusCode, result.headers);
         response.end(result.body);
         log({
@@ -287,6 +333,31 @@ async function serve(
         }
       }
     })();
+  };
+  // Node's own answers would be bare status lines: a missing Host (400) is answered above, in
+  // the envelope; an Expect other than 100-continue is ignored, as RFC 9110 §10.1.1 allows ("MAY
+  // respond with a 417"), and the request answered as any other.
+  const server = createServer({ requireHostHeader: false }, handleRequest);
+  server.on("checkExpectation", handleRequest);
+  // CONNECT: Node hands over the socket. Answered by the gateway like any method it does not
+  // route (an authority-form target such as `example.com:443` names no resource: 404), then closed.
+  server.on("connect", (request: IncomingMessage, socket: Socket) => {
+    void (async () => {
+      const result = await gateway({
+        method: request.method ?? "CONNECT",
+        url: request.url ?? "",
+        rawHeaders: request.rawHeaders,
+        body: Buffer.alloc(0),
+        sourceIp: request.socket.remoteAddress ?? "",
+      });
+      writeRaw(socket, result.statusCode, result.headers, result.body);
+      log({
+        requestId: result.extendedRequestId,
+        method: request.method,
+        path: request.url,
+        status: result.statusCode,
+      });
+    })().catch(() => socket.destroy());
   });
   // Requests Node's parser refuses (a bad method token, headers over 16 KB, a malformed line)
   // get the envelope too, instead of Node's bare status line.
@@ -298,14 +369,11 @@ async function serve(
     }
     const requestId = randomUUID();
     const code = "validation_failed";
-    const body = envelope(code, clientErrorMessage(error), requestId);
-    const headers = { "Content-Type": "application/json", ...localHeaders(requestId), Connection: "close" };
-    socket.end(
-      `${statusLine(code)}\r\n` +
-        Object.entries({ ...headers, "Content-Length": String(Buffer.byteLength(body)) })
-          .map(([name, value]) => `${name}: ${value}\r\n`)
-          .join("") +
-        `\r\n${body}`,
+    writeRaw(
+      socket,
+      ERROR_STATUS[code],
+      { "Content-Type": "application/json", ...localHeaders(requestId) },
+      envelope(code, clientErrorMessage(error), requestId),
     );
     log({
       level: "info",
