@@ -26,7 +26,11 @@ export interface paths {
         post: operations["createItem"];
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * List items (headers only)
+         * @description HEAD: the status and headers GET answers, without a body. One page of items. Pass nextCursor back as cursor for the next page; it is absent on the last page.
+         */
+        head: operations["listItemsHead"];
         patch?: never;
         trace?: never;
     };
@@ -54,7 +58,11 @@ export interface paths {
          */
         delete: operations["deleteItem"];
         options?: never;
-        head?: never;
+        /**
+         * Get an item (headers only)
+         * @description HEAD: the status and headers GET answers, without a body. The item and its ETag. With If-None-Match naming the current ETag, 304 without a body.
+         */
+        head: operations["getItemHead"];
         /**
          * Patch an item
          * @description Applies a JSON Merge Patch (RFC 7396): null removes an attribute, objects merge. With If-Match, only if the ETag still matches.
@@ -370,6 +378,69 @@ export interface operations {
             };
         };
     };
+    listItemsHead: {
+        parameters: {
+            query?: {
+                /** @description Items per page */
+                limit?: components["parameters"]["limit"];
+                /** @description nextCursor of the previous page (opaque) */
+                cursor?: components["parameters"]["cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of items */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["x-request-id"];
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: validation_failed, invalid_cursor */
+            400: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: throttled */
+            429: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: internal_error */
+            500: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: unavailable */
+            503: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     getItem: {
         parameters: {
             query?: never;
@@ -679,6 +750,88 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
+            };
+        };
+    };
+    getItemHead: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 304 Not Modified when the item's ETag is one of these entity tags (weak comparison), or * */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /** @description The item's id, a UUID the server assigned. Any other value names no item: 404 not_found. */
+                id: components["parameters"]["id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The item */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: validation_failed */
+            400: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: not_found */
+            404: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: throttled */
+            429: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: internal_error */
+            500: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: unavailable */
+            503: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -12,7 +12,7 @@ import { CORS_ALLOWED_HEADERS } from "../../handlers/headers";
 import { GATEWAY_RESPONSES } from "../../infra/apigateway-openapi";
 import type { Settings } from "../../infra/config";
 import { expectErrorEnvelope } from "../support/error-envelope";
-import { ApiResponse, Exchange, Observer, Request, client } from "../support/http-client";
+import { ApiResponse, Exchange, Observer, Request, RequestOptions, client } from "../support/http-client";
 import { TIMESTAMP, UUID } from "../support/quick-start-items";
 
 /** Direct access to the tables, where the driver owns them. */
@@ -155,6 +155,45 @@ const invalidBodies: [string, unknown, string][] = [
   ["version", { name: "x", version: 7 }, "read_only_field"],
   ["createdAt", { name: "x", createdAt: "2020-01-01T00:00:00.000Z" }, "read_only_field"],
   ["updatedAt", { name: "x", updatedAt: "2020-01-01T00:00:00.000Z" }, "read_only_field"],
+];
+
+/** Names every object inherits, each a valid attribute name: the API must treat them as data. */
+const PROTOTYPE_NAMES = [
+  "toString",
+  "valueOf",
+  "hasOwnProperty",
+  "isPrototypeOf",
+  "propertyIsEnumerable",
+  "toLocaleString",
+];
+
+/** An item with exactly `count` attributes besides name and description: `a0` .. `a{count-1}`. */
+function attributes(count: number): Record<string, number> {
+  return Object.fromEntries(Array.from({ length: count }, (_, index) => [`a${index}`, index]));
+}
+
+/** The item as GET answers it now (status checked). */
+async function current(ctx: ContractContext, id: string): Promise<ApiResponse> {
+  const response = await ctx.api("GET", `items/${id}`);
+  expect(response.status, response.text).to.equal(200);
+  return response;
+}
+
+/**
+ * Every conditional form a write or a read can carry, and what RFC 9110 §13.2.2 makes of it on an
+ * item at version 1 (`"1"` is its ETag).
+ */
+const CONDITIONS_ON_VERSION_1: { headers: Record<string, string>; read: number; write: "412" | "applied" }[] = [
+  { headers: { "If-Match": '"1"' }, read: 200, write: "applied" },
+  { headers: { "If-Match": "*" }, read: 200, write: "applied" },
+  { headers: { "If-Match": '"2"' }, read: 412, write: "412" },
+  { headers: { "If-Match": 'W/"1"' }, read: 412, write: "412" },
+  { headers: { "If-None-Match": "*" }, read: 304, write: "412" },
+  { headers: { "If-None-Match": '"1"' }, read: 304, write: "412" },
+  { headers: { "If-None-Match": 'W/"1"' }, read: 304, write: "412" },
+  { headers: { "If-None-Match": '"2", "3"' }, read: 200, write: "applied" },
+  { headers: { "If-Match": '"1"', "If-None-Match": '"1"' }, read: 304, write: "412" },
+  { headers: { "If-Match": '"2"', "If-None-Match": '"2"' }, read: 412, write: "412" },
 ];
 
 export const CONTRACT_CHECKS: readonly ContractCheck[] = [
@@ -922,6 +961,62 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
   },
   {
     group: "idempotent create",
+    title:
+      "never lets another body take over an abandoned claim: 422, however long ago it lapsed, and the key keeps one item",
+    needsTables: true,
+    run: async (ctx) => {
+      const key = `key-${randomUUID()}`;
+      const itemId = randomUUID();
+      const now = Date.now();
+      await tablesOf(ctx).putIdempotencyRecord({
+        id: key,
+        requestHash: tablesOf(ctx).requestHash({ name: "first body", description: "", attrs: {} }),
+        status: "in_progress",
+        itemId,
+        expiresAt: Math.floor(now / 1000) + 3600,
+        lockedUntil: now - 60000,
+      });
+      const before = await itemCount(ctx);
+      const other = await ctx.api("POST", "items", {
+        json: { name: "second body" },
+        headers: { "Idempotency-Key": key },
+      });
+      expectError(other, 422, "idempotency_key_reused");
+      expect(await itemCount(ctx)).to.equal(before);
+      const resumed = await ctx.create({ name: "first body" }, { "Idempotency-Key": key });
+      expect(resumed.json.id).to.equal(itemId);
+      expect(await itemCount(ctx)).to.equal(before === undefined ? undefined : before + 1);
+    },
+  },
+  {
+    group: "idempotent create",
+    title: "refuses repeated Idempotency-Key lines and a comma list with 400, storing nothing",
+    run: async (ctx) => {
+      const key = `key-${randomUUID()}`;
+      const before = await itemCount(ctx);
+      for (const headerLines of [
+        [
+          ["Idempotency-Key", key],
+          ["Idempotency-Key", key],
+        ],
+        [
+          ["Idempotency-Key", key],
+          ["idempotency-key", `${key}-other`],
+        ],
+        [["Idempotency-Key", `${key}, ${key}-other`]],
+      ] as [string, string][][]) {
+        const answer = await ctx.api("POST", "items", { json: { name: "listed keys" }, headerLines });
+        expectError(answer, 400, "validation_failed");
+      }
+      expect(await itemCount(ctx)).to.equal(before);
+      // The key itself is still free.
+      const first = await ctx.create({ name: "listed keys" }, { "Idempotency-Key": key });
+      const replay = await ctx.create({ name: "listed keys" }, { "Idempotency-Key": key });
+      expect(replay.json).to.deep.equal(first.json);
+    },
+  },
+  {
+    group: "idempotent create",
     title: "treats concurrent retries with one key as one create",
     run: async (ctx) => {
       const key = `key-${randomUUID()}`;
@@ -948,6 +1043,185 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
         400,
         "validation_failed",
       );
+    },
+  },
+  {
+    group: "conditional requests (RFC 9110 §13.2.2)",
+    title:
+      "evaluates If-Match, then If-None-Match, on GET, HEAD, PUT, PATCH and DELETE: 304 or 412, and a refused write changes nothing",
+    run: async (ctx) => {
+      for (const { headers, read, write } of CONDITIONS_ON_VERSION_1) {
+        const label = JSON.stringify(headers);
+        const { json: item } = await ctx.create({ name: "conditional", keep: 1 });
+        for (const method of ["GET", "HEAD"]) {
+          const answer = await ctx.api(method, `items/${item.id}`, { headers });
+          expect(answer.status, `${method} ${label}`).to.equal(read);
+          expect(answer.headers.get("etag"), `${method} ${label}`).to.equal(read === 412 ? null : '"1"');
+          if (read === 412 && method === "GET") {
+            expectError(answer, 412, "precondition_failed");
+          }
+        }
+        const writes: [string, RequestOptions, number][] = [
+          ["PUT", { json: { name: "replaced" }, headers }, 200],
+          ["PATCH", { json: { keep: 2 }, headers }, 200],
+          ["DELETE", { headers }, 204],
+        ];
+        for (const [method, options, applied] of writes) {
+          const answer = await ctx.api(method, `items/${item.id}`, options);
+          if (write === "412") {
+            expectError(answer, 412, "precondition_failed");
+            expect((await current(ctx, item.id)).json, `${method} ${label}`).to.deep.equal(item);
+          } else {
+            expect(answer.status, `${method} ${label}: ${answer.text}`).to.equal(applied);
+            break; // the item has changed: the other writes' conditions are about version 1
+          }
+        }
+      }
+    },
+  },
+  {
+    group: "conditional requests (RFC 9110 §13.2.2)",
+    title:
+      "answers 404 for a missing item whatever the conditional headers say, and 400 for a malformed one on every method",
+    run: async (ctx) => {
+      const missing = `items/${randomUUID()}`;
+      const conditions: Record<string, string>[] = [
+        { "If-Match": "*" },
+        { "If-Match": '"1"' },
+        { "If-None-Match": "*" },
+      ];
+      for (const headers of conditions) {
+        expectError(await ctx.api("GET", missing, { headers }), 404, "not_found");
+        expectError(await ctx.api("PUT", missing, { json: { name: "x" }, headers }), 404, "not_found");
+        expectError(await ctx.api("PATCH", missing, { json: { a: 1 }, headers }), 404, "not_found");
+        expectError(await ctx.api("DELETE", missing, { headers }), 404, "not_found");
+      }
+      const { json: item } = await ctx.create({ name: "malformed conditions" });
+      const malformed: Record<string, string>[] = [
+        { "If-Match": "garbage" },
+        { "If-None-Match": "3" },
+        { "If-Match": '"1", *' },
+      ];
+      for (const headers of malformed) {
+        const label = JSON.stringify(headers);
+        for (const [method, path, json] of [
+          ["GET", "items", undefined],
+          ["POST", "items", { name: "never stored" }],
+          ["GET", `items/${item.id}`, undefined],
+          ["PUT", `items/${item.id}`, { name: "never" }],
+          ["PATCH", `items/${item.id}`, { never: 1 }],
+          ["DELETE", `items/${item.id}`, undefined],
+        ] as const) {
+          expectError(await ctx.api(method, path, { json, headers }), 400, "validation_failed");
+          expect((await current(ctx, item.id)).json, `${method} ${path} ${label}`).to.deep.equal(item);
+        }
+      }
+    },
+  },
+  {
+    group: "conditional requests (RFC 9110 §13.2.2)",
+    title:
+      "takes the collection as existing without an entity tag: If-Match * holds, tags fail (412); If-None-Match * fails (GET 304, POST 412)",
+    run: async (ctx) => {
+      const before = await itemCount(ctx);
+      const refusing: Record<string, string>[] = [
+        { "If-Match": '"1"' },
+        { "If-None-Match": "*" },
+        { "If-Match": 'W/"1"' },
+      ];
+      for (const headers of refusing) {
+        expectError(await ctx.api("POST", "items", { json: { name: "refused" }, headers }), 412, "precondition_failed");
+      }
+      expect(await itemCount(ctx)).to.equal(before);
+      const created = await ctx.create({ name: "collection conditions" }, { "If-Match": "*" });
+      const alsoCreated = await ctx.create({ name: "collection conditions" }, { "If-None-Match": '"1"' });
+      expect(created.json.id).not.to.equal(alsoCreated.json.id);
+      expectError(
+        await ctx.api("GET", "items?limit=1", { headers: { "If-Match": '"1"' } }),
+        412,
+        "precondition_failed",
+      );
+      const notModified = await ctx.api("GET", "items?limit=1", { headers: { "If-None-Match": "*" } });
+      expect(notModified.status).to.equal(304);
+      expect(notModified.text).to.equal("");
+      expect((await ctx.api("GET", "items?limit=1", { headers: { "If-Match": "*" } })).status).to.equal(200);
+    },
+  },
+  {
+    group: "HEAD",
+    title: "answers HEAD wherever GET is: GET's status and headers, no body",
+    run: async (ctx) => {
+      const { json: item } = await ctx.create({ name: "headed" });
+      for (const path of [`items/${item.id}`, "items?limit=2"]) {
+        const get = await ctx.api("GET", path);
+        const head = await ctx.api("HEAD", path);
+        expect(head.status, path).to.equal(get.status).and.equal(200);
+        expect(head.text, path).to.equal("");
+        for (const header of ["content-type", "etag", "cache-control", "x-content-type-options"]) {
+          expect(head.headers.get(header), `${path} ${header}`).to.equal(get.headers.get(header));
+        }
+      }
+      const missing = await ctx.api("HEAD", `items/${randomUUID()}`);
+      expect(missing.status).to.equal(404);
+      expect(missing.text).to.equal("");
+      expect(missing.headers.get("x-request-id")).to.be.a("string");
+      const notModified = await ctx.api("HEAD", `items/${item.id}`, { headers: { "If-None-Match": '"1"' } });
+      expect(notModified.status).to.equal(304);
+      expect(notModified.headers.get("etag")).to.equal('"1"');
+    },
+  },
+  {
+    group: "attribute names are data",
+    title: "stores, patches, replaces and removes attributes named like Object.prototype members, as any other",
+    run: async (ctx) => {
+      const named = Object.fromEntries(PROTOTYPE_NAMES.map((name, index) => [name, index]));
+      const { json: item } = await ctx.create({ name: "prototype names", ...named });
+      expect(item).to.include(named);
+      const patched = await ctx.api("PATCH", `items/${item.id}`, {
+        json: { toString: { nested: true }, valueOf: null, hasOwnProperty: [1] },
+      });
+      expect(patched.status, patched.text).to.equal(200);
+      expect(patched.json).to.include({ isPrototypeOf: 3, version: 2 });
+      expect(patched.json.toString).to.deep.equal({ nested: true });
+      expect(patched.json.hasOwnProperty).to.deep.equal([1]);
+      expect(Object.keys(patched.json)).not.to.include("valueOf");
+      const merged = await ctx.api("PATCH", `items/${item.id}`, { json: { toString: { more: 1 } } });
+      expect(merged.json.toString).to.deep.equal({ nested: true, more: 1 });
+      const replaced = await ctx.api("PUT", `items/${item.id}`, { json: { name: "replaced", valueOf: "v" } });
+      expect(replaced.json).to.include({ valueOf: "v", version: 4 });
+      expect(Object.keys(replaced.json)).not.to.include("toString");
+    },
+  },
+  {
+    group: "attribute names are data",
+    title: "counts Object.prototype names like any other against the 50-attribute limit, in one round",
+    run: async (ctx) => {
+      for (const name of PROTOTYPE_NAMES) {
+        const { json: item } = await ctx.create({ name: "full", ...attributes(50) });
+        // A swap that ends at 50 attributes: 200.
+        const swapped = await ctx.api("PATCH", `items/${item.id}`, { json: { [name]: 1, a0: null } });
+        expect(swapped.status, `${name}: ${swapped.text}`).to.equal(200);
+        expect(swapped.json).to.include({ [name]: 1, version: 2 });
+        expect(Object.keys(swapped.json)).not.to.include("a0");
+        // One more: 51, refused, nothing written.
+        const refused = await ctx.api("PATCH", `items/${item.id}`, { json: { a0: 0, [`${name}X`]: 1 } });
+        expectError(refused, 400, "validation_failed");
+        expect((await current(ctx, item.id)).json).to.deep.equal(swapped.json);
+      }
+    },
+  },
+  {
+    group: "attribute names are data",
+    title: "answers header and query parameter names like __proto__ or toString as any other name",
+    run: async (ctx) => {
+      const { json: item } = await ctx.create({ name: "hostile names" });
+      for (const name of ["__proto__", "toString", "constructor", "hasOwnProperty"]) {
+        const answer = await ctx.api("GET", `items/${item.id}?${name}=1`, { headerLines: [[name, "x"]] });
+        expect(answer.status, name).to.equal(200);
+        expect(answer.json).to.deep.equal(item);
+        const page = await ctx.api("GET", `items?limit=1&${name}=1`, { headerLines: [[name, "x"]] });
+        expect(page.status, name).to.equal(200);
+      }
     },
   },
   {
@@ -979,8 +1253,8 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
       const origins = ctx.settings.corsAllowedOrigins;
       const allowed = origins.includes("*") ? "https://any.example" : origins[0];
       for (const [path, methods] of [
-        ["items", "POST, GET, OPTIONS"],
-        [`items/${randomUUID()}`, "GET, PUT, PATCH, DELETE, OPTIONS"],
+        ["items", "POST, GET, HEAD, OPTIONS"],
+        [`items/${randomUUID()}`, "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"],
       ]) {
         if (allowed !== undefined) {
           const preflight = await ctx.anonymous("OPTIONS", path, {
@@ -1014,10 +1288,10 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
     run: async (ctx) => {
       const collection = await ctx.api("DELETE", "items");
       expectError(collection, 405, "method_not_allowed");
-      expect(collection.headers.get("allow")).to.equal("POST, GET");
+      expect(collection.headers.get("allow")).to.equal("POST, GET, HEAD, OPTIONS");
       const single = await ctx.api("POST", `items/${randomUUID()}`, { json: { name: "x" } });
       expectError(single, 405, "method_not_allowed");
-      expect(single.headers.get("allow")).to.equal("GET, PUT, PATCH, DELETE");
+      expect(single.headers.get("allow")).to.equal("GET, HEAD, PUT, PATCH, DELETE, OPTIONS");
     },
   },
   {

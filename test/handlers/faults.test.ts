@@ -200,7 +200,7 @@ describe("handlers under injected faults", function () {
         createEvent({ name: "x" }, { "Idempotency-Key": `k-${Date.now()}` }),
       );
       expect(created.status).to.equal(201);
-      expect(calls.splice(0)).to.deep.equal(["PutItemCommand", "PutItemCommand", "UpdateItemCommand"]);
+      expect(calls.splice(0)).to.deep.equal(["UpdateItemCommand", "PutItemCommand", "UpdateItemCommand"]);
       const stale = await invoke(
         deleteItem,
         deps,

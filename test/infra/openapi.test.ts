@@ -26,7 +26,7 @@ import {
   withoutAnnotations,
 } from "../../infra/apigateway-openapi";
 import { buildOpenApiDocument } from "../../infra/openapi";
-import { routes } from "../../infra/routes";
+import { methodsOf, routes } from "../../infra/routes";
 import { itemPatchSchema, newItemSchema } from "../../infra/schemas";
 import { createGateway, functionNameOf } from "../../local/gateway";
 import { readStackSettings } from "../../local/stack-settings";
@@ -147,11 +147,13 @@ describe("infra: OpenAPI documents", function () {
         expect(Object.keys(body.paths["/items"] ?? {})).to.deep.equal([
           "post",
           "get",
+          "head",
           "options",
           "x-amazon-apigateway-any-method",
         ]);
         expect(Object.keys(body.paths["/items/{id}"] ?? {})).to.deep.equal([
           "get",
+          "head",
           "put",
           "patch",
           "delete",
@@ -160,10 +162,10 @@ describe("infra: OpenAPI documents", function () {
         ]);
         const run = interpreterOf(body, ["k"]);
         for (const [url, allow] of [
-          ["/items", "POST, GET"],
-          [ITEM_URL, "GET, PUT, PATCH, DELETE"],
+          ["/items", "POST, GET, HEAD, OPTIONS"],
+          [ITEM_URL, "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"],
         ] as const) {
-          for (const method of ["HEAD", "TRACE"]) {
+          for (const method of ["TRACE", "CONNECT"]) {
             const answer = await run(method, url);
             expect(answer.statusCode, `${method} ${url}`).to.equal(405);
             expect(answer.headers.Allow).to.equal(allow);
@@ -207,13 +209,15 @@ describe("infra: OpenAPI documents", function () {
           const proxyMethods = imported.resources.flatMap((resource) =>
             Object.values(resource.methods).filter((method) => method.integration.type === "aws_proxy"),
           );
-          expect(proxyMethods.map((method) => method.apiKeyRequired)).to.deep.equal(routes.map(() => keys));
-          for (const route of routes) {
+          const operations = routes.flatMap((route) => methodsOf(route).map((method) => ({ route, method })));
+          expect(proxyMethods.map((method) => method.apiKeyRequired)).to.deep.equal(operations.map(() => keys));
+          expect(operations.map(({ method }) => method)).to.include("HEAD");
+          for (const { route, method } of operations) {
             const url = route.path.replace("{id}", ITEM_URL.slice("/items/".length));
             const body = route.requestSchema === undefined ? "" : '{"name":"x"}';
-            const anonymous = await run(route.method, url, {}, body);
-            const keyed = await run(route.method, url, { "x-api-key": "the-key" }, body);
-            expect([anonymous.statusCode, keyed.statusCode], route.operationId).to.deep.equal(
+            const anonymous = await run(method, url, {}, body);
+            const keyed = await run(method, url, { "x-api-key": "the-key" }, body);
+            expect([anonymous.statusCode, keyed.statusCode], `${method} ${route.path}`).to.deep.equal(
               keys ? [403, 200] : [200, 200],
             );
           }
@@ -223,7 +227,7 @@ describe("infra: OpenAPI documents", function () {
       it("answers preflights without a key, with CORS for allowed origins only", async () => {
         const run = interpreterOf(await deployedBody(stack));
         for (const url of ["/items", ITEM_URL]) {
-          const methods = url === "/items" ? "POST, GET, OPTIONS" : "GET, PUT, PATCH, DELETE, OPTIONS";
+          const methods = url === "/items" ? "POST, GET, HEAD, OPTIONS" : "GET, HEAD, PUT, PATCH, DELETE, OPTIONS";
           const allowed = stack === "dev" ? "http://localhost:5173" : "https://app.example.com";
           const preflight = await run("OPTIONS", url, { Origin: allowed, "Access-Control-Request-Method": "PUT" });
           expect(preflight.statusCode).to.equal(204);
@@ -310,7 +314,9 @@ describe("infra: OpenAPI documents", function () {
           expect(response.responseParameters, type).to.deep.equal({
             "gatewayresponse.header.Cache-Control": "'no-store'",
             "gatewayresponse.header.X-Content-Type-Options": "'nosniff'",
-            ...(type === "THROTTLED" ? { "gatewayresponse.header.Retry-After": "'1'" } : {}),
+            ...(type === "THROTTLED" || type === "INTEGRATION_FAILURE"
+              ? { "gatewayresponse.header.Retry-After": "'1'" }
+              : {}),
             ...expectedCors,
           });
           const envelope = JSON.parse(
@@ -335,7 +341,7 @@ describe("infra: OpenAPI documents", function () {
           THROTTLED: "429 throttled",
           QUOTA_EXCEEDED: "429 throttled",
           INTEGRATION_TIMEOUT: "504 gateway_timeout",
-          INTEGRATION_FAILURE: "502 bad_gateway",
+          INTEGRATION_FAILURE: "503 unavailable",
           UNSUPPORTED_MEDIA_TYPE: "415 unsupported_media_type",
         });
       });

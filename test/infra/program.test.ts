@@ -39,7 +39,7 @@ const EXPECTED_COUNTS: Record<Stack, Record<string, number>> = {
     "aws:iam/rolePolicy:RolePolicy": 6,
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 1,
     "aws:lambda/function:Function": 6,
-    "aws:lambda/permission:Permission": 6,
+    "aws:lambda/permission:Permission": 8,
     "aws:apigateway/restApi:RestApi": 1,
     "aws:apigateway/deployment:Deployment": 1,
     "aws:apigateway/stage:Stage": 1,
@@ -59,7 +59,7 @@ const EXPECTED_COUNTS: Record<Stack, Record<string, number>> = {
     "aws:iam/role:Role": 6,
     "aws:iam/rolePolicy:RolePolicy": 6,
     "aws:lambda/function:Function": 6,
-    "aws:lambda/permission:Permission": 6,
+    "aws:lambda/permission:Permission": 8,
     "aws:apigateway/restApi:RestApi": 1,
     "aws:apigateway/deployment:Deployment": 1,
     "aws:apigateway/stage:Stage": 1,
@@ -314,6 +314,21 @@ describe("infra: index.ts under Pulumi mocks", function () {
               function: `${prefix}-${route.operationId}`,
               principal: "apigateway.amazonaws.com",
               sourceArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${restApi.id}/*/${route.method}${route.permissionPath}`,
+            });
+            // HEAD wherever GET is (RFC 9110 §9.1): the same function, a permission of its own.
+            const head = body.paths[route.path]?.head;
+            if (route.method !== "GET") {
+              return;
+            }
+            expect(head?.operationId).to.equal(`${route.operationId}Head`);
+            expect(head?.["x-amazon-apigateway-integration"]).to.deep.equal(
+              operation?.["x-amazon-apigateway-integration"],
+            );
+            expect(resourceOf(snapshot, `${route.operationId}Head-permission`).inputs).to.deep.include({
+              action: "lambda:InvokeFunction",
+              function: `${prefix}-${route.operationId}`,
+              principal: "apigateway.amazonaws.com",
+              sourceArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${restApi.id}/*/HEAD${route.permissionPath}`,
             });
           });
         });

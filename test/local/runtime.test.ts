@@ -13,7 +13,7 @@ import { routes } from "../../infra/routes";
 import { LocalApi, startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
 import { expectError } from "../contract/contract";
-import { client } from "../support/http-client";
+import { ApiResponse, client } from "../support/http-client";
 import { killLeftoverApiProcesses, startApiProcess } from "../support/process";
 
 const dev = readStackSettings("dev");
@@ -120,6 +120,12 @@ describe("local runtime", function () {
       api = undefined;
     });
 
+    /** The document's INTEGRATION_FAILURE: 503 with Retry-After, whatever Lambda's cause. */
+    function expectIntegrationFailure(response: ApiResponse): void {
+      expectError(response, 503, "unavailable");
+      expect(response.headers.get("retry-after")).to.equal("1");
+    }
+
     function withHandler(operationId: string, handler: ProxyHandler) {
       const handlers = Object.fromEntries(routes.map((route) => [route.operationId, handler]));
       return { ...handlers, [operationId]: handler };
@@ -136,10 +142,10 @@ describe("local runtime", function () {
     const slow: ProxyHandler = () =>
       new Promise((resolve) => setTimeout(() => resolve({ statusCode: 200, body: "{}" }), 1000));
 
-    it("answers 502 bad_gateway when the function runs past its own timeout, as Lambda's error reaches API Gateway", async () => {
+    it("answers INTEGRATION_FAILURE (503 unavailable, Retry-After) when the function runs past its own timeout", async () => {
       api = await startLocalApi({ settings: dev, ...quiet, timeoutMs: 100, handlers: withHandler("listItems", slow) });
       const started = Date.now();
-      expectError(await client(api.url)("GET", "items"), 502, "bad_gateway");
+      expectIntegrationFailure(await client(api.url)("GET", "items"));
       expect(Date.now() - started).to.be.below(900);
     });
 
@@ -154,16 +160,36 @@ describe("local runtime", function () {
       expectError(await client(api.url)("GET", "items"), 504, "gateway_timeout");
     });
 
-    it("answers 502 bad_gateway when the handler throws or returns a malformed result", async () => {
+    it("answers INTEGRATION_FAILURE when the handler throws, returns a malformed result or one over Lambda's 6 MB", async () => {
       const throwing: ProxyHandler = () => Promise.reject(new Error("boom"));
       api = await startLocalApi({ settings: dev, ...quiet, handlers: withHandler("listItems", throwing) });
       const thrown = await client(api.url)("GET", "items");
-      expectError(thrown, 502, "bad_gateway");
+      expectIntegrationFailure(thrown);
       expect(thrown.text).not.to.contain("boom");
       await api.close();
       const malformed = (() => Promise.resolve({ status: 200 })) as unknown as ProxyHandler;
       api = await startLocalApi({ settings: dev, ...quiet, handlers: withHandler("listItems", malformed) });
-      expectError(await client(api.url)("GET", "items"), 502, "bad_gateway");
+      expectIntegrationFailure(await client(api.url)("GET", "items"));
+      await api.close();
+      // A result Lambda cannot return: its JSON is one byte over 6 MiB (the \u0001 escapes to six).
+      const oversized = (length: number): ProxyHandler => {
+        const result = { statusCode: 200, body: "" };
+        const overhead = Buffer.byteLength(JSON.stringify(result));
+        return () => Promise.resolve({ ...result, body: "\u0001" + "a".repeat(length - overhead - 6) });
+      };
+      api = await startLocalApi({
+        settings: dev,
+        ...quiet,
+        handlers: withHandler("listItems", oversized(6 * 1024 * 1024 + 1)),
+      });
+      expectIntegrationFailure(await client(api.url)("GET", "items"));
+      await api.close();
+      api = await startLocalApi({
+        settings: dev,
+        ...quiet,
+        handlers: withHandler("listItems", oversized(6 * 1024 * 1024)),
+      });
+      expect((await client(api.url)("GET", "items")).status).to.equal(200);
     });
 
     it("requires the API key on all six operations of prod's document, and never on preflights or 405s", async () => {
@@ -251,7 +277,7 @@ describe("local runtime", function () {
       });
       expect(preflight.status).to.equal(204);
       expect(preflight.headers.get("access-control-allow-origin")).to.equal("https://app.example.com");
-      expect(preflight.headers.get("access-control-allow-methods")).to.equal("POST, GET, OPTIONS");
+      expect(preflight.headers.get("access-control-allow-methods")).to.equal("POST, GET, HEAD, OPTIONS");
       expect(preflight.headers.get("access-control-allow-headers")).to.equal(
         "Content-Type, If-Match, If-None-Match, Idempotency-Key, x-api-key, x-correlation-id",
       );
@@ -291,7 +317,7 @@ describe("local runtime", function () {
       expect(response.headers.get("x-amz-apigw-id")).to.match(/^[A-Za-z0-9+/=]{16}$/);
     });
 
-    it("answers 502 bad_gateway for a body Lambda cannot take (an event over its 6 MB payload quota)", async () => {
+    it("answers INTEGRATION_FAILURE for a body Lambda cannot take (an event over its 6 MB payload quota)", async () => {
       api = await startLocalApi({ settings: dev, ...quiet });
       const request = client(api.url);
       // No model for text/plain: the body reaches the integration, whose event is too large.
@@ -299,7 +325,7 @@ describe("local runtime", function () {
         raw: Buffer.alloc(7 * 1024 * 1024, 0x61),
         contentType: "text/plain",
       });
-      expectError(tooLarge, 502, "bad_gateway");
+      expectIntegrationFailure(tooLarge);
       // Under the quota the function runs, and its own 64 KiB limit answers.
       const large = await request("POST", "items", {
         raw: Buffer.alloc(5 * 1024 * 1024, 0x61),
