@@ -7,11 +7,20 @@ import { createServer, Server } from "net";
 import { AddressInfo } from "net";
 import { expect } from "chai";
 import type { APIGatewayProxyResult } from "aws-lambda";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { Dependencies } from "../../handlers/dependencies";
 import type { DynamoDbOptions } from "../../handlers/env";
 import { createHandler, Operation } from "../../handlers/http";
 import { createLogger } from "../../handlers/logger";
-import { createItem, deleteItem, getItem, listItems, patchItem, replaceItem } from "../../handlers/operations";
+import {
+  createItem,
+  deleteItem,
+  getItem,
+  listItems,
+  patchItem,
+  replaceItem,
+  requestHashOf,
+} from "../../handlers/operations";
 import type { Engine } from "../../local/engine";
 import { startTestEngine, testDependencies } from "../support/handler-dependencies";
 import { lambdaContext, proxyEvent } from "../support/lambda";
@@ -264,6 +273,52 @@ describe("handlers under injected faults", function () {
         expect(matching).to.deep.equal([retry.body]);
       });
     }
+  });
+
+  describe("a claim taken over from a crashed create", () => {
+    it("keeps the abandoned claim's item id through another failed takeover, so the key never holds two items", async () => {
+      const deps = dependencies(engine.endpoint, { maxAttempts: 1 });
+      const key = `crashed-${Date.now()}`;
+      const body = { name: "crashed twice" };
+      const now = new Date();
+      const abandonedId = "0b6b7d53-3c5e-4d8e-9d55-000000000001";
+      // What a create killed after its item write leaves: the item, and its claim in progress.
+      const item = { id: abandonedId, ...body, description: "", attrs: {}, version: 1 };
+      const timestamps = { createdAt: now.toISOString(), updatedAt: now.toISOString() };
+      await deps.doc.send(new PutCommand({ TableName: TABLES.items, Item: { ...item, ...timestamps } }));
+      await deps.doc.send(
+        new PutCommand({
+          TableName: TABLES.idempotency,
+          Item: {
+            id: key,
+            requestHash: requestHashOf({ name: body.name, description: "", attrs: {} }),
+            status: "in_progress",
+            itemId: abandonedId,
+            expiresAt: Math.floor(now.getTime() / 1000) + 3600,
+            lockedUntil: now.getTime() - 1,
+          },
+        }),
+      );
+      // The first retry takes the claim over and fails before its item write reaches DynamoDB.
+      let failed = false;
+      failEveryAttempt(
+        deps,
+        () => namedError("TimeoutError", "socket timed out"),
+        (command) => {
+          const input = command.input as { TableName?: string };
+          const fails = !failed && command.name === "PutItemCommand" && input.TableName === TABLES.items;
+          failed ||= fails;
+          return fails;
+        },
+      );
+      expect((await invoke(createItem, deps, createEvent(body, { "Idempotency-Key": key }))).status).to.equal(503);
+      // The next takes it over again: still the crashed create's id, so it finds that item.
+      const resumed = await invoke(createItem, deps, createEvent(body, { "Idempotency-Key": key }));
+      expect(resumed.status).to.equal(201);
+      expect(resumed.body).to.include({ id: abandonedId, name: body.name, version: 1 });
+      const other = await invoke(createItem, deps, createEvent({ name: "another" }, { "Idempotency-Key": key }));
+      expect([other.status, other.body.error.code]).to.deep.equal([422, "idempotency_key_reused"]);
+    });
   });
 
   describe("request log", () => {
