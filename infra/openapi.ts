@@ -58,14 +58,14 @@ const PARAMETERS: Record<ParameterName, JsonSchema> = {
     name: "If-Match",
     in: "header",
     required: false,
-    description: `Write only if the item's ETag is one of these entity tags, e.g. "3" (strong comparison; at most ${MAX_IF_MATCH_TAGS}, or 400); otherwise 412. * asks only that the item exists.`,
+    description: `Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most ${MAX_IF_MATCH_TAGS}, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2).`,
     schema: { type: "string" },
   },
   "If-None-Match": {
     name: "If-None-Match",
     in: "header",
     required: false,
-    description: "304 Not Modified when the item's ETag is one of these entity tags (weak comparison), or *",
+    description: `Only if the target's ETag is none of these entity tags (weak comparison; at most ${MAX_IF_MATCH_TAGS}, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412.`,
     schema: { type: "string" },
   },
   "Idempotency-Key": {
@@ -73,7 +73,7 @@ const PARAMETERS: Record<ParameterName, JsonSchema> = {
     in: "header",
     required: false,
     description:
-      "1 to 128 printable characters; a retry with the same key and body within 24 h returns the first response",
+      "1 to 128 printable ASCII characters without commas, on one header line (repeated lines or a list: 400); a retry with the same key and body within 24 h returns the first response, another body 422",
     schema: { type: "string", minLength: 1, maxLength: 128 },
   },
 };
@@ -146,8 +146,14 @@ function operationOf(route: Route, options: OpenApiOptions): Record<string, unkn
         ? {}
         : { content: { "application/json": { schema: { $ref: `#/components/schemas/${route.success.body}` } } } }),
     },
-    ...(route.parameters.includes("If-None-Match")
-      ? { "304": { description: "Not modified", headers: { ETag: { $ref: "#/components/headers/ETag" } } } }
+    ...(route.parameters.includes("If-None-Match") && route.method === "GET"
+      ? {
+          "304": {
+            description: "Not modified (If-None-Match)",
+            headers:
+              route.success.headers?.includes("ETag") === true ? { ETag: { $ref: "#/components/headers/ETag" } } : {},
+          },
+        }
       : {}),
     ...errorResponses(route, options),
   };

@@ -152,7 +152,11 @@ export interface components {
     };
     responses: never;
     parameters: {
-        /** @description 1 to 128 printable characters; a retry with the same key and body within 24 h returns the first response */
+        /** @description Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2). */
+        IfMatch: string;
+        /** @description Only if the target's ETag is none of these entity tags (weak comparison; at most 100, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412. */
+        IfNoneMatch: string;
+        /** @description 1 to 128 printable ASCII characters without commas, on one header line (repeated lines or a list: 400); a retry with the same key and body within 24 h returns the first response, another body 422 */
         IdempotencyKey: string;
         /** @description Items per page */
         limit: number;
@@ -160,10 +164,6 @@ export interface components {
         cursor: string;
         /** @description The item's id, a UUID the server assigned. Any other value names no item: 404 not_found. */
         id: string;
-        /** @description 304 Not Modified when the item's ETag is one of these entity tags (weak comparison), or * */
-        IfNoneMatch: string;
-        /** @description Write only if the item's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the item exists. */
-        IfMatch: string;
     };
     requestBodies: never;
     headers: {
@@ -190,7 +190,12 @@ export interface operations {
                 /** @description nextCursor of the previous page (opaque) */
                 cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Only if the target's ETag is none of these entity tags (weak comparison; at most 100, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -207,8 +212,26 @@ export interface operations {
                     "application/json": components["schemas"]["ItemList"];
                 };
             };
+            /** @description Not modified (If-None-Match) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Error: validation_failed, invalid_cursor */
             400: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: precondition_failed */
+            412: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
@@ -259,7 +282,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description 1 to 128 printable characters; a retry with the same key and body within 24 h returns the first response */
+                /** @description Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Only if the target's ETag is none of these entity tags (weak comparison; at most 100, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description 1 to 128 printable ASCII characters without commas, on one header line (repeated lines or a list: 400); a retry with the same key and body within 24 h returns the first response, another body 422 */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -302,6 +329,17 @@ export interface operations {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: precondition_failed */
+            412: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -386,7 +424,12 @@ export interface operations {
                 /** @description nextCursor of the previous page (opaque) */
                 cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Only if the target's ETag is none of these entity tags (weak comparison; at most 100, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -401,8 +444,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Not modified (If-None-Match) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Error: validation_failed, invalid_cursor */
             400: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: precondition_failed */
+            412: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
@@ -445,7 +504,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description 304 Not Modified when the item's ETag is one of these entity tags (weak comparison), or * */
+                /** @description Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Only if the target's ETag is none of these entity tags (weak comparison; at most 100, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412. */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {
@@ -468,7 +529,7 @@ export interface operations {
                     "application/json": components["schemas"]["Item"];
                 };
             };
-            /** @description Not modified */
+            /** @description Not modified (If-None-Match) */
             304: {
                 headers: {
                     ETag: components["headers"]["ETag"];
@@ -489,6 +550,17 @@ export interface operations {
             };
             /** @description Error: not_found */
             404: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: precondition_failed */
+            412: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
@@ -539,8 +611,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Write only if the item's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the item exists. */
+                /** @description Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2). */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Only if the target's ETag is none of these entity tags (weak comparison; at most 100, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {
                 /** @description The item's id, a UUID the server assigned. Any other value names no item: 404 not_found. */
@@ -663,8 +737,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Write only if the item's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the item exists. */
+                /** @description Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2). */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Only if the target's ETag is none of these entity tags (weak comparison; at most 100, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {
                 /** @description The item's id, a UUID the server assigned. Any other value names no item: 404 not_found. */
@@ -757,7 +833,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description 304 Not Modified when the item's ETag is one of these entity tags (weak comparison), or * */
+                /** @description Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Only if the target's ETag is none of these entity tags (weak comparison; at most 100, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412. */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {
@@ -778,7 +856,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Not modified */
+            /** @description Not modified (If-None-Match) */
             304: {
                 headers: {
                     ETag: components["headers"]["ETag"];
@@ -797,6 +875,15 @@ export interface operations {
             };
             /** @description Error: not_found */
             404: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: precondition_failed */
+            412: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
@@ -839,8 +926,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Write only if the item's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the item exists. */
+                /** @description Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2). */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Only if the target's ETag is none of these entity tags (weak comparison; at most 100, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {
                 /** @description The item's id, a UUID the server assigned. Any other value names no item: 404 not_found. */
