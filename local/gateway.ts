@@ -66,7 +66,7 @@ export interface GatewayOptions {
   functions: Record<string, ProxyHandler>;
   /** API keys the usage plan accepts. */
   apiKeys: readonly string[];
-  /** Each function's own timeout; past it the invocation fails (502). */
+  /** Each function's own timeout; past it the invocation fails (INTEGRATION_FAILURE). */
   functionTimeoutMs: number;
   memoryMb: number;
   stage: string;

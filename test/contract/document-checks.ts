@@ -41,8 +41,12 @@ const UNSTATABLE_RULES: readonly { rule: string; message: RegExp; phrase: string
   },
   { rule: "name removal", message: /^name cannot be removed$/, phrase: "name cannot be removed" },
   { rule: "entity tags", message: /must be \* or a list of entity tags/, phrase: "entity tags" },
-  { rule: "If-Match length", message: /If-Match may list at most 100/, phrase: "at most 100, or 400" },
-  { rule: "Idempotency-Key characters", message: /printable ASCII/, phrase: "printable characters" },
+  { rule: "entity tag list length", message: /If-(None-)?Match may list at most 100/, phrase: "at most 100, or 400" },
+  {
+    rule: "Idempotency-Key",
+    message: /printable ASCII/,
+    phrase: "printable ASCII characters without commas, on one header line",
+  },
   { rule: "cursors", message: /cursor is not one this API issued/, phrase: "nextCursor of the previous page" },
 ];
 
