@@ -13,6 +13,8 @@ import { Json, JsonObject, isJsonObject } from "./model";
 /** A request's handle on the tables; every store function takes it. */
 export interface Store {
   doc: DynamoDBDocumentClient;
+  /** The caller's partition (handlers/caller.ts): every key this request builds leads with it. */
+  owner: string;
   itemsTable: string;
   idempotencyTable: string;
   /** Aborts calls that would outlive the invocation, so a slow store answers 503, not a timeout. */

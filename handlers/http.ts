@@ -4,6 +4,7 @@
  * only return a reply or throw.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
+import { ownerOf } from "./caller";
 import { Dependencies, createDependencies } from "./dependencies";
 import { HttpError, errorEnvelope, internalError, isHttpError } from "./errors";
 import { SECURITY_HEADERS, corsHeaders } from "./headers";
@@ -65,6 +66,7 @@ export function createHandler(operationId: string, operation: Operation, deps: D
     const correlationId = offered !== undefined && CORRELATION_ID_PATTERN.test(offered) ? offered : requestId;
     const store: Store = {
       doc: deps.doc,
+      owner: "",
       itemsTable: deps.settings.tableName,
       idempotencyTable: deps.settings.idempotencyTableName,
       abortSignal: abortSignalFor(context),
@@ -73,6 +75,8 @@ export function createHandler(operationId: string, operation: Operation, deps: D
     let reply: Reply;
     let failure: HttpError | undefined;
     try {
+      store.owner = ownerOf(event, deps.settings);
+      store.doc = await deps.docFor(store.owner, store.abortSignal);
       reply = await operation({ event, context, requestId, deps, store });
     } catch (error) {
       failure = isHttpError(error) ? error : internalError(error);

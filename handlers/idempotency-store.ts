@@ -97,7 +97,7 @@ export async function claimIdempotencyKey(store: Store, claim: ClaimRequest, now
     store.doc.send(
       new UpdateCommand({
         TableName: store.idempotencyTable,
-        Key: { id: claim.id },
+        Key: { owner: store.owner, id: claim.id },
         UpdateExpression:
           `SET ${requestHash} = ${hash}, ${status} = ${inProgress}, ${lockedUntil} = ${builder.value(claim.lockedUntil)}, ` +
           `${itemId} = if_not_exists(${itemId}, ${builder.value(claim.freshItemId)}), ` +
@@ -167,7 +167,7 @@ async function replaceExpiredRecord(
     store.doc.send(
       new PutCommand({
         TableName: store.idempotencyTable,
-        Item: record,
+        Item: { owner: store.owner, ...record },
         ConditionExpression: `${builder.name("expiresAt")} = ${builder.value(expired.expiresAt)} AND ${builder.name("itemId")} = ${builder.value(expired.itemId)}`,
         ExpressionAttributeNames: builder.names,
         ExpressionAttributeValues: builder.values,
@@ -188,7 +188,10 @@ async function replaceExpiredRecord(
 
 async function readIdempotencyRecord(store: Store, id: string): Promise<IdempotencyRecord | undefined> {
   const result = await call(store, (options) =>
-    store.doc.send(new GetCommand({ TableName: store.idempotencyTable, Key: { id }, ConsistentRead: true }), options),
+    store.doc.send(
+      new GetCommand({ TableName: store.idempotencyTable, Key: { owner: store.owner, id }, ConsistentRead: true }),
+      options,
+    ),
   );
   return asRecord(result.Item);
 }
@@ -199,7 +202,7 @@ export async function completeIdempotencyKey(store: Store, id: string, item: Sto
     store.doc.send(
       new UpdateCommand({
         TableName: store.idempotencyTable,
-        Key: { id },
+        Key: { owner: store.owner, id },
         UpdateExpression: `SET ${builder.name("status")} = ${builder.value("completed")}, ${builder.name("item")} = ${builder.value(item)}`,
         ExpressionAttributeNames: builder.names,
         ExpressionAttributeValues: builder.values,
@@ -220,7 +223,7 @@ export async function expireIdempotencyLock(store: Store, id: string, nowMs: num
     store.doc.send(
       new UpdateCommand({
         TableName: store.idempotencyTable,
-        Key: { id },
+        Key: { owner: store.owner, id },
         UpdateExpression: `SET ${builder.name("lockedUntil")} = ${builder.value(nowMs - 1)}`,
         ConditionExpression: `${builder.name("status")} = ${builder.value("in_progress")}`,
         ExpressionAttributeNames: builder.names,

@@ -13,7 +13,7 @@
  * with the item as it stands, never 412, 404 or 500.
  */
 import { randomBytes } from "crypto";
-import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ConditionFailure, ExpressionBuilder, Outcome, Store, attempt, call, expressionBuilder } from "./dynamodb";
 import { internalError, notFound, preconditionFailed, unavailable } from "./errors";
 import { ItemInput, ItemPatch, StoredItem, isJsonObject, isStoredItem, mergeItem } from "./model";
@@ -117,7 +117,10 @@ function recordOf(value: unknown): ItemRecord | undefined {
 
 async function readRecord(store: Store, id: string): Promise<ItemRecord | undefined> {
   const result = await call(store, (options) =>
-    store.doc.send(new GetCommand({ TableName: store.itemsTable, Key: { id }, ConsistentRead: true }), options),
+    store.doc.send(
+      new GetCommand({ TableName: store.itemsTable, Key: { owner: store.owner, id }, ConsistentRead: true }),
+      options,
+    ),
   );
   return recordOf(result.Item);
 }
@@ -142,7 +145,7 @@ export async function insertItem(store: Store, item: StoredItem, mayExist = fals
     store.doc.send(
       new PutCommand({
         TableName: store.itemsTable,
-        Item: { ...item, [NEWEST_WRITE_TOKEN]: writeTokenOf(store) },
+        Item: { owner: store.owner, ...item, [NEWEST_WRITE_TOKEN]: writeTokenOf(store) },
         ConditionExpression: `attribute_not_exists(${builder.name("id")})`,
         ExpressionAttributeNames: builder.names,
         ReturnValuesOnConditionCheckFailure: "ALL_OLD",
@@ -189,7 +192,7 @@ async function writeClientFields(
     store.doc.send(
       new UpdateCommand({
         TableName: store.itemsTable,
-        Key: { id },
+        Key: { owner: store.owner, id },
         UpdateExpression: `SET ${sets.join(", ")}`,
         ConditionExpression: conditions.join(" AND "),
         ExpressionAttributeNames: builder.names,
@@ -288,7 +291,7 @@ export async function removeItem(store: Store, id: string, preconditions: Precon
     store.doc.send(
       new DeleteCommand({
         TableName: store.itemsTable,
-        Key: { id },
+        Key: { owner: store.owner, id },
         ConditionExpression: conditions.join(" AND "),
         ExpressionAttributeNames: builder.names,
         ExpressionAttributeValues: Object.keys(builder.values).length > 0 ? builder.values : undefined,
@@ -348,7 +351,7 @@ function patchCommand(
   }
   return new UpdateCommand({
     TableName: store.itemsTable,
-    Key: { id },
+    Key: { owner: store.owner, id },
     UpdateExpression: updateExpression,
     ConditionExpression: conditionExpression,
     ExpressionAttributeNames: builder.names,
@@ -440,37 +443,45 @@ async function patchByMerging(
   throw unavailable(new Error(`item ${id} stayed contended for ${MAX_PATCH_ROUNDS} rounds`));
 }
 
-/** A page of the table: its items, the id to continue after, and whether anything follows. */
-export interface ScannedPage {
+/** A page of the caller's items: its items, the id to continue after, and whether anything follows. */
+export interface ItemsPage {
   items: StoredItem[];
-  /** The key of the last record the page covers; undefined when it reaches the end of the table. */
+  /** The id of the last record the page covers; undefined when it reaches the end of the partition. */
   continueAfter: string | undefined;
 }
 
 /**
- * One page: at most `limit` items whose sizes (`sizeOf`) sum to at most `budget`, the first item
- * always included. It asks DynamoDB for one record more than it needs, so that `continueAfter` is
- * undefined exactly when the table has nothing more: a Scan cut by DynamoDB's 1 MB limit (or
- * holding fewer records than asked) is continued, never answered as a page with a cursor to an
- * empty one. Usually one call; more only when items are large enough for 1 MB to hold fewer than
- * `limit` of them, and then never more than the page's items plus one.
+ * One page of the caller's partition, newest first (a Query, never a Scan: ids are UUIDv7, so
+ * the sort key orders by creation): at most `limit` items whose sizes (`sizeOf`) sum to at most
+ * `budget`, the first item always included. It asks DynamoDB for one record more than it needs,
+ * so that `continueAfter` is undefined exactly when the partition has nothing more: a Query cut
+ * by DynamoDB's 1 MB limit (or holding fewer records than asked) is continued, never answered as
+ * a page with a cursor to an empty one. Usually one call; more only when items are large enough
+ * for 1 MB to hold fewer than `limit` of them, and then never more than the page's items plus one.
  */
-export async function scanItems(
+export async function readItemsPage(
   store: Store,
   limit: number,
   startAfterId: string | undefined,
   budget: { bytes: number; sizeOf: (item: StoredItem) => number },
-): Promise<ScannedPage> {
+): Promise<ItemsPage> {
   const items: StoredItem[] = [];
+  const builder = expressionBuilder();
+  const keyCondition = `${builder.name("owner")} = ${builder.value(store.owner)}`;
   let covered: string | undefined;
   let records = 0;
   let used = 0;
-  let startKey: Record<string, unknown> | undefined = startAfterId === undefined ? undefined : { id: startAfterId };
+  let startKey: Record<string, unknown> | undefined =
+    startAfterId === undefined ? undefined : { owner: store.owner, id: startAfterId };
   for (;;) {
     const result = await call(store, (options) =>
       store.doc.send(
-        new ScanCommand({
+        new QueryCommand({
           TableName: store.itemsTable,
+          KeyConditionExpression: keyCondition,
+          ExpressionAttributeNames: builder.names,
+          ExpressionAttributeValues: builder.values,
+          ScanIndexForward: false,
           Limit: limit + 1 - records,
           ConsistentRead: true,
           ExclusiveStartKey: startKey,

@@ -27,7 +27,7 @@ import {
   queryOf,
 } from "./request";
 import { claimIdempotencyKey, completeIdempotencyKey, expireIdempotencyLock } from "./idempotency-store";
-import { insertItem, mergeIntoItem, overwriteItem, readItem, removeItem, scanItems } from "./item-store";
+import { insertItem, mergeIntoItem, overwriteItem, readItem, readItemsPage, removeItem } from "./item-store";
 
 /** Media types of the writes' bodies; the route table declares the same in the document. */
 export const NEW_ITEM_MEDIA_TYPES: readonly string[] = ["application/json"];
@@ -202,11 +202,14 @@ export const listItems: Operation = async ({ event, deps, store }) => {
   }
   const limit = limitOf(event);
   const cursor = queryOf(event, "cursor");
-  const startAfter = cursor === undefined ? undefined : decodeCursor(deps.settings.cursorSecret, cursor);
-  const page = await scanItems(store, limit, startAfter, { bytes: PAGE_ITEMS_BUDGET_BYTES, sizeOf: itemSizeInResult });
+  const startAfter = cursor === undefined ? undefined : decodeCursor(deps.settings.cursorSecret, store.owner, cursor);
+  const page = await readItemsPage(store, limit, startAfter, {
+    bytes: PAGE_ITEMS_BUDGET_BYTES,
+    sizeOf: itemSizeInResult,
+  });
   const body: { items: Json[]; nextCursor?: string } = { items: page.items.map(toResponseItem) };
   if (page.continueAfter !== undefined) {
-    body.nextCursor = encodeCursor(deps.settings.cursorSecret, page.continueAfter);
+    body.nextCursor = encodeCursor(deps.settings.cursorSecret, store.owner, page.continueAfter);
   }
   return { statusCode: 200, body };
 };

@@ -20,8 +20,14 @@ import { IDEMPOTENCY_TABLE, ITEMS_TABLE, TableDefinition } from "./table-definit
 
 export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
 
+/**
+ * The DynamoDB actions a route may name. No Scan: it reads every partition, and a LeadingKeys
+ * condition does not limit it (Amazon DynamoDB Developer Guide, "Using IAM policy conditions for
+ * fine-grained access control": "The list of actions does not include permissions for Scan
+ * because Scan returns all items regardless of the leading keys").
+ */
 export type DynamoDbAction =
-  "dynamodb:GetItem" | "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:DeleteItem" | "dynamodb:Scan";
+  "dynamodb:GetItem" | "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:DeleteItem" | "dynamodb:Query";
 
 export type ParameterName = "id" | "limit" | "cursor" | "If-Match" | "If-None-Match" | "Idempotency-Key";
 
@@ -86,12 +92,13 @@ export const routes: readonly Route[] = [
     method: "GET",
     path: "/items",
     summary: "List items",
-    description: "One page of items. Pass nextCursor back as cursor for the next page; it is absent on the last page.",
+    description:
+      "One page of the caller's items, newest first. Pass nextCursor back as cursor for the next page; it is absent on the last page.",
     handlerFactory: listItemsFactory,
     parameters: ["limit", "cursor", "If-Match", "If-None-Match"],
     success: { status: 200, description: "A page of items", body: "ItemList" },
     errors: ["validation_failed", "invalid_cursor", "precondition_failed"],
-    dynamodb: [{ table: ITEMS_TABLE, actions: ["dynamodb:Scan"] }],
+    dynamodb: [{ table: ITEMS_TABLE, actions: ["dynamodb:Query"] }],
   },
   {
     operationId: "getItem",

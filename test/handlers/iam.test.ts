@@ -15,6 +15,7 @@ import { randomUUID } from "crypto";
 import { expect } from "chai";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { ANONYMOUS_OWNER } from "../../handlers/caller";
 import type { Dependencies } from "../../handlers/dependencies";
 import { Operation, createHandler } from "../../handlers/http";
 import {
@@ -177,6 +178,7 @@ describe("handlers: each route's IAM policy allows exactly the DynamoDB commands
       new PutCommand({
         TableName: TABLES.idempotency,
         Item: {
+          owner: ANONYMOUS_OWNER,
           id: key,
           requestHash: requestHashOf({ name: body.name, description: "", attrs: {} }),
           status: "in_progress",
@@ -335,7 +337,7 @@ describe("handlers: each route's IAM policy allows exactly the DynamoDB commands
           return [first.status, next.status];
         },
         statuses: [200, 200],
-        sends: ["items dynamodb:Scan", "items dynamodb:Scan"],
+        sends: ["items dynamodb:Query", "items dynamodb:Query"],
       },
       {
         name: "a cursor this API did not issue: 400 before any call",
@@ -343,7 +345,7 @@ describe("handlers: each route's IAM policy allows exactly the DynamoDB commands
         statuses: [400],
         sends: [],
       },
-      throttledPath(listEvent({}), "items dynamodb:Scan"),
+      throttledPath(listEvent({}), "items dynamodb:Query"),
     ],
     getItem: [
       {

@@ -11,6 +11,7 @@
 import { randomUUID } from "crypto";
 import { expect } from "chai";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { ANONYMOUS_OWNER } from "../../handlers/caller";
 import type { Dependencies } from "../../handlers/dependencies";
 import { createHandler } from "../../handlers/http";
 import { listItems } from "../../handlers/operations";
@@ -61,6 +62,7 @@ describe(`handlers: list pages cut under Lambda's 6 MB and continued past Dynamo
         new PutCommand({
           TableName: tables.items,
           Item: {
+            owner: ANONYMOUS_OWNER,
             id,
             name: `big ${index}`,
             description: "",
@@ -90,7 +92,7 @@ describe(`handlers: list pages cut under Lambda's 6 MB and continued past Dynamo
       ids: body.items.map((item) => item.id),
       nextCursor: body.nextCursor,
       resultBytes: Buffer.byteLength(JSON.stringify(result)),
-      scans: proxy.forwarded.slice(sentBefore).filter((request) => request.operation === "Scan").length,
+      scans: proxy.forwarded.slice(sentBefore).filter((request) => request.operation === "Query").length,
     };
   }
 

@@ -26,7 +26,7 @@ const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
 /** The DynamoDB operations (metric `Operation` dimension) the routes perform, per table. */
 const TABLE_OPERATIONS = {
-  items: ["DeleteItem", "GetItem", "PutItem", "Scan", "UpdateItem"],
+  items: ["DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
   idempotency: ["GetItem", "PutItem", "UpdateItem"],
 };
 

@@ -17,6 +17,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { expect } from "chai";
 import * as fc from "fast-check";
+import { ANONYMOUS_OWNER } from "../../handlers/caller";
 import { encodeCursor } from "../../handlers/cursor";
 import { LocalApi, startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
@@ -213,7 +214,7 @@ describe("reliability: fuzzed requests against the local runtime", function () {
       choice.id.kind === "literal" && /^[0-9a-f-]{36}$/.test(choice.id.segment)
         ? choice.id.segment
         : existingId(choice.id.kind === "literal" ? 0 : choice.id.pick);
-    const cursor = encodeCursor(secret, issuedId);
+    const cursor = encodeCursor(secret, ANONYMOUS_OWNER, issuedId);
     if (choice.kind === "issued") {
       return cursor;
     }
