@@ -22,8 +22,16 @@ export interface ItemsRestApiArgs {
   functions: Record<string, RouteFunction>;
   settings: Pick<
     Settings,
-    "corsAllowedOrigins" | "apiKeys" | "throttle" | "tracing" | "logRetentionDays" | "manageApiGatewayAccount"
+    | "corsAllowedOrigins"
+    | "apiKeys"
+    | "signIn"
+    | "throttle"
+    | "tracing"
+    | "logRetentionDays"
+    | "manageApiGatewayAccount"
   >;
+  /** With sign-in: the user pool the Cognito authorizer trusts. */
+  userPoolArn?: pulumi.Input<string>;
 }
 
 /**
@@ -175,8 +183,8 @@ export class ItemsRestApi extends pulumi.ComponentResource {
         routeFunction.function.invokeArn,
       ]),
     );
-    return pulumi.all(invokeArns).apply((arns) => {
-      const body = restApiBody(args.settings, args.routes, arns);
+    return pulumi.all([pulumi.all(invokeArns), args.userPoolArn]).apply(([arns, userPoolArn]) => {
+      const body = restApiBody(args.settings, args.routes, arns, userPoolArn);
       const { findings } = importRestApi(body);
       if (findings.length > 0) {
         throw new pulumi.ResourceError(

@@ -20,7 +20,7 @@ import {
 } from "../handlers/headers";
 import { INTEGRATION_TIMEOUT_RANGE_MS } from "./apigateway-import";
 import type { Settings } from "./config";
-import { OpenApiDocument, buildOpenApiDocument } from "./openapi";
+import { OpenApiDocument, USER_POOL_SCHEME, buildOpenApiDocument, documentOptionsOf } from "./openapi";
 import { Route, allowedMethods, methodsOf, operationIdOf, routesByPath } from "./routes";
 
 export interface ApiGatewayDocumentInputs {
@@ -31,6 +31,8 @@ export interface ApiGatewayDocumentInputs {
   invokeArns: Record<string, string>;
   corsAllowedOrigins: readonly string[];
   apiKeyRequired: boolean;
+  /** With sign-in: the ARN of the user pool whose ID tokens the authorizer accepts. */
+  userPoolArn?: string;
 }
 
 /** Every integration gets API Gateway's longest timeout; the functions' own are shorter. */
@@ -66,7 +68,8 @@ export const GATEWAY_RESPONSES: Record<string, GatewayResponseSpec> = {
     code: "validation_failed",
     message: "the request body is not JSON or does not match the operation's request schema (see /openapi.json)",
   },
-  EXPIRED_TOKEN: { code: "forbidden", message: "the token has expired" },
+  // An expired AWS signature (SigV4), not an expired ID token (that one is UNAUTHORIZED).
+  EXPIRED_TOKEN: { code: "forbidden", message: "the request signature has expired" },
   // Lambda refused the invocation (throttled: the function's or the account's concurrency), or
   // the function failed (threw, ran past its timeout, answered no proxy result or one over 6 MB).
   // API Gateway gives all of these this one response (infra/apigateway-import.ts,
@@ -91,8 +94,11 @@ export const GATEWAY_RESPONSES: Record<string, GatewayResponseSpec> = {
     message: "too many requests",
     headers: { "Retry-After": String(RETRY_AFTER_SECONDS.throttled) },
   },
-  // No authorizers here; answer like a refused key.
-  UNAUTHORIZED: { code: "forbidden", message: "the request is not authorized" },
+  // The Cognito authorizer found no valid ID token: missing, expired, forged, another pool's.
+  UNAUTHORIZED: {
+    code: "unauthorized",
+    headers: { "WWW-Authenticate": 'Bearer realm="items-api"' },
+  },
   UNSUPPORTED_MEDIA_TYPE: {
     code: "unsupported_media_type",
     message: "this method accepts no body of this media type",
@@ -432,7 +438,7 @@ export function apiGatewayDocument(inputs: ApiGatewayDocumentInputs): OpenApiDoc
   return {
     ...source,
     paths,
-    components: { ...otherComponents, schemas: models },
+    components: withUserPoolAuthorizer({ ...otherComponents, schemas: models }, inputs.userPoolArn),
     "x-amazon-apigateway-request-validators": {
       [BODY_VALIDATOR]: { validateRequestBody: true, validateRequestParameters: false },
     },
@@ -442,20 +448,53 @@ export function apiGatewayDocument(inputs: ApiGatewayDocumentInputs): OpenApiDoc
 }
 
 /**
+ * The user pool scheme as API Gateway's importer reads it: a `cognito_user_pools` authorizer
+ * trusting the pool, its token from the `Authorization` header (the scheme's `name`; see
+ * infra/apigateway-import.ts for the rules this relies on).
+ */
+function withUserPoolAuthorizer(
+  components: OpenApiDocument["components"],
+  userPoolArn: string | undefined,
+): OpenApiDocument["components"] {
+  const schemes = components.securitySchemes as Record<string, Record<string, unknown>> | undefined;
+  const scheme = schemes?.[USER_POOL_SCHEME];
+  if (scheme === undefined) {
+    return components;
+  }
+  if (userPoolArn === undefined) {
+    throw new Error("the document requires sign-in, but no user pool ARN was given for its authorizer");
+  }
+  const { description: _description, ...imported } = scheme;
+  return {
+    ...components,
+    securitySchemes: {
+      ...schemes,
+      [USER_POOL_SCHEME]: {
+        ...imported,
+        "x-amazon-apigateway-authtype": "cognito_user_pools",
+        "x-amazon-apigateway-authorizer": { type: "cognito_user_pools", providerARNs: [userPoolArn] },
+      },
+    },
+  };
+}
+
+/**
  * The REST API body of a stack: its public document with API Gateway's extensions. The stack
  * deploys it (infra/api.ts) and the local runtime serves it, each with its own invoke ARNs.
  */
 export function restApiBody(
-  settings: Pick<Settings, "corsAllowedOrigins" | "apiKeys">,
+  settings: Pick<Settings, "corsAllowedOrigins" | "apiKeys" | "signIn">,
   routes: readonly Route[],
   invokeArns: Record<string, string>,
+  userPoolArn?: string,
 ): OpenApiDocument {
   return apiGatewayDocument({
-    document: buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required }, routes),
+    document: buildOpenApiDocument(documentOptionsOf(settings), routes),
     routes,
     invokeArns,
     corsAllowedOrigins: settings.corsAllowedOrigins,
     apiKeyRequired: settings.apiKeys.required,
+    userPoolArn,
   });
 }
 

@@ -7,11 +7,19 @@ import { ERROR_STATUS, ErrorCode, RETRY_AFTER_SECONDS } from "../handlers/errors
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../handlers/operations";
 import { MAX_BODY_BYTES, MAX_IF_MATCH_TAGS } from "../handlers/request";
 import { API_KEY_HEADER } from "./apigateway-import";
+import type { Settings } from "./config";
 import { Route, ParameterName, methodsOf, operationIdOf, routes as defaultRoutes, routesByPath } from "./routes";
 import { JsonSchema, errorSchema, itemListSchema, itemSchema } from "./schemas";
 
 export interface OpenApiOptions {
   apiKeyRequired: boolean;
+  /** Every item operation needs a user pool ID token (`Authorization`). */
+  signIn: boolean;
+}
+
+/** The document options of a stack's settings. */
+export function documentOptionsOf(settings: Pick<Settings, "apiKeys" | "signIn">): OpenApiOptions {
+  return { apiKeyRequired: settings.apiKeys.required, signIn: settings.signIn.mode === "cognito" };
 }
 
 export type OpenApiDocument = {
@@ -24,6 +32,8 @@ export type OpenApiDocument = {
 
 export const API_TITLE = "Items API";
 const API_KEY_SCHEME = "api_key";
+/** The security scheme of the user pool's ID tokens; infra/apigateway-openapi.ts adds the authorizer. */
+export const USER_POOL_SCHEME = "user_pool";
 export const API_VERSION = "1.0.0";
 
 /** Errors that tell the client when to retry (`Retry-After`). */
@@ -104,7 +114,12 @@ function parameterKey(name: ParameterName): string {
 }
 
 function errorResponses(route: Route, options: OpenApiOptions): Record<string, unknown> {
-  const codes = [...route.errors, ...COMMON_ERRORS, ...(options.apiKeyRequired ? (["forbidden"] as const) : [])];
+  const codes = [
+    ...route.errors,
+    ...COMMON_ERRORS,
+    ...(options.apiKeyRequired ? (["forbidden"] as const) : []),
+    ...(options.signIn ? (["unauthorized"] as const) : []),
+  ];
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) {
     const status = ERROR_STATUS[code];
@@ -159,8 +174,18 @@ function operationOf(route: Route, options: OpenApiOptions): Record<string, unkn
   };
   return {
     operationId: route.operationId,
-    // Per operation: API Gateway ignores root-level security (infra/apigateway-import.ts).
-    ...(options.apiKeyRequired ? { security: [{ [API_KEY_SCHEME]: [] }] } : {}),
+    // Per operation: API Gateway ignores root-level security (infra/apigateway-import.ts). One
+    // requirement naming both schemes: the key and the token are both needed.
+    ...(options.apiKeyRequired || options.signIn
+      ? {
+          security: [
+            {
+              ...(options.apiKeyRequired ? { [API_KEY_SCHEME]: [] } : {}),
+              ...(options.signIn ? { [USER_POOL_SCHEME]: [] } : {}),
+            },
+          ],
+        }
+      : {}),
     summary: route.summary,
     description: route.description,
     tags: ["items"],
@@ -243,8 +268,25 @@ export function buildOpenApiDocument(
       },
       parameters: Object.fromEntries(usedParameters.map((name) => [parameterKey(name), PARAMETERS[name]])),
       headers: HEADERS,
-      ...(options.apiKeyRequired
-        ? { securitySchemes: { [API_KEY_SCHEME]: { type: "apiKey", name: API_KEY_HEADER, in: "header" } } }
+      ...(options.apiKeyRequired || options.signIn
+        ? {
+            securitySchemes: {
+              ...(options.apiKeyRequired
+                ? { [API_KEY_SCHEME]: { type: "apiKey", name: API_KEY_HEADER, in: "header" } }
+                : {}),
+              ...(options.signIn
+                ? {
+                    [USER_POOL_SCHEME]: {
+                      type: "apiKey",
+                      name: "Authorization",
+                      in: "header",
+                      description:
+                        "The ID token of a user signed in to the stack's Cognito user pool, as it is (no Bearer prefix). Every item belongs to the user who created it.",
+                    },
+                  }
+                : {}),
+            },
+          }
         : {}),
     },
   };

@@ -11,6 +11,7 @@ import { randomBytes, randomUUID } from "crypto";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import Ajv, { ValidateFunction } from "ajv-draft-04";
 import { Compile, parse as parseVtl } from "velocityjs";
+import { JSONWebKeySet, createLocalJWKSet, jwtVerify } from "jose";
 import { lambdaContext, proxyEvent, proxyIdentity } from "../handlers/events";
 import type { ProxyHandler } from "../handlers/http";
 import {
@@ -31,10 +32,14 @@ import {
   MockIntegration,
   PAYLOAD_TOO_LARGE_TEXT,
   ProxyIntegration,
+  USER_POOL_TOKEN_USE,
+  UserPoolAuthorizer,
   ValueSource,
+  claimsOf,
   describeFindings,
   importRestApi,
   renderGatewayTemplate,
+  userPoolIssuer,
 } from "../infra/apigateway-import";
 
 export interface GatewayRequest {
@@ -74,6 +79,8 @@ export interface GatewayOptions {
   domainName: () => string;
   /** Serve a document that API Gateway would import only with warnings (its `failOnWarnings: false`). */
   acceptImportFindings?: boolean;
+  /** The public keys of each user pool an authorizer names, by pool ARN (as the pool publishes them). */
+  userPools?: Record<string, JSONWebKeySet>;
 }
 
 /** API Gateway's extended request ids are 16 base64 characters (e.g. `Abcd1EfGhIjKlM=`). */
@@ -195,6 +202,9 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
   }
   const route = router(api);
   const validate = modelValidators(api);
+  const keySets = new Map(
+    Object.entries(options.userPools ?? {}).map(([arn, jwks]) => [arn, createLocalJWKSet(jwks)] as const),
+  );
 
   return async (request) => {
     const ids = { requestId: randomUUID(), extendedRequestId: newExtendedRequestId() };
@@ -234,6 +244,15 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
     const operationId = method.operationId;
     const withOperation = (response: GatewayResponse): GatewayResponse => ({ ...response, operationId });
 
+    // The authorizer before the API key: AWS does not document the order; a request that fails
+    // both is answered 401, which tells the client what to fix first.
+    let claims: Record<string, string> | undefined;
+    if (method.authorizer !== undefined) {
+      claims = await verifiedClaims(method.authorizer, headerValue(headers, method.authorizer.header), keySets);
+      if (claims === undefined) {
+        return withOperation(gatewayResponse(api, "UNAUTHORIZED", context));
+      }
+    }
     if (method.apiKeyRequired && api.apiKeySource === "HEADER") {
       const key = headerValue(headers, API_KEY_HEADER);
       if (key === undefined || !options.apiKeys.includes(key)) {
@@ -259,7 +278,7 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
     } catch {
       return gatewayResponse(api, "MISSING_AUTHENTICATION_TOKEN", context);
     }
-    const event = eventOf(request, method, options, context, query, decodedParameters);
+    const event = eventOf(request, method, options, context, query, decodedParameters, claims);
     return withOperation(await runProxy(api, method.integration, event, options, context));
   };
 }
@@ -510,6 +529,42 @@ function runMock(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Cognito user pool authorizers
+
+type KeySet = ReturnType<typeof createLocalJWKSet>;
+
+/**
+ * The claims of a token the authorizer accepts, as API Gateway hands them on; undefined when it
+ * refuses the token: a signature by none of the pools' keys, expired or not yet valid, another
+ * issuer than the pool's, or not an ID token (see infra/apigateway-import.ts for the rules).
+ */
+async function verifiedClaims(
+  authorizer: UserPoolAuthorizer,
+  token: string | undefined,
+  keySets: ReadonlyMap<string, KeySet>,
+): Promise<Record<string, string> | undefined> {
+  if (token === undefined || token === "") {
+    return undefined;
+  }
+  for (const arn of authorizer.providerArns) {
+    const keys = keySets.get(arn);
+    const issuer = userPoolIssuer(arn);
+    if (keys === undefined || issuer === undefined) {
+      continue;
+    }
+    try {
+      const { payload } = await jwtVerify(token, keys, { issuer, algorithms: ["RS256"], clockTolerance: 0 });
+      if (payload.token_use === USER_POOL_TOKEN_USE) {
+        return claimsOf(payload);
+      }
+    } catch {
+      // Not this pool's: try the next.
+    }
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Lambda proxy integrations
 
 function eventOf(
@@ -519,6 +574,7 @@ function eventOf(
   context: GatewayContext,
   query: URLSearchParams,
   pathParameters: Record<string, string> | null,
+  claims: Record<string, string> | undefined,
 ): APIGatewayProxyEvent {
   // The gateway's own forwarding headers; a client's copies, in any casing, never win.
   const forwarding = new Set(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-port"]);
@@ -553,6 +609,8 @@ function eventOf(
       ),
       requestId: context.requestId,
       stage: options.stage,
+      // [proxy] what a COGNITO_USER_POOLS authorizer hands the integration.
+      ...(claims === undefined ? {} : { authorizer: { claims } }),
     },
   });
 }

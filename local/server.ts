@@ -16,12 +16,13 @@ import type { ProxyHandler } from "../handlers/http";
 import { MAX_PAYLOAD_BYTES } from "../infra/apigateway-import";
 import { lambdaInvokeArn, restApiBody } from "../infra/apigateway-openapi";
 import { Settings } from "../infra/config";
-import { OpenApiDocument, buildOpenApiDocument } from "../infra/openapi";
+import { OpenApiDocument, buildOpenApiDocument, documentOptionsOf } from "../infra/openapi";
 import { Route, routes as defaultRoutes } from "../infra/routes";
 import { createLocalPages } from "./docs";
 import { withEnvironmentSync } from "./environment";
 import { Engine, ensureApiTables, startEmbeddedEngine } from "./engine";
 import { createGateway } from "./gateway";
+import { LocalIssuer, localIssuer } from "./issuer";
 import { PROJECT_NAME } from "./stack-settings";
 
 export interface LocalApiOptions {
@@ -61,6 +62,8 @@ export interface LocalApi {
   tableNames: { items: string; idempotency: string };
   /** Environment the handlers were built with. */
   environment: Record<string, string>;
+  /** With sign-in: the local token issuer standing in for the stack's user pool. */
+  issuer: LocalIssuer | undefined;
   /** Stops accepting, waits for requests in flight, then closes the engine. */
   close(): Promise<void>;
 }
@@ -218,6 +221,8 @@ async function serve(
   const routes = options.routes ?? defaultRoutes;
   const settings = options.settings;
   await ensureApiTables(endpoint, tableNames);
+  const issuer =
+    settings.signIn.mode === "cognito" ? await localIssuer(options.stack ?? "local", options.dataDir) : undefined;
   // LAMBDA_TIMEOUT_MS (options.timeoutMs) stands for the function's timeout everywhere the stack's
   // would apply: the gateway's deadline and the DynamoDB timeout per attempt derived from it.
   const functionTimeoutMs = options.timeoutMs ?? settings.lambda.timeoutSeconds * 1000;
@@ -234,6 +239,7 @@ async function serve(
         logLevel: parseLogLevel(process.env.HANDLER_LOG_LEVEL ?? "warn", "HANDLER_LOG_LEVEL"),
       },
       dynamoDb: { endpoint },
+      signIn: issuer === undefined ? undefined : { cognitoClientIds: issuer.clientId },
     }),
     ...options.environment,
   };
@@ -249,7 +255,7 @@ async function serve(
       lambdaInvokeArn(LOCAL_REGION, `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`),
     ]),
   );
-  const built = restApiBody(settings, routes, invokeArns);
+  const built = restApiBody(settings, routes, invokeArns, issuer?.userPoolArn);
   const body = options.transformBody?.(built) ?? built;
   const handlers = options.handlers ?? buildHandlers(routes, environment);
   let domainName = "";
@@ -267,10 +273,9 @@ async function serve(
     stage: stack,
     domainName: () => domainName,
     acceptImportFindings: options.acceptImportFindings,
+    userPools: issuer === undefined ? {} : { [issuer.userPoolArn]: issuer.jwks },
   });
-  const pages = createLocalPages(
-    JSON.stringify(buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required }, routes), null, 2),
-  );
+  const pages = createLocalPages(JSON.stringify(buildOpenApiDocument(documentOptionsOf(settings), routes), null, 2));
   const accessLog = options.accessLog ?? ((line: string) => process.stdout.write(line + "\n"));
   const log = (entry: Record<string, unknown>) =>
     accessLog(JSON.stringify({ time: new Date().toISOString(), ...entry }));
@@ -397,6 +402,7 @@ async function serve(
     dynamoDbEndpoint: endpoint,
     tableNames,
     environment,
+    issuer,
     close: () => {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

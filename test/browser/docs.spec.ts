@@ -11,7 +11,7 @@ import { join } from "path";
 import { expect } from "chai";
 import { BrowserContext, Locator, Page, chromium } from "playwright-core";
 import { ERROR_STATUS } from "../../handlers/errors";
-import { OpenApiDocument, buildOpenApiDocument } from "../../infra/openapi";
+import { OpenApiDocument, buildOpenApiDocument, documentOptionsOf } from "../../infra/openapi";
 import { Route, routes } from "../../infra/routes";
 import { LocalApi, startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
@@ -31,7 +31,7 @@ const CHROMIUM_ARGS = [
 ];
 
 const settings = readStackSettings("dev");
-const document: OpenApiDocument = buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required });
+const document: OpenApiDocument = buildOpenApiDocument(documentOptionsOf(settings));
 
 interface Operation {
   tags: string[];

@@ -11,7 +11,7 @@ import OpenAPIBackend from "openapi-backend";
 import type { AjvCustomizer, Operation } from "openapi-backend";
 import { MAX_BODY_BYTES } from "../../handlers/request";
 import type { Settings } from "../../infra/config";
-import { buildOpenApiDocument } from "../../infra/openapi";
+import { buildOpenApiDocument, documentOptionsOf } from "../../infra/openapi";
 import type { Exchange } from "../support/http-client";
 
 export interface Mismatch {
@@ -101,7 +101,7 @@ export class DocumentChecker {
   private backend: Promise<OpenAPIBackend> | undefined;
 
   constructor(settings: Pick<Settings, "apiKeys">) {
-    this.document = buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required });
+    this.document = buildOpenApiDocument(documentOptionsOf(settings));
   }
 
   /** An observer for the contract's client. */

@@ -115,7 +115,7 @@ describe("infra: OpenAPI documents", function () {
       it("exports a valid OpenAPI 3.0 document, equal to buildOpenApiDocument for the stack's settings", async () => {
         const snapshot = await stackSnapshot(stack);
         const exported = snapshot.outputs.openApiDocument?.value;
-        expect(exported).to.deep.equal(JSON.parse(JSON.stringify(buildOpenApiDocument({ apiKeyRequired: keys }))));
+        expect(exported).to.deep.equal(JSON.parse(JSON.stringify(buildOpenApiDocument(documentOptionsOf(settings)))));
         // validate() dereferences in place: give it a copy.
         await SwaggerParser.validate(structuredClone(exported) as never);
       });

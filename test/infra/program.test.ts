@@ -4,7 +4,7 @@
  */
 import { createHash } from "crypto";
 import { expect } from "chai";
-import { buildOpenApiDocument } from "../../infra/openapi";
+import { buildOpenApiDocument, documentOptionsOf } from "../../infra/openapi";
 import { startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
 import {
@@ -630,7 +630,7 @@ describe("infra: index.ts under Pulumi mocks", function () {
           secret: false,
         });
         expect(snapshot.outputs.openApiDocument).to.deep.equal({
-          value: JSON.parse(JSON.stringify(buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required }))),
+          value: JSON.parse(JSON.stringify(buildOpenApiDocument(documentOptionsOf(settings)))),
           secret: false,
         });
         expect(Object.keys(snapshot.outputs).sort()).to.deep.equal(

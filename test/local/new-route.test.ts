@@ -52,7 +52,7 @@ describe("adding a route as the README shows", function () {
       expectError(await call("GET", "items/0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11/summary"), 404, "not_found");
       expect((await call("GET", `items/${created.json.id}`)).json).to.deep.equal(created.json);
       const document = (await call("GET", "openapi.json")).json;
-      expect(document).to.deep.equal(buildOpenApiDocument({ apiKeyRequired: false }, extended));
+      expect(document).to.deep.equal(buildOpenApiDocument({ apiKeyRequired: false, signIn: false }, extended));
       expect(document.paths["/items/{id}/summary"].get.operationId).to.equal("getItemSummary");
     } finally {
       await api.close();
