@@ -10,6 +10,7 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import type { HandlerSettings } from "./env";
 import { httpError } from "./errors";
+import { WWW_AUTHENTICATE } from "./headers";
 
 /** The owner of every item on a stack without sign-in: no Cognito `sub` (a UUID) is spelt so. */
 export const ANONYMOUS_OWNER = "anonymous";
@@ -40,7 +41,7 @@ export function ownerOf(event: APIGatewayProxyEvent, settings: HandlerSettings):
     audience === undefined ||
     !settings.cognitoClientIds.includes(audience)
   ) {
-    throw httpError("unauthorized");
+    throw httpError("unauthorized", undefined, { "WWW-Authenticate": WWW_AUTHENTICATE });
   }
   return sub;
 }

@@ -19,7 +19,8 @@ export interface Dependencies {
   docFor: (owner: string, abortSignal?: AbortSignal) => Promise<DynamoDBDocumentClient>;
   log: Logger;
   now: () => Date;
-  newId: () => string;
+  /** A new item id for an item created at `createdAt`: its time leads the id (UUIDv7). */
+  newId: (createdAt: Date) => string;
 }
 
 /** AWS credentials as the SDK takes them (a session's, from STS). */
@@ -162,6 +163,6 @@ export function createDependencies(env: Record<string, string | undefined> = pro
     docFor: roleArn === undefined ? () => Promise.resolve(doc) : sessionClients(settings, roleArn, doc),
     log: createLogger(settings.logLevel),
     now: () => new Date(),
-    newId: () => uuidv7(),
+    newId: (createdAt) => uuidv7(createdAt.getTime()),
   };
 }

@@ -95,7 +95,7 @@ export const createItem: Operation = async (invocation) => {
   }
   const now = deps.now();
   const timestamp = now.toISOString();
-  const item: StoredItem = { id: deps.newId(), ...input, version: 1, createdAt: timestamp, updatedAt: timestamp };
+  const item: StoredItem = { id: deps.newId(now), ...input, version: 1, createdAt: timestamp, updatedAt: timestamp };
   if (key === undefined) {
     await insertItem(store, item);
     return createdReply(event, item);

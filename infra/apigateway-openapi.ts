@@ -17,6 +17,7 @@ import {
   CORS_EXPOSED_HEADERS,
   CORS_MAX_AGE_SECONDS,
   SECURITY_HEADERS,
+  WWW_AUTHENTICATE,
 } from "../handlers/headers";
 import { INTEGRATION_TIMEOUT_RANGE_MS } from "./apigateway-import";
 import type { Settings } from "./config";
@@ -97,7 +98,7 @@ export const GATEWAY_RESPONSES: Record<string, GatewayResponseSpec> = {
   // The Cognito authorizer found no valid ID token: missing, expired, forged, another pool's.
   UNAUTHORIZED: {
     code: "unauthorized",
-    headers: { "WWW-Authenticate": 'Bearer realm="items-api"' },
+    headers: { "WWW-Authenticate": WWW_AUTHENTICATE },
   },
   UNSUPPORTED_MEDIA_TYPE: {
     code: "unsupported_media_type",

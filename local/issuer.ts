@@ -28,13 +28,24 @@ export interface LocalIssuer {
   jwks: JSONWebKeySet;
   /** The `sub` of a user name: the same name always gets the same one on this stack. */
   subOf(user: string): string;
-  /** An ID token for `user`; `expiresIn` seconds from `now` (seconds since the epoch). */
-  token(user: string, options?: { expiresIn?: number; now?: number }): Promise<string>;
+  /**
+   * An ID token for `user`; `expiresIn` seconds from `now` (seconds since the epoch); `claims`
+   * replace or add claims (tests: a token of another client, an access token).
+   */
+  token(
+    user: string,
+    options?: { expiresIn?: number; now?: number; claims?: Record<string, unknown> },
+  ): Promise<string>;
 }
 
 interface StoredKey {
   kid: string;
   privateJwk: JWK;
+}
+
+/** The app client of a stack's local pool (as deterministic as its pool id). */
+export function localClientId(stack: string): string {
+  return `local${stack.replace(/[^0-9a-zA-Z]/g, "")}appclient`;
 }
 
 /** A file of the data folder holding the stack's signing key (private: mode 0600). */
@@ -82,7 +93,7 @@ export async function localIssuer(stack: string, dataDir: string | undefined): P
   const userPoolId = `${LOCAL_REGION}_${stack.replace(/[^0-9a-zA-Z]/g, "")}`;
   const userPoolArn = `arn:aws:cognito-idp:${LOCAL_REGION}:${LOCAL_ACCOUNT}:userpool/${userPoolId}`;
   const issuer = userPoolIssuer(userPoolArn) ?? "";
-  const clientId = `local${stack.replace(/[^0-9a-zA-Z]/g, "")}appclient`;
+  const clientId = localClientId(stack);
   return {
     userPoolArn,
     userPoolId,
@@ -98,11 +109,12 @@ export async function localIssuer(stack: string, dataDir: string | undefined): P
         email: `${user}@example.com`,
         email_verified: true,
         auth_time: now,
+        aud: clientId,
+        ...options.claims,
       })
         .setProtectedHeader({ alg: "RS256", kid })
         .setSubject(subFor(stack, user))
         .setIssuer(issuer)
-        .setAudience(clientId)
         .setIssuedAt(now)
         .setExpirationTime(now + (options.expiresIn ?? TOKEN_LIFETIME_SECONDS))
         .sign(key);

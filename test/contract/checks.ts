@@ -8,6 +8,7 @@
  */
 import { randomUUID } from "crypto";
 import { expect } from "chai";
+import { uuidv7 } from "../../handlers/dependencies";
 import { CORS_ALLOWED_HEADERS } from "../../handlers/headers";
 import { GATEWAY_RESPONSES } from "../../infra/apigateway-openapi";
 import type { Settings } from "../../infra/config";
@@ -17,23 +18,46 @@ import { TIMESTAMP, UUID } from "../support/quick-start-items";
 
 /** Direct access to the tables, where the driver owns them. */
 export interface ContractTables {
-  /** How many items the items table holds (a consistent scan). */
-  countItems(): Promise<number>;
-  /** Writes an idempotency record as a create in flight or abandoned would leave it. */
-  putIdempotencyRecord(record: Record<string, unknown>): Promise<void>;
+  /** How many items the owner's partition of the items table holds (a consistent query). */
+  countItems(owner: string): Promise<number>;
+  /** Writes the owner's idempotency record as a create in flight or abandoned would leave it. */
+  putIdempotencyRecord(owner: string, record: Record<string, unknown>): Promise<void>;
   /** The request hash a create of this input records (handlers/operations.ts). */
   requestHash(input: { name: string; description: string; attrs: Record<string, unknown> }): string;
+}
+
+/** The users a driver signs in as, on a stack with sign-in. */
+export interface ContractUsers {
+  /** The ID token of the user the checks act as, and that user's `sub`. */
+  token: string;
+  owner: string;
+  /** The ID token of a second user. */
+  otherToken: string;
+  /**
+   * Tokens the authorizer must refuse, by what is wrong with them (expired, another issuer, a bad
+   * signature...); a driver gives the ones it can make.
+   */
+  refused: Record<string, string>;
 }
 
 export interface ContractContext {
   /** Base URL ending with `/`. */
   url: string;
-  /** Requests with the API key where the stack requires one. */
+  /** Requests as the user the checks act as: the API key and the ID token where the stack needs them. */
   api: Request;
-  /** Requests without any key. */
+  /** Requests as a second user (as `api` on a stack without sign-in). */
+  other: Request;
+  /** Requests with neither key nor token. */
   anonymous: Request;
+  /** Requests with the user's token but no API key. */
+  withoutKey: Request;
+  /** Requests with the API key (where needed) and these headers, e.g. another Authorization. */
+  withHeaders(headers: Record<string, string>): Request;
   apiKey: string | undefined;
-  settings: Pick<Settings, "corsAllowedOrigins" | "apiKeys">;
+  /** The owner of the items `api` creates: the user's sub, or `anonymous`. */
+  owner: string;
+  users: ContractUsers | undefined;
+  settings: Pick<Settings, "corsAllowedOrigins" | "apiKeys" | "signIn">;
   tables: ContractTables | undefined;
   /** POST /items that must answer 201. */
   create(body: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
@@ -46,6 +70,8 @@ export interface ContractCheck {
   title: string;
   /** Runs only where the driver owns the tables. */
   needsTables?: boolean;
+  /** Runs only on a stack with sign-in. */
+  needsSignIn?: boolean;
   run(ctx: ContractContext): Promise<void>;
 }
 
@@ -63,6 +89,7 @@ export function expectError(response: ApiResponse, status: number, code: string)
 export interface ContextOptions {
   url: string;
   apiKey: string | undefined;
+  users: ContractUsers | undefined;
   settings: ContractContext["settings"];
   tables: ContractTables | undefined;
   /** Sees every exchange (the document checks, latency figures). */
@@ -79,13 +106,21 @@ export function contractContext(options: ContextOptions): ContractContext & { cr
     }
     options.observe?.(exchange);
   };
-  const api = client(options.url, options.apiKey === undefined ? {} : { "x-api-key": options.apiKey }, observe);
+  const key: Record<string, string> = options.apiKey === undefined ? {} : { "x-api-key": options.apiKey };
+  const token = (value: string | undefined): Record<string, string> =>
+    value === undefined ? {} : { Authorization: value };
+  const api = client(options.url, { ...key, ...token(options.users?.token) }, observe);
   let own: Promise<string[]> = Promise.resolve([]);
   const ctx: ContractContext & { created: Set<string> } = {
     url: options.url,
     api,
+    other: client(options.url, { ...key, ...token(options.users?.otherToken ?? options.users?.token) }, observe),
     anonymous: client(options.url, {}, observe),
+    withoutKey: client(options.url, token(options.users?.token), observe),
+    withHeaders: (headers) => client(options.url, { ...key, ...headers }, observe),
     apiKey: options.apiKey,
+    owner: options.users?.owner ?? "anonymous",
+    users: options.users,
     settings: options.settings,
     tables: options.tables,
     created,
@@ -112,9 +147,9 @@ export function contractContext(options: ContextOptions): ContractContext & { cr
   return ctx;
 }
 
-/** The number of stored items where the driver can count them; undefined elsewhere. */
+/** The number of the user's stored items where the driver can count them; undefined elsewhere. */
 function itemCount(ctx: ContractContext): Promise<number | undefined> {
-  return ctx.tables === undefined ? Promise.resolve(undefined) : ctx.tables.countItems();
+  return ctx.tables === undefined ? Promise.resolve(undefined) : ctx.tables.countItems(ctx.owner);
 }
 
 function tablesOf(ctx: ContractContext): ContractTables {
@@ -924,11 +959,11 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
       const key = `key-${randomUUID()}`;
       const body = { name: "slow" };
       const now = Date.now();
-      await tablesOf(ctx).putIdempotencyRecord({
+      await tablesOf(ctx).putIdempotencyRecord(ctx.owner, {
         id: key,
         requestHash: tablesOf(ctx).requestHash({ name: "slow", description: "", attrs: {} }),
         status: "in_progress",
-        itemId: randomUUID(),
+        itemId: uuidv7(),
         expiresAt: Math.floor(now / 1000) + 3600,
         lockedUntil: now + 60000,
       });
@@ -943,9 +978,9 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
     needsTables: true,
     run: async (ctx) => {
       const key = `key-${randomUUID()}`;
-      const itemId = randomUUID();
+      const itemId = uuidv7();
       const now = Date.now();
-      await tablesOf(ctx).putIdempotencyRecord({
+      await tablesOf(ctx).putIdempotencyRecord(ctx.owner, {
         id: key,
         requestHash: tablesOf(ctx).requestHash({ name: "resumed", description: "", attrs: {} }),
         status: "in_progress",
@@ -966,9 +1001,9 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
     needsTables: true,
     run: async (ctx) => {
       const key = `key-${randomUUID()}`;
-      const itemId = randomUUID();
+      const itemId = uuidv7();
       const now = Date.now();
-      await tablesOf(ctx).putIdempotencyRecord({
+      await tablesOf(ctx).putIdempotencyRecord(ctx.owner, {
         id: key,
         requestHash: tablesOf(ctx).requestHash({ name: "first body", description: "", attrs: {} }),
         status: "in_progress",
@@ -1225,6 +1260,142 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
     },
   },
   {
+    group: "ownership (sign-in)",
+    title: "answers another user 404 for an item on every route, and leaves the item as it was",
+    needsSignIn: true,
+    run: async (ctx) => {
+      const { json: item } = await ctx.create({ name: "alice's", secret: "s" });
+      for (const headers of [{}, { "If-Match": "*" }, { "If-Match": '"1"' }] as Record<string, string>[]) {
+        const label = JSON.stringify(headers);
+        for (const [method, json] of [
+          ["GET", undefined],
+          ["HEAD", undefined],
+          ["PUT", { name: "bob's now" }],
+          ["PATCH", { secret: null }],
+          ["DELETE", undefined],
+        ] as const) {
+          const answer = await ctx.other(method, `items/${item.id}`, { json, headers });
+          expect(answer.status, `${method} ${label}`).to.equal(404);
+          if (method !== "HEAD") {
+            expectError(answer, 404, "not_found");
+          }
+        }
+      }
+      expect((await current(ctx, item.id)).json).to.deep.equal(item);
+    },
+  },
+  {
+    group: "ownership (sign-in)",
+    title: "lists only the caller's items, newest first, on every page",
+    needsSignIn: true,
+    run: async (ctx) => {
+      const mine: string[] = [];
+      for (let index = 0; index < 5; index++) {
+        mine.push(String((await ctx.create({ name: `mine ${index}` })).json.id));
+      }
+      const theirs = String((await ctx.other("POST", "items", { json: { name: "theirs" } })).json.id);
+      const walk = async (request: Request): Promise<{ id: string; createdAt: string }[]> => {
+        const seen: { id: string; createdAt: string }[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await request("GET", `items?limit=3${cursor === undefined ? "" : `&cursor=${cursor}`}`);
+          expect(page.status, page.text).to.equal(200);
+          seen.push(...(page.json.items as { id: string; createdAt: string }[]));
+          cursor = page.json.nextCursor;
+        } while (cursor !== undefined && seen.length < MAX_WALKED_ITEMS);
+        return seen;
+      };
+      const own = await walk(ctx.api);
+      const ids = own.map((item) => item.id);
+      expect(ids).to.include.members(mine);
+      expect(ids).not.to.include(theirs);
+      // Newest first: ids are time-ordered, and the walk goes down them.
+      expect(ids).to.deep.equal([...ids].sort().reverse());
+      expect(own.map((item) => item.createdAt)).to.deep.equal(
+        own
+          .map((item) => item.createdAt)
+          .sort()
+          .reverse(),
+      );
+      expect(ids.indexOf(mine[4] ?? "")).to.be.below(ids.indexOf(mine[0] ?? ""));
+      const others = (await walk(ctx.other)).map((item) => item.id);
+      expect(others).to.include(theirs);
+      expect(others.filter((id) => ids.includes(id))).to.deep.equal([]);
+      expect(own.length).to.equal((await itemCount(ctx)) ?? own.length);
+    },
+  },
+  {
+    group: "ownership (sign-in)",
+    title: "keeps Idempotency-Keys per user: one user's key never replays, refuses or blocks for another",
+    needsSignIn: true,
+    run: async (ctx) => {
+      const key = `shared-${randomUUID()}`;
+      const body = { name: "same key, same body" };
+      const alice = await ctx.create(body, { "Idempotency-Key": key });
+      const bob = await ctx.other("POST", "items", { json: body, headers: { "Idempotency-Key": key } });
+      expect(bob.status, bob.text).to.equal(201);
+      expect(bob.json.id).not.to.equal(alice.json.id);
+      const bobOther = await ctx.other("POST", "items", {
+        json: { name: "another body" },
+        headers: { "Idempotency-Key": `${key}-2` },
+      });
+      expect(bobOther.status).to.equal(201);
+      const aliceOther = await ctx.create({ name: "yet another body" }, { "Idempotency-Key": `${key}-2` });
+      expect(aliceOther.json.id).not.to.equal(bobOther.json.id);
+      // Each replays their own.
+      expect((await ctx.create(body, { "Idempotency-Key": key })).json).to.deep.equal(alice.json);
+      const bobAgain = await ctx.other("POST", "items", { json: body, headers: { "Idempotency-Key": key } });
+      expect(bobAgain.json).to.deep.equal(bob.json);
+    },
+  },
+  {
+    group: "ownership (sign-in)",
+    title: "refuses one user's cursor to another with 400 invalid_cursor",
+    needsSignIn: true,
+    run: async (ctx) => {
+      await ctx.ownItems(3);
+      const { json: page } = await ctx.api("GET", "items?limit=1");
+      const cursor = String(page.nextCursor);
+      expect((await ctx.api("GET", `items?limit=1&cursor=${cursor}`)).status).to.equal(200);
+      expectError(await ctx.other("GET", `items?limit=1&cursor=${cursor}`), 400, "invalid_cursor");
+    },
+  },
+  {
+    group: "ownership (sign-in)",
+    title:
+      "answers 401 unauthorized in the envelope, with WWW-Authenticate, to a request without a valid ID token on every route",
+    needsSignIn: true,
+    run: async (ctx) => {
+      const { json: item } = await ctx.create({ name: "guarded" });
+      const users = ctx.users;
+      if (users === undefined) {
+        throw new Error("this check needs signed-in users");
+      }
+      const cases: [string, Request][] = [
+        ["no token", ctx.withHeaders({})],
+        ...Object.entries(users.refused).map(([label, token]): [string, Request] => [
+          label,
+          ctx.withHeaders({ Authorization: token }),
+        ]),
+      ];
+      for (const [label, request] of cases) {
+        for (const [method, path, json] of [
+          ["GET", "items", undefined],
+          ["POST", "items", { name: "never" }],
+          ["GET", `items/${item.id}`, undefined],
+          ["PUT", `items/${item.id}`, { name: "never" }],
+          ["PATCH", `items/${item.id}`, { never: 1 }],
+          ["DELETE", `items/${item.id}`, undefined],
+        ] as const) {
+          const answer = await request(method, path, { json });
+          expectError(answer, 401, "unauthorized");
+          expect(answer.headers.get("www-authenticate"), `${label}: ${method} ${path}`).to.match(/^Bearer /);
+        }
+      }
+      expect((await current(ctx, item.id)).json).to.deep.equal(item);
+    },
+  },
+  {
     group: "gateway behaviour",
     title: "requires the API key on every route exactly where the stack does: 403 forbidden without one",
     run: async (ctx) => {
@@ -1237,7 +1408,7 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
         ["PATCH", `items/${item.id}`, { a: 1 }],
         ["DELETE", `items/${item.id}`, undefined],
       ] as const) {
-        const anonymous = await ctx.anonymous(method, path, body === undefined ? {} : { json: body });
+        const anonymous = await ctx.withoutKey(method, path, body === undefined ? {} : { json: body });
         if (ctx.settings.apiKeys.required) {
           expectError(anonymous, 403, "forbidden");
         } else {

@@ -100,7 +100,7 @@ export class DocumentChecker {
   private readonly document: ReturnType<typeof buildOpenApiDocument>;
   private backend: Promise<OpenAPIBackend> | undefined;
 
-  constructor(settings: Pick<Settings, "apiKeys">) {
+  constructor(settings: Pick<Settings, "apiKeys" | "signIn">) {
     this.document = buildOpenApiDocument(documentOptionsOf(settings));
   }
 

@@ -25,7 +25,7 @@ import {
   restApiBody,
   withoutAnnotations,
 } from "../../infra/apigateway-openapi";
-import { buildOpenApiDocument } from "../../infra/openapi";
+import { buildOpenApiDocument, documentOptionsOf } from "../../infra/openapi";
 import { methodsOf, routes } from "../../infra/routes";
 import { itemPatchSchema, newItemSchema } from "../../infra/schemas";
 import { createGateway, functionNameOf } from "../../local/gateway";
@@ -413,7 +413,11 @@ describe("infra: OpenAPI documents", function () {
     it("answers a preflight for each of several allowed origins and none for others", async () => {
       const origins = ["https://a.example.com", "https://b.example.com"];
       const body = restApiBody(
-        { corsAllowedOrigins: origins, apiKeys: { required: false, quotaPerDay: 1, rateLimit: 1, burstLimit: 1 } },
+        {
+          corsAllowedOrigins: origins,
+          apiKeys: { required: false, quotaPerDay: 1, rateLimit: 1, burstLimit: 1 },
+          signIn: { mode: "none", userPoolId: undefined },
+        },
         routes,
         Object.fromEntries(
           routes.map((route) => [route.operationId, lambdaInvokeArn("local", "arn:aws:lambda:local:0:function:f")]),

@@ -7,10 +7,10 @@
 import { expect } from "chai";
 
 /**
- * The forms of what the server chooses, an item id (UUID v4) and a timestamp (UTC, milliseconds):
+ * The forms of what the server chooses, an item id (UUIDv7: its first 48 bits the creation time) and a timestamp (UTC, milliseconds):
  * the contract checks them too.
  */
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 export const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 export interface Created {
