@@ -85,13 +85,20 @@ function subFor(stack: string, user: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** The stack's local issuer; its key is read from (or first written to) `dataDir`, else made in memory. */
-export async function localIssuer(stack: string, dataDir: string | undefined): Promise<LocalIssuer> {
+/**
+ * The stack's local issuer; its key is read from (or first written to) `dataDir`, else made in
+ * memory. `userPoolArn` names the pool it stands in for (default: the stack's local pool), e.g.
+ * a deployed body's, to run that body locally.
+ */
+export async function localIssuer(
+  stack: string,
+  dataDir: string | undefined,
+  userPoolArn: string = `arn:aws:cognito-idp:${LOCAL_REGION}:${LOCAL_ACCOUNT}:userpool/${LOCAL_REGION}_${stack.replace(/[^0-9a-zA-Z]/g, "")}`,
+): Promise<LocalIssuer> {
   const { kid, privateJwk } = await keyOf(dataDir, stack);
   const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = privateJwk;
   const key = await importJWK(privateJwk, "RS256");
-  const userPoolId = `${LOCAL_REGION}_${stack.replace(/[^0-9a-zA-Z]/g, "")}`;
-  const userPoolArn = `arn:aws:cognito-idp:${LOCAL_REGION}:${LOCAL_ACCOUNT}:userpool/${userPoolId}`;
+  const userPoolId = userPoolArn.split("/").pop() ?? "";
   const issuer = userPoolIssuer(userPoolArn) ?? "";
   const clientId = localClientId(stack);
   return {
