@@ -11,6 +11,7 @@ import { LocalApi, startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
 import { expectError } from "../contract/contract";
 import { client } from "../support/http-client";
+import { withoutSignIn } from "../support/users";
 
 /** Sends bytes as they are and returns what came back, once the server closes or goes quiet. */
 function rawExchange(url: string, request: string | Buffer, options: { abort?: boolean } = {}): Promise<string> {
@@ -47,7 +48,8 @@ describe("local runtime: responses it makes itself", function () {
 
   async function start(stack = "dev", dataDir?: string): Promise<LocalApi> {
     api = await startLocalApi({
-      settings: readStackSettings(stack),
+      // Without sign-in: these are the runtime's own answers, whoever calls.
+      settings: withoutSignIn(readStackSettings(stack)),
       stack,
       dataDir,
       accessLog: (line) => lines.push(line),

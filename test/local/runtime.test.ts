@@ -15,9 +15,11 @@ import { readStackSettings } from "../../local/stack-settings";
 import { expectError } from "../contract/contract";
 import { ApiResponse, client } from "../support/http-client";
 import { killLeftoverApiProcesses, startApiProcess } from "../support/process";
+import { userHeaders, withoutSignIn } from "../support/users";
 
-const dev = readStackSettings("dev");
-const prod = readStackSettings("prod");
+/** The stacks' settings without sign-in: the in-process tests below are about the gateway, not who calls. */
+const dev = withoutSignIn(readStackSettings("dev"));
+const prod = withoutSignIn(readStackSettings("prod"));
 const quiet = { accessLog: () => undefined };
 
 describe("local runtime", function () {
@@ -36,7 +38,8 @@ describe("local runtime", function () {
     it("prints the ready line, logs one JSON line per request, and keeps data across a SIGTERM restart", async () => {
       const first = await startApiProcess({ DATA_DIR: dataDir });
       expect(first.url).to.match(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-      const api = client(first.url);
+      const user = await userHeaders("dev", dataDir);
+      const api = client(first.url, user);
       const created = await api("POST", "items", { json: { name: "durable", status: "kept" } });
       expect(created.status).to.equal(201);
       await api("GET", "nowhere");
@@ -55,7 +58,7 @@ describe("local runtime", function () {
       expect(lines[0].requestId).to.equal(created.headers.get("x-request-id"));
 
       const second = await startApiProcess({ DATA_DIR: dataDir });
-      const fetched = await client(second.url)("GET", `items/${created.json.id}`);
+      const fetched = await client(second.url, user)("GET", `items/${created.json.id}`);
       expect(fetched.json).to.deep.equal(created.json);
       second.child.kill("SIGINT");
       expect(await second.exited).to.equal(0);
@@ -63,7 +66,8 @@ describe("local runtime", function () {
 
     it("finishes requests in flight on SIGTERM: every acknowledged create survives", async () => {
       const running = await startApiProcess({ DATA_DIR: dataDir });
-      const api = client(running.url);
+      const user = await userHeaders("dev", dataDir);
+      const api = client(running.url, user);
       // SIGTERM as soon as the first create is answered, with the rest of the burst in flight
       // (a fixed delay would, on a slow machine, stop the server before any request arrived).
       let firstAnswer: () => void = () => undefined;
@@ -86,7 +90,7 @@ describe("local runtime", function () {
       const acknowledged = responses.filter((response) => response?.status === 201).map((response) => response?.json);
       expect(acknowledged.length).to.be.greaterThan(0);
       const restarted = await startApiProcess({ DATA_DIR: dataDir });
-      const again = client(restarted.url);
+      const again = client(restarted.url, user);
       for (const item of acknowledged) {
         expect((await again("GET", `items/${item.id}`)).json).to.deep.equal(item);
       }
@@ -98,8 +102,10 @@ describe("local runtime", function () {
       const running = await startApiProcess({ DATA_DIR: dataDir }, ["--stack", "prod"]);
       expect(running.apiKey).to.be.a("string");
       expect(running.output()).to.contain("stack: prod");
-      expectError(await client(running.url)("GET", "items"), 403, "forbidden");
-      expect((await client(running.url, { "x-api-key": running.apiKey ?? "" })("GET", "items")).status).to.equal(200);
+      const user = await userHeaders("prod", dataDir);
+      expectError(await client(running.url, user)("GET", "items"), 403, "forbidden");
+      const keyed = client(running.url, { ...user, "x-api-key": running.apiKey ?? "" });
+      expect((await keyed("GET", "items")).status).to.equal(200);
       running.child.kill("SIGTERM");
       expect(await running.exited).to.equal(0);
     });
@@ -279,7 +285,7 @@ describe("local runtime", function () {
       expect(preflight.headers.get("access-control-allow-origin")).to.equal("https://app.example.com");
       expect(preflight.headers.get("access-control-allow-methods")).to.equal("POST, GET, HEAD, OPTIONS");
       expect(preflight.headers.get("access-control-allow-headers")).to.equal(
-        "Content-Type, If-Match, If-None-Match, Idempotency-Key, x-api-key, x-correlation-id",
+        "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, x-api-key, x-correlation-id",
       );
       const foreign = await anonymous("OPTIONS", "items", { headers: { Origin: "https://evil.example.com" } });
       expect(foreign.status).to.equal(204);
