@@ -54,7 +54,7 @@ describe("npm run openapi", function () {
     expect(result.status, result.stderr).to.equal(0);
     expect(result.stdout).to.match(new RegExp(`^openapi: wrote ${out} \\(stack prod, \\d+ bytes\\)\\n$`));
     const written = JSON.parse(readFileSync(out, "utf8"));
-    expect(written.paths["/items"].post.security).to.deep.equal([{ api_key: [] }]);
+    expect(written.paths["/items"].post.security).to.deep.equal([{ api_key: [], user_pool: [] }]);
   });
 
   it("fails with a message naming the problem for an unknown stack or a missing value", () => {
