@@ -2,7 +2,7 @@
  * Sign-in: the Cognito user pool whose users may call (created by the stack, or an existing one
  * named in config) and this API's app client in it. The REST API's `cognito_user_pools`
  * authorizer trusts the pool (infra/apigateway-openapi.ts); the functions accept only ID tokens
- * issued to this app client (handlers/caller.ts, COGNITO_CLIENT_IDS).
+ * issued to this app client (handlers/caller.ts, the app clients of its environment).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
