@@ -74,17 +74,21 @@ export function createDocumentClient(
  * lets a session touch only the partition its tag names (`dynamodb:LeadingKeys`). A session lasts
  * an hour, the most a role chained from the function's own role may (IAM User Guide, "Role
  * chaining"), and is renewed five minutes before it ends; the container keeps the newest
- * SESSION_CACHE_SIZE owners' clients. The STS client is loaded only on a sign-in stack. STS
- * answers from the function's region (the SDK's default regional endpoint).
+ * SESSION.cacheSize owners' clients. The STS client is loaded by the first request that needs a
+ * session, not at init, so cold starts stay as they are. STS answers from the function's region
+ * (the SDK's default regional endpoint).
  */
 function sessionClients(
   settings: HandlerSettings,
   roleArn: string,
   own: DynamoDBDocumentClient,
 ): Dependencies["docFor"] {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { AssumeRoleCommand, STSClient } = require("@aws-sdk/client-sts") as typeof import("@aws-sdk/client-sts");
-  const sts = new STSClient({ maxAttempts: settings.dynamoDbMaxAttempts });
+  let client:
+    | {
+        sts: import("@aws-sdk/client-sts").STSClient;
+        assumeRole: typeof import("@aws-sdk/client-sts").AssumeRoleCommand;
+      }
+    | undefined;
   const sessions = new Map<string, { doc: DynamoDBDocumentClient; renewAt: number }>();
   return async (owner, abortSignal) => {
     const cached = sessions.get(owner);
@@ -93,6 +97,12 @@ function sessionClients(
       sessions.set(owner, cached);
       return cached.doc;
     }
+    if (client === undefined) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { AssumeRoleCommand, STSClient } = require("@aws-sdk/client-sts") as typeof import("@aws-sdk/client-sts");
+      client = { sts: new STSClient({ maxAttempts: settings.dynamoDbMaxAttempts }), assumeRole: AssumeRoleCommand };
+    }
+    const { sts, assumeRole: AssumeRoleCommand } = client;
     let answer;
     try {
       answer = await sts.send(

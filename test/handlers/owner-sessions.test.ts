@@ -9,8 +9,6 @@
  * none for an owner seen before, a new one before the session ends.
  */
 import { randomUUID } from "crypto";
-import { createServer } from "http";
-import type { AddressInfo } from "net";
 import { expect } from "chai";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { runUnsafeSimulation } from "@cloud-copilot/iam-simulate";
@@ -23,6 +21,7 @@ import { routes } from "../../infra/routes";
 import type { TableName } from "../../infra/tables";
 import type { Engine } from "../../local/engine";
 import { startTestEngine, testDependencies } from "../support/handler-dependencies";
+import { startFakeSts as fakeSts } from "../support/fake-sts";
 import { lambdaContext, proxyEvent } from "../support/lambda";
 
 const suffix = randomUUID().slice(0, 8);
@@ -217,34 +216,6 @@ describe("handlers: every DynamoDB call of a signed-in request stays in its owne
 
 describe("handlers: owner sessions from STS, one per owner, cached while they last", function () {
   this.timeout(30000);
-
-  /** A stand-in STS endpoint answering AssumeRole with credentials that expire `lifetimeMs` from now. */
-  async function fakeSts(lifetimeMs: number) {
-    const requests: URLSearchParams[] = [];
-    const server = createServer((request, response) => {
-      let body = "";
-      request.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
-      request.on("end", () => {
-        requests.push(new URLSearchParams(body));
-        const expiration = new Date(Date.now() + lifetimeMs).toISOString();
-        response.writeHead(200, { "Content-Type": "text/xml" });
-        response.end(
-          `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials>` +
-            `<AccessKeyId>ASIA${requests.length}</AccessKeyId><SecretAccessKey>secret</SecretAccessKey>` +
-            `<SessionToken>token</SessionToken><Expiration>${expiration}</Expiration></Credentials>` +
-            `<AssumedRoleUser><Arn>arn:aws:sts::${ACCOUNT}:assumed-role/data/x</Arn><AssumedRoleId>AROA:x</AssumedRoleId></AssumedRoleUser>` +
-            `</AssumeRoleResult></AssumeRoleResponse>`,
-        );
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as AddressInfo;
-    return {
-      endpoint: `http://127.0.0.1:${port}`,
-      requests,
-      close: () => new Promise((resolve) => server.close(resolve)),
-    };
-  }
 
   // The SDK reads a service's endpoint from AWS_ENDPOINT_URL_<SERVICE> when it resolves a request.
   let previousEndpoint: string | undefined;
