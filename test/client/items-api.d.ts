@@ -15,7 +15,7 @@ export interface paths {
         };
         /**
          * List items
-         * @description One page of items. Pass nextCursor back as cursor for the next page; it is absent on the last page.
+         * @description One page of the caller's items, newest first. Pass nextCursor back as cursor for the next page; it is absent on the last page.
          */
         get: operations["listItems"];
         put?: never;
@@ -28,7 +28,7 @@ export interface paths {
         options?: never;
         /**
          * List items (headers only)
-         * @description HEAD: the status and headers GET answers, without a body. One page of items. Pass nextCursor back as cursor for the next page; it is absent on the last page.
+         * @description HEAD: the status and headers GET answers, without a body. One page of the caller's items, newest first. Pass nextCursor back as cursor for the next page; it is absent on the last page.
          */
         head: operations["listItemsHead"];
         patch?: never;
@@ -230,6 +230,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error: precondition_failed */
             412: {
                 headers: {
@@ -314,6 +325,17 @@ export interface operations {
             };
             /** @description Error: malformed_json, validation_failed, read_only_field */
             400: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
@@ -460,6 +482,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Error: precondition_failed */
             412: {
                 headers: {
@@ -539,6 +570,17 @@ export interface operations {
             };
             /** @description Error: validation_failed */
             400: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
@@ -643,6 +685,17 @@ export interface operations {
             };
             /** @description Error: malformed_json, validation_failed, read_only_field */
             400: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
@@ -770,6 +823,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error: not_found */
             404: {
                 headers: {
@@ -873,6 +937,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Error: not_found */
             404: {
                 headers: {
@@ -959,6 +1032,17 @@ export interface operations {
             };
             /** @description Error: malformed_json, validation_failed, read_only_field */
             400: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
