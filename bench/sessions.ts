@@ -6,6 +6,7 @@
  * request, uses the cached one. Counts come from the wire; times are what the client saw.
  */
 import { performance } from "perf_hooks";
+import { HANDLER_VARIABLES } from "../handlers/env";
 import { startEmbeddedEngine } from "../local/engine";
 import { startLocalApi } from "../local/server";
 import { readStackSettings } from "../local/stack-settings";
@@ -36,7 +37,7 @@ export async function measureSessions(users: number): Promise<SessionCost[]> {
     settings: readStackSettings("dev"),
     stack: "dev",
     dynamoDbEndpoint: proxy.url,
-    environment: { DATA_ACCESS_ROLE_ARN: "arn:aws:iam::000000000000:role/bench-data" },
+    environment: { [HANDLER_VARIABLES.dataAccessRoleArn]: "arn:aws:iam::000000000000:role/bench-data" },
     accessLog: () => undefined,
   });
   const samples: Record<string, { sts: number[]; dynamoDb: number[]; ms: number[] }> = {};
