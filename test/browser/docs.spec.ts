@@ -132,7 +132,9 @@ describe("API reference page (/docs) in Chromium", function () {
   it("lists every operation of the route table with its method, path and summary", async () => {
     // Every route, and HEAD beside each GET (the same function; RFC 9110 §9.1).
     expect(await page.locator(".opblock").count()).to.equal(routes.flatMap(methodsOf).length);
-    expect(await page.locator(".opblock-head").count()).to.equal(routes.filter((route) => route.method === "GET").length);
+    expect(await page.locator(".opblock-head").count()).to.equal(
+      routes.filter((route) => route.method === "GET").length,
+    );
     for (const route of routes) {
       const summary = block(route).locator(".opblock-summary");
       expect(await summary.locator(".opblock-summary-method").innerText(), route.operationId).to.equal(route.method);
