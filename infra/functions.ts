@@ -8,6 +8,8 @@ import { createHash } from "crypto";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { LOG_LINE_LEVELS } from "../handlers/logger";
+import type { LogLevel } from "../handlers/env";
 import type { Settings } from "./config";
 import { LAMBDA_ASSUME_ROLE_POLICY, functionPolicyDocument } from "./policies";
 import type { Route } from "./routes";
@@ -23,6 +25,22 @@ import type { TableName } from "./tables";
 export const RUNTIME_PROVIDED_PACKAGES: readonly string[] = ["@aws-sdk/client-dynamodb", "@aws-sdk/lib-dynamodb"];
 
 export const LAMBDA_RUNTIME = "nodejs22.x";
+
+/**
+ * Lambda's log-level filtering from the stack's `logLevel` (Lambda Developer Guide, "Log-level
+ * filtering", https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
+ * Application logs: the level the handlers' lines name (handlers/logger.ts), so Lambda keeps
+ * exactly the lines the handler writes at that level. System logs (START, END, REPORT and the
+ * platform's errors) take DEBUG, INFO or WARN only: `error` keeps WARN, the most it filters.
+ * Without `applicationLogLevel`, a JSON-format function is filtered at INFO whatever it logs.
+ */
+export function lambdaLogLevels(logLevel: LogLevel): {
+  applicationLogLevel: string;
+  systemLogLevel: "DEBUG" | "INFO" | "WARN";
+} {
+  const applicationLogLevel = LOG_LINE_LEVELS[logLevel].name;
+  return { applicationLogLevel, systemLogLevel: applicationLogLevel === "ERROR" ? "WARN" : applicationLogLevel };
+}
 
 /**
  * Cursor HMAC key when the stack sets no `cursorSecret`: derived from the stack and the items
@@ -42,7 +60,7 @@ export interface RouteFunctionArgs {
   tables: Record<TableName, aws.dynamodb.Table>;
   /** Environment variables (handlers/env.ts `handlerEnvironment`). */
   environment: Record<string, pulumi.Input<string>>;
-  settings: Pick<Settings, "logRetentionDays" | "lambda" | "tracing">;
+  settings: Pick<Settings, "logRetentionDays" | "logLevel" | "lambda" | "tracing">;
 }
 
 export class RouteFunction extends pulumi.ComponentResource {
@@ -112,7 +130,7 @@ export class RouteFunction extends pulumi.ComponentResource {
         reservedConcurrentExecutions: lambda.reservedConcurrency,
         timeout: lambda.timeoutSeconds,
         environment: { variables: args.environment },
-        loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
+        loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, ...lambdaLogLevels(args.settings.logLevel) },
         tracingConfig: { mode: args.settings.tracing ? "Active" : "PassThrough" },
         // A fresh object per function: CallbackFunction appends to the list it is given.
         codePathOptions: { extraExcludePackages: lambda.bundleAwsSdk ? [] : [...RUNTIME_PROVIDED_PACKAGES] },

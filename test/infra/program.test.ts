@@ -24,13 +24,22 @@ const STACKS = ["dev", "prod"] as const;
 type Stack = (typeof STACKS)[number];
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
+/**
+ * Lambda's log-level filtering per stack, from its `logLevel` (dev debug, prod info): application
+ * levels as Lambda names them, system levels DEBUG, INFO or WARN ("Log-level filtering",
+ * https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
+ */
+const LAMBDA_LOG_LEVELS: Record<Stack, { applicationLogLevel: string; systemLogLevel: string }> = {
+  dev: { applicationLogLevel: "DEBUG", systemLogLevel: "DEBUG" },
+  prod: { applicationLogLevel: "INFO", systemLogLevel: "INFO" },
+};
 /** The DynamoDB operations (metric `Operation` dimension) the routes perform, per table. */
 const TABLE_OPERATIONS = {
   items: ["DeleteItem", "GetItem", "PutItem", "Scan", "UpdateItem"],
   idempotency: ["GetItem", "PutItem", "UpdateItem"],
 };
 
-/** Resources per type, per stack: dev manages the account's API Gateway role, prod has keys and e-mail. */
+/** Resources per type, per stack: each manages the account's API Gateway role, prod has keys and e-mail. */
 const EXPECTED_COUNTS: Record<Stack, Record<string, number>> = {
   dev: {
     "aws:dynamodb/table:Table": 2,
@@ -208,7 +217,11 @@ describe("infra: index.ts under Pulumi mocks", function () {
               architectures: [settings.lambda.architecture],
               memorySize: settings.lambda.memoryMb,
               timeout: settings.lambda.timeoutSeconds,
-              loggingConfig: { logFormat: "JSON", logGroup: `/aws/lambda/${prefix}-${route.operationId}` },
+              loggingConfig: {
+                logFormat: "JSON",
+                logGroup: `/aws/lambda/${prefix}-${route.operationId}`,
+                ...LAMBDA_LOG_LEVELS[stack],
+              },
               tracingConfig: { mode: settings.tracing ? "Active" : "PassThrough" },
             });
             expect(fn.inputs.timeout).to.be.below(29);
