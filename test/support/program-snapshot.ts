@@ -21,7 +21,23 @@ export interface ProgramRequest {
   secretKeys?: string[];
   /** Project-relative modules required before index.ts (e.g. one that adds a route). */
   preload?: string[];
+  /** What the mocked AWS account holds before the run; default: a fresh account (MOCK_FRESH_ACCOUNT). */
+  account?: MockAccount;
 }
+
+/** The part of an AWS account (in the stack's region) that the program reads. */
+export interface MockAccount {
+  /** API Gateway's account-level CloudWatch role (`aws apigateway get-account`); "" when unset. */
+  apiGatewayCloudWatchRoleArn: string;
+  /** IAM roles that exist, by name. */
+  roles: string[];
+}
+
+/** The account id the mock provider puts in every ARN it synthesizes. */
+export const MOCK_ACCOUNT_ID = "123456789012";
+
+/** A new account: no API Gateway CloudWatch role set, no roles. */
+export const MOCK_FRESH_ACCOUNT: MockAccount = { apiGatewayCloudWatchRoleArn: "", roles: [] };
 
 export interface RegisteredResource {
   type: string;
@@ -38,6 +54,16 @@ export interface RegisteredResource {
   urn?: string;
   /** The `retainOnDelete` option the engine received: true leaves the resource in AWS on destroy. */
   retainOnDelete?: boolean;
+  /** URNs of the resources it depends on (`dependsOn` and the resources its inputs came from). */
+  dependencies?: string[];
+}
+
+/** A resource the program read (`Resource.get`) rather than registered: the engine never changes it. */
+export interface ReadResource {
+  type: string;
+  name: string;
+  id: string;
+  state: Record<string, unknown>;
 }
 
 export interface ArchiveEntry {
@@ -58,6 +84,10 @@ export interface ProgramSnapshot {
   project: string;
   stack: string;
   resources: RegisteredResource[];
+  /** Resources read, not registered (e.g. API Gateway's account settings). */
+  reads: ReadResource[];
+  /** Provider functions (invokes) the program called, by token, in order. */
+  invokes: string[];
   outputs: Record<string, { value: unknown; secret: boolean }>;
   /** By CallbackFunction resource name. */
   archives: Record<string, ArchiveSnapshot>;
