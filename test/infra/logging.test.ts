@@ -139,6 +139,69 @@ function lambdaKeeps(line: string, applicationLogLevel: string): boolean {
   return LAMBDA_LEVELS.indexOf(levelLambdaAssigns(line)) >= LAMBDA_LEVELS.indexOf(applicationLogLevel);
 }
 
+// ---------------------------------------------------------------------------------------------
+// The access log line, as API Gateway writes it
+
+/**
+ * What API Gateway can substitute for `$context` variables in an access log line ("Variables for
+ * access logging for API Gateway", api-gateway-variables-for-access-logging): values each can
+ * take, as documented (the methods it lists, CLF time, UUIDs and AWS's replacement for a client's
+ * request id that is not one, ...), and for the variables that carry a client's text, what a
+ * hostile client can make them hold. The body's resource paths and gateway response types are
+ * added per stack. A variable without a value in a request is written `-`.
+ */
+const CONTEXT_VALUES: Record<string, string[]> = {
+  "$context.requestId": ["c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "UUID_REPLACED_INVALID_REQUEST_ID"],
+  "$context.extendedRequestId": ["Abcd1EfGhIjKlM=", "eIvSGHxZoAMF+3A="],
+  "$context.identity.sourceIp": ["203.0.113.7", "2001:db8::1"],
+  "$context.identity.apiKeyId": ["a1b2c3d4e5"],
+  "$context.requestTime": ["06/Dec/2026:23:07:55 +0000"],
+  "$context.httpMethod": ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"],
+  "$context.status": ["200", "404", "502"],
+  "$context.protocol": ["HTTP/1.1", "HTTP/2.0"],
+  "$context.responseLength": ["0", "1523"],
+  "$context.responseLatency": ["12"],
+  "$context.integrationLatency": ["10"],
+  "$context.integrationStatus": ["200", "500"],
+  "$context.xrayTraceId": ["Root=1-5e1b4151-5ac6c58f5b5dbd6a6f3d3a1e;Parent=53995c3f42cd8ad8;Sampled=1"],
+  // A client's text, or AWS's message about it.
+  "$context.path": ['/dev/items/a"b\\c'],
+  "$context.identity.userAgent": ['curl "7.88" \\ agent'],
+  "$context.error.message": ["Authorization header requires 'Credential' parameter. Authorization=Bearer \"x\""],
+  "$context.error.messageString": ['"Invalid request body"'],
+  "$context.error.validationErrorString": ['[instance value ("x") not found in enum (possible values: ["a"])]'],
+};
+
+/** API Gateway's substitution: each variable as it is, unescaped; `-` where it has no value. */
+function renderAccessLog(format: string, values: Record<string, string | undefined>): string {
+  return format.replace(/\$context\.[A-Za-z0-9.]+/g, (variable) => values[variable] ?? "-");
+}
+
+/** Renderings of `format` over the outcomes: each value of each variable, and each variable absent. */
+function renderings(
+  format: string,
+  domains: Record<string, string[]>,
+): { values: Record<string, string>; line: string }[] {
+  const variables = [...new Set(format.match(/\$context\.[A-Za-z0-9.]+/g) ?? [])];
+  const first = Object.fromEntries(variables.map((variable) => [variable, domains[variable]?.[0] ?? "-"]));
+  const cases: Record<string, string>[] = [
+    first,
+    ...variables.flatMap((variable) => (domains[variable] ?? []).map((value) => ({ ...first, [variable]: value }))),
+    ...variables.map((variable) => ({ ...first, [variable]: "-" })),
+    Object.fromEntries(variables.map((variable) => [variable, "-"])),
+  ];
+  return cases.map((values) => ({ values, line: renderAccessLog(format, values) }));
+}
+
+function parsesAsJson(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe("infra: logging", function () {
   this.timeout(120000);
   before(startInfraPrograms);
@@ -223,6 +286,53 @@ describe("infra: logging", function () {
       expect(outcome((snapshot) => snapshot)).to.deep.equal(scenarios.map(([name]) => [name, true]));
       // The model can fail: without retainOnDelete, a destroy takes the role (or the setting) with it.
       expect(outcome(withoutRetention).filter(([, works]) => works === false).length).to.be.greaterThan(0);
+    });
+  });
+
+  describe("the stage's access log", () => {
+    for (const stack of STACKS) {
+      it(`${stack}: is one JSON object for every request, whatever API Gateway substitutes`, async () => {
+        const snapshot = await stackSnapshot(stack);
+        const { format } = resourceOf(snapshot, "stage").inputs.accessLogSettings as { format: string };
+        const body = JSON.parse(String(resourceOf(snapshot).inputs.body)) as {
+          paths: Record<string, unknown>;
+          "x-amazon-apigateway-gateway-responses": Record<string, unknown>;
+        };
+        const domains: Record<string, string[]> = {
+          ...CONTEXT_VALUES,
+          "$context.resourcePath": Object.keys(body.paths),
+          "$context.error.responseType": Object.keys(body["x-amazon-apigateway-gateway-responses"]),
+        };
+        const variables = [...new Set(format.match(/\$context\.[A-Za-z0-9.]+/g) ?? [])];
+        // Every variable in the format is one whose values this test knows.
+        expect(variables.filter((variable) => domains[variable] === undefined)).to.deep.equal([]);
+        expect(variables).to.include.members(["$context.requestId", "$context.extendedRequestId", "$context.status"]);
+        const rendered = renderings(format, domains);
+        expect(rendered.length).to.be.greaterThan(40);
+        for (const { values, line } of rendered) {
+          expect(parsesAsJson(line), line).to.equal(true);
+          const fields = JSON.parse(line) as Record<string, unknown>;
+          // Each field holds exactly what was substituted, as a string.
+          const template = JSON.parse(format) as Record<string, string>;
+          expect(fields).to.deep.equal(
+            Object.fromEntries(Object.entries(template).map(([field, variable]) => [field, values[variable]])),
+          );
+        }
+      });
+    }
+
+    it("the rendering finds the formats that break: an unquoted messageString, or a client's text in quotes", () => {
+      for (const format of [
+        '{"requestId":"$context.requestId","errorMessage":$context.error.messageString}',
+        '{"requestId":"$context.requestId","path":"$context.path"}',
+        '{"requestId":"$context.requestId","agent":"$context.identity.userAgent"}',
+        '{"requestId":"$context.requestId","error":"$context.error.message"}',
+      ]) {
+        expect(
+          renderings(format, CONTEXT_VALUES).some(({ line }) => !parsesAsJson(line)),
+          format,
+        ).to.equal(true);
+      }
     });
   });
 
