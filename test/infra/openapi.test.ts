@@ -28,6 +28,7 @@ import {
 import { buildOpenApiDocument } from "../../infra/openapi";
 import { routes } from "../../infra/routes";
 import { itemPatchSchema, newItemSchema } from "../../infra/schemas";
+import { openApiJson } from "../../local/export-openapi";
 import { createGateway, functionNameOf } from "../../local/gateway";
 import { readStackSettings } from "../../local/stack-settings";
 import { resourceOf, stackSnapshot } from "../support/program-snapshot";
@@ -141,9 +142,31 @@ describe("infra: OpenAPI documents", function () {
         expect(withFunctionNames(body)).to.deep.equal(withFunctionNames(JSON.parse(JSON.stringify(local))));
       });
 
+      it("serves the stack's public document at GET /openapi.json, without a key, byte for byte the export", async () => {
+        const snapshot = await stackSnapshot(stack);
+        const body = await deployedBody(stack);
+        const operation = body.paths["/openapi.json"];
+        expect(Object.keys(operation ?? {})).to.deep.equal(["get"]);
+        expect(operation?.get?.security).to.deep.equal([]);
+        const integration = operation?.get?.["x-amazon-apigateway-integration"] as unknown as {
+          type: string;
+          responses: { default: { responseTemplates: Record<string, string> } };
+        };
+        expect(integration.type).to.equal("mock");
+        // The document travels as base64, which holds nothing VTL would read.
+        expect(integration.responses.default.responseTemplates["application/json"]).to.match(
+          /(^|\n)\$util\.base64Decode\("[A-Za-z0-9+/]+=*"\)$/,
+        );
+        const answer = await interpreterOf(body, keys ? ["k"] : [])("GET", "/openapi.json");
+        expect(answer.statusCode).to.equal(200);
+        expect(answer.headers["Content-Type"]).to.equal("application/json");
+        expect(String(answer.body)).to.equal(openApiJson(settings));
+        expect(JSON.parse(String(answer.body))).to.deep.equal(snapshot.outputs.openApiDocument?.value);
+      });
+
       it("has an operation per route and, per path, an OPTIONS preflight and an ANY answering 405", async () => {
         const body = await deployedBody(stack);
-        expect(Object.keys(body.paths)).to.deep.equal(["/items", "/items/{id}"]);
+        expect(Object.keys(body.paths)).to.deep.equal(["/items", "/items/{id}", "/openapi.json"]);
         expect(Object.keys(body.paths["/items"] ?? {})).to.deep.equal([
           "post",
           "get",
