@@ -233,12 +233,34 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: bad_gateway */
+            502: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error: unavailable */
             503: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -356,12 +378,34 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: bad_gateway */
+            502: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error: unavailable */
             503: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -450,12 +494,34 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: bad_gateway */
+            502: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error: unavailable */
             503: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -574,12 +640,34 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: bad_gateway */
+            502: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error: unavailable */
             503: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -668,12 +756,34 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: bad_gateway */
+            502: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error: unavailable */
             503: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -793,12 +903,34 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: bad_gateway */
+            502: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error: unavailable */
             503: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -121,6 +121,24 @@ describe("infra: OpenAPI documents", function () {
         await SwaggerParser.validate(structuredClone(exported) as never);
       });
 
+      it("documents on every operation the answers API Gateway gives for a failing or slow function and for throttling", async () => {
+        const snapshot = await stackSnapshot(stack);
+        const document = snapshot.outputs.openApiDocument?.value as {
+          paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>>;
+        };
+        const gatewayAnswers = ["INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT", "THROTTLED"].map((type) => {
+          const code = GATEWAY_RESPONSES[type]?.code ?? "internal_error";
+          return { status: String(ERROR_STATUS[code]), code };
+        });
+        expect(gatewayAnswers.map(({ status }) => status)).to.deep.equal(["502", "504", "429"]);
+        for (const route of routes) {
+          const responses = document.paths[route.path]?.[route.method.toLowerCase()]?.responses ?? {};
+          for (const { status, code } of gatewayAnswers) {
+            expect(responses[status]?.description, `${route.operationId} ${status}`).to.contain(code);
+          }
+        }
+      });
+
       it("deploys a body that is strict OpenAPI 3.0 and that API Gateway imports without dropping a part", async () => {
         const body = await deployedBody(stack);
         await SwaggerParser.validate(structuredClone(body) as never);
