@@ -46,7 +46,7 @@ export interface VerifyReport {
   skipped: number;
 }
 
-interface Target {
+export interface Target {
   url: string;
   apiKey: string | undefined;
 }
@@ -74,6 +74,36 @@ function stackOutputs(stack: string): Target {
     throw new Error(`stack ${stack} has no apiUrl output: has it been deployed?`);
   }
   return { url: outputs.apiUrl, apiKey: typeof outputs.apiKey === "string" ? outputs.apiKey : undefined };
+}
+
+/**
+ * One GET of the list before any check: a target that refuses it for want of credentials gets one
+ * message naming the flag, instead of every check failing on the same 403 (or 401).
+ */
+export async function checkAccess(target: Target, stack: string): Promise<void> {
+  const response = await fetch(`${target.url}items?limit=1`, {
+    headers: target.apiKey === undefined ? {} : { "x-api-key": target.apiKey },
+  });
+  await response.arrayBuffer();
+  if (response.status === 403 && target.apiKey === undefined) {
+    throw new Error(
+      `${target.url} answered GET items with 403 forbidden: it wants an API key. Pass it with --api-key KEY ` +
+        `and name the stack whose settings it runs with --stack NAME (e.g. --url ${target.url} --stack prod --api-key ` +
+        `"$(pulumi stack output apiKey --show-secrets --stack prod)"), or give --stack NAME alone to read apiUrl and apiKey ` +
+        `with pulumi stack output`,
+    );
+  }
+  if (response.status === 403) {
+    throw new Error(
+      `${target.url} answered GET items with 403 forbidden to the API key given (--api-key${stack === "dev" ? "" : `, stack ${stack}`}): ` +
+        `check it with pulumi stack output apiKey --show-secrets --stack <stack>`,
+    );
+  }
+  if (response.status === 401) {
+    throw new Error(
+      `${target.url} answered GET items with 401: it wants a signed-in caller's token, which verify cannot send`,
+    );
+  }
 }
 
 function percentile(sorted: number[], fraction: number): number {
@@ -142,6 +172,7 @@ export async function verify(argv: readonly string[], out: (line: string) => voi
     url === undefined
       ? stackOutputs(stack)
       : { url: url.endsWith("/") ? url : `${url}/`, apiKey: optionValue(argv, "--api-key") };
+  await checkAccess(target, stack);
   const documents = new DocumentChecker(settings);
   const pending = journal(target.url);
   const durations = new Map<string, number[]>();
