@@ -113,7 +113,7 @@ describe("infra/settings", () => {
         pointInTimeRecovery: false,
         deletionProtection: false,
         alarmEmail: undefined,
-        manageApiGatewayAccount: false,
+        manageApiGatewayAccount: true,
       });
     });
 
@@ -138,7 +138,7 @@ describe("infra/settings", () => {
         pointInTimeRecovery: "true",
         deletionProtection: "false",
         alarmEmail: "ops@example.com",
-        manageApiGatewayAccount: "true",
+        manageApiGatewayAccount: "false",
       });
       const fromYaml = parse({
         logRetentionDays: 30,
@@ -160,7 +160,7 @@ describe("infra/settings", () => {
         pointInTimeRecovery: true,
         deletionProtection: false,
         alarmEmail: "ops@example.com",
-        manageApiGatewayAccount: true,
+        manageApiGatewayAccount: false,
       });
       const expected: Settings = {
         logRetentionDays: 30,
@@ -180,7 +180,7 @@ describe("infra/settings", () => {
         pointInTimeRecovery: true,
         deletionProtection: false,
         alarmEmail: "ops@example.com",
-        manageApiGatewayAccount: true,
+        manageApiGatewayAccount: false,
       };
       expect(fromPulumi).to.deep.equal(expected);
       expect(fromYaml).to.deep.equal(expected);
