@@ -50,6 +50,12 @@ const write = (action: string, resource: string, context?: Record<string, string
   context,
 });
 
+/** One call per action name (space-separated) of a service, on one ARN. */
+const writes = (service: string, names: string, resource: string) =>
+  names.split(" ").map((name) => write(`${service}:${name}`, resource));
+const reads = (service: string, names: string, resource: string) =>
+  names.split(" ").map((name) => read(`${service}:${name}`, resource));
+
 const arn = {
   table: (name: string) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name}`,
   logGroup: (name: string) => `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${name}`,
@@ -71,35 +77,26 @@ const PROVIDER_CALLS: Record<string, (resource: RegisteredResource) => Call[]> =
   "aws:dynamodb/table:Table": (r) => {
     const table = arn.table(String(r.state.name));
     return [
-      ...[
-        "CreateTable",
-        "UpdateTable",
-        "DeleteTable",
-        "UpdateContinuousBackups",
-        "UpdateTimeToLive",
-        "TagResource",
-        "UntagResource",
-      ].map((a) => write(`dynamodb:${a}`, table)),
-      ...[
-        "DescribeTable",
-        "DescribeContinuousBackups",
-        "DescribeTimeToLive",
-        "DescribeKinesisStreamingDestination",
-        "ListTagsOfResource",
-      ].map((a) => read(`dynamodb:${a}`, table)),
+      ...writes(
+        "dynamodb",
+        "CreateTable UpdateTable DeleteTable UpdateContinuousBackups UpdateTimeToLive TagResource UntagResource",
+        table,
+      ),
+      ...reads(
+        "dynamodb",
+        "DescribeTable DescribeContinuousBackups DescribeTimeToLive DescribeKinesisStreamingDestination ListTagsOfResource",
+        table,
+      ),
     ];
   },
   "aws:cloudwatch/logGroup:LogGroup": (r) => {
     const group = arn.logGroup(String(r.inputs.name));
     return [
-      ...[
-        "CreateLogGroup",
-        "DeleteLogGroup",
-        "PutRetentionPolicy",
-        "DeleteRetentionPolicy",
-        "TagResource",
-        "UntagResource",
-      ].map((a) => write(`logs:${a}`, group)),
+      ...writes(
+        "logs",
+        "CreateLogGroup DeleteLogGroup PutRetentionPolicy DeleteRetentionPolicy TagResource UntagResource",
+        group,
+      ),
       read("logs:ListTagsForResource", group),
       read("logs:DescribeLogGroups", "*"),
     ];
@@ -131,24 +128,16 @@ const PROVIDER_CALLS: Record<string, (resource: RegisteredResource) => Call[]> =
   "aws:lambda/function:Function": (r) => {
     const fn = arn.fn(String(r.inputs.name));
     return [
-      ...[
-        "CreateFunction",
-        "DeleteFunction",
-        "UpdateFunctionCode",
-        "UpdateFunctionConfiguration",
-        "PutFunctionConcurrency",
-        "DeleteFunctionConcurrency",
-        "TagResource",
-        "UntagResource",
-      ].map((a) => write(`lambda:${a}`, fn)),
-      ...[
-        "GetFunction",
-        "GetFunctionConfiguration",
-        "GetFunctionConcurrency",
-        "GetFunctionCodeSigningConfig",
-        "ListVersionsByFunction",
-        "ListTags",
-      ].map((a) => read(`lambda:${a}`, fn)),
+      ...writes(
+        "lambda",
+        "CreateFunction DeleteFunction UpdateFunctionCode UpdateFunctionConfiguration PutFunctionConcurrency DeleteFunctionConcurrency TagResource UntagResource",
+        fn,
+      ),
+      ...reads(
+        "lambda",
+        "GetFunction GetFunctionConfiguration GetFunctionConcurrency GetFunctionCodeSigningConfig ListVersionsByFunction ListTags",
+        fn,
+      ),
       write("iam:PassRole", roleArnOf(r.inputs.role), { "iam:PassedToService": "lambda.amazonaws.com" }),
     ];
   },
@@ -226,7 +215,7 @@ const PROVIDER_CALLS: Record<string, (resource: RegisteredResource) => Call[]> =
   "aws:cloudwatch/metricAlarm:MetricAlarm": (r) => {
     const alarm = arn.alarm(String(r.inputs.name ?? r.state.name ?? r.name));
     return [
-      ...["PutMetricAlarm", "DeleteAlarms", "TagResource", "UntagResource"].map((a) => write(`cloudwatch:${a}`, alarm)),
+      ...writes("cloudwatch", "PutMetricAlarm DeleteAlarms TagResource UntagResource", alarm),
       read("cloudwatch:DescribeAlarms", alarm),
       read("cloudwatch:ListTagsForResource", alarm),
     ];
