@@ -171,6 +171,8 @@ describe("infra: OpenAPI documents", function () {
           responses: { default: { responseTemplates: Record<string, string> } };
         };
         expect(integration.type).to.equal("mock");
+        // ImportRestApi: "The maximum size of the API definition file is 6MB".
+        expect(Buffer.byteLength(String(resourceOf(snapshot).inputs.body))).to.be.below(6 * 1024 * 1024);
         // The document travels as base64, which holds nothing VTL would read.
         expect(integration.responses.default.responseTemplates["application/json"]).to.match(
           /(^|\n)\$util\.base64Decode\("[A-Za-z0-9+/]+=*"\)$/,
