@@ -381,7 +381,7 @@ describe("infra: the deployer's and the previewer's permissions", function () {
   const runs = [
     ...STACKS.map((stack) => ({ name: stack, snapshot: () => stackSnapshot(stack) })),
     {
-      name: "prod relying on the account's API Gateway role",
+      name: "dev (with its options) relying on the account's API Gateway role",
       snapshot: () => programSnapshot(RELY_ON_EXISTING_ROLE_RUN),
     },
   ];

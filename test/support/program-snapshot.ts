@@ -100,15 +100,28 @@ export { PROJECT_ROOT };
 /** A configured cursor secret, at least 32 characters. */
 export const CURSOR_SECRET = "a-configured-cursor-secret-of-40-chars-!!";
 
+/** A role that API Gateway's account setting names in DEV_OPTIONS_RUN's account (another stack's). */
+export const EXISTING_ROLE_NAME = "items-api-prod-cloudwatch-role-0a1b2c3";
+
 /**
  * The dev stack with its optional settings on, in one program run for the tests of each:
- * `bundleAwsSdk` (every archive ships AWS SDK v3, as CallbackFunction does by default) and a
- * configured `cursorSecret` (set as a secret, as `pulumi config set --secret` does).
+ * `bundleAwsSdk` (every archive ships AWS SDK v3, as CallbackFunction does by default), a
+ * configured `cursorSecret` (set as a secret, as `pulumi config set --secret` does), and
+ * `manageApiGatewayAccount: false` in an account whose API Gateway setting names a role that
+ * exists (the stack relies on it: test/infra/logging.test.ts).
  */
 export const DEV_OPTIONS_RUN: ProgramRequest = {
   stack: "dev",
-  config: { "items-api:bundleAwsSdk": "true", "items-api:cursorSecret": CURSOR_SECRET },
+  config: {
+    "items-api:bundleAwsSdk": "true",
+    "items-api:cursorSecret": CURSOR_SECRET,
+    "items-api:manageApiGatewayAccount": "false",
+  },
   secretKeys: ["items-api:cursorSecret"],
+  account: {
+    apiGatewayCloudWatchRoleArn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/${EXISTING_ROLE_NAME}`,
+    roles: [EXISTING_ROLE_NAME],
+  },
 };
 
 /** The program child's environment: its V8 coverage goes apart (TYPESCRIPT_EMIT_COVERAGE_VARIABLE). */
