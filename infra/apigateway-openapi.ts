@@ -67,7 +67,8 @@ export const GATEWAY_RESPONSES: Record<string, GatewayResponseSpec> = {
   },
   BAD_REQUEST_BODY: {
     code: "validation_failed",
-    message: "the request body is not JSON or does not match the operation's request schema (see /openapi.json)",
+    message:
+      "the request body is not JSON or does not match the operation's request schema (see openapi.json at the API's base URL)",
   },
   // An expired AWS signature (SigV4), not an expired ID token (that one is UNAUTHORIZED).
   EXPIRED_TOKEN: { code: "forbidden", message: "the request signature has expired" },
@@ -332,6 +333,45 @@ export function methodNotAllowedOperation(
   );
 }
 
+/** Where the API serves its public document, deployed (a mock integration) and locally alike. */
+export const DOCUMENT_PATH = "/openapi.json";
+
+/**
+ * The public document as `GET /openapi.json` serves it and `npm run openapi` writes it: two-space
+ * indentation, no trailing newline, and only ASCII (any other character as a JSON `\u` escape,
+ * the same JSON), so its bytes do not depend on the charset a mapping template decodes to.
+ */
+export function documentJson(document: OpenApiDocument): string {
+  return JSON.stringify(document, null, 2).replace(
+    /[\u007f-\uffff]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/**
+ * `GET /openapi.json`: the public document, from a mock integration, so that the deployed API
+ * serves what the local runtime serves (and `openapi-typescript <apiUrl>openapi.json` works
+ * against a stack). The template decodes it from base64 (`$util.base64Decode`, "$util variables"
+ * in "Variables for data transformations"): base64 holds no character VTL reads (`$`, `#`), so
+ * the document's `$ref`s reach the client as written. It needs no API key: the document is public
+ * and holds no secret. About 67 KB of template (prod; the body is then about 131 KB), far under
+ * ImportRestApi's 6 MB ("The maximum size of the API definition file is 6MB", API Gateway API
+ * reference, ImportRestApi); the quota pages found here state no size for a mapping template.
+ */
+export function documentOperation(document: OpenApiDocument, origins: readonly string[]): Record<string, unknown> {
+  const base64 = Buffer.from(documentJson(document), "ascii").toString("base64");
+  return mockOperation(
+    "The API's OpenAPI document",
+    {
+      status: 200,
+      headers: { ...SECURITY_HEADERS },
+      corsHeaders: { "Access-Control-Allow-Origin": "$origin" },
+      body: `$util.base64Decode("${base64}")`,
+    },
+    origins,
+  );
+}
+
 /**
  * Keywords that only annotate (examples, read-only markers, defaults): API Gateway does not
  * support them in models, and no validator reads them, so the body leaves them out. Any other
@@ -432,6 +472,8 @@ export function apiGatewayDocument(inputs: ApiGatewayDocumentInputs): OpenApiDoc
     pathItem.options = preflightOperation(pathRoutes, inputs.corsAllowedOrigins);
     pathItem["x-amazon-apigateway-any-method"] = methodNotAllowedOperation(pathRoutes, inputs.corsAllowedOrigins);
   }
+
+  paths[DOCUMENT_PATH] = { get: documentOperation(inputs.document, inputs.corsAllowedOrigins) };
 
   const models = Object.fromEntries(
     Object.entries(schemas ?? {}).map(([name, schema]) => [name, withoutAnnotations(schema)]),

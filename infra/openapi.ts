@@ -39,8 +39,14 @@ export const API_VERSION = "1.0.0";
 /** Errors that tell the client when to retry (`Retry-After`). */
 const RETRY_AFTER_ERRORS = Object.keys(RETRY_AFTER_SECONDS) as ErrorCode[];
 
-/** Errors any route can answer with. */
-const COMMON_ERRORS: ErrorCode[] = ["throttled", "internal_error", "unavailable"];
+/**
+ * Errors any route can answer with: API Gateway's throttling, the function's own failures, and
+ * the two API Gateway answers for a function that Lambda refuses or that fails (throttled,
+ * throws, times out, answers no proxy result or one over 6 MB: INTEGRATION_FAILURE, 503 with
+ * Retry-After) or that does not answer within the integration's 29 s (504, INTEGRATION_TIMEOUT),
+ * which infra/apigateway-openapi.ts shapes into the envelope.
+ */
+const COMMON_ERRORS: ErrorCode[] = ["throttled", "internal_error", "unavailable", "gateway_timeout"];
 
 const PARAMETERS: Record<ParameterName, JsonSchema> = {
   id: {

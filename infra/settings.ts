@@ -252,9 +252,9 @@ export const CONFIG = {
   },
   manageApiGatewayAccount: {
     type: "boolean",
-    default: false,
+    default: true,
     description:
-      "Create, and keep on destroy, the account-wide API Gateway CloudWatch role; only one stack per account and region should.",
+      "Create API Gateway's account-wide CloudWatch role and setting (kept on destroy); false relies on an existing one, checked before creating anything.",
   },
   cursorSecret: {
     type: "string",
@@ -327,7 +327,7 @@ export interface Settings {
   pointInTimeRecovery: boolean;
   deletionProtection: boolean;
   alarmEmail: string | undefined;
-  /** Create the account-level API Gateway CloudWatch role (one per account and region). */
+  /** Create the account-level API Gateway CloudWatch role (one per account and region); false: rely on one. */
   manageApiGatewayAccount: boolean;
 }
 

@@ -275,12 +275,34 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: bad_gateway */
+            502: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error: unavailable */
             503: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -424,12 +446,34 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: bad_gateway */
+            502: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error: unavailable */
             503: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -635,12 +679,34 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: bad_gateway */
+            502: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error: unavailable */
             503: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -772,12 +838,34 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: bad_gateway */
+            502: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error: unavailable */
             503: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -879,12 +967,34 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: bad_gateway */
+            502: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error: unavailable */
             503: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1119,12 +1229,34 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: bad_gateway */
+            502: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error: unavailable */
             503: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -339,8 +339,8 @@ describe("handlers under injected faults", function () {
       expect(lines).to.have.length(1);
       const [line] = lines;
       expect(Object.keys(line ?? {})).to.deep.equal([
+        "timestamp",
         "level",
-        "time",
         "message",
         "operationId",
         "requestId",
@@ -352,7 +352,7 @@ describe("handlers under injected faults", function () {
         "consumedCapacityUnits",
       ]);
       expect(line).to.include({
-        level: "info",
+        level: "INFO",
         message: "request",
         operationId: "createItem",
         requestId: event.requestContext.extendedRequestId,
@@ -383,8 +383,8 @@ describe("handlers under injected faults", function () {
       failEveryAttempt(deps, () => namedError("ValidationException", "detail for operators"));
       await createHandler("createItem", createItem, deps)(createEvent({ name: "x" }), lambdaContext());
       expect(lines.map((line) => [line.level, line.message])).to.deep.equal([
-        ["error", "request failed"],
-        ["info", "request"],
+        ["ERROR", "request failed"],
+        ["INFO", "request"],
       ]);
       expect(JSON.stringify(lines[0])).to.contain("detail for operators");
       expect(lines[1]).to.include({ status: 500, errorCode: "internal_error" });

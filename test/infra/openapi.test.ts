@@ -28,6 +28,7 @@ import {
 import { buildOpenApiDocument, documentOptionsOf } from "../../infra/openapi";
 import { methodsOf, routes } from "../../infra/routes";
 import { itemPatchSchema, newItemSchema } from "../../infra/schemas";
+import { openApiJson } from "../../local/export-openapi";
 import { createGateway, functionNameOf } from "../../local/gateway";
 import { LocalIssuer, localIssuer } from "../../local/issuer";
 import { readStackSettings } from "../../local/stack-settings";
@@ -150,6 +151,24 @@ describe("infra: OpenAPI documents", function () {
         await SwaggerParser.validate(structuredClone(exported) as never);
       });
 
+      it("documents on every operation the answers API Gateway gives for a failing or slow function and for throttling", async () => {
+        const snapshot = await stackSnapshot(stack);
+        const document = snapshot.outputs.openApiDocument?.value as {
+          paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>>;
+        };
+        const gatewayAnswers = ["INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT", "THROTTLED"].map((type) => {
+          const code = GATEWAY_RESPONSES[type]?.code ?? "internal_error";
+          return { status: String(ERROR_STATUS[code]), code };
+        });
+        expect(gatewayAnswers.map(({ status }) => status)).to.deep.equal(["502", "504", "429"]);
+        for (const route of routes) {
+          const responses = document.paths[route.path]?.[route.method.toLowerCase()]?.responses ?? {};
+          for (const { status, code } of gatewayAnswers) {
+            expect(responses[status]?.description, `${route.operationId} ${status}`).to.contain(code);
+          }
+        }
+      });
+
       it("deploys a body that is strict OpenAPI 3.0 and that API Gateway imports without dropping a part", async () => {
         const body = await deployedBody(stack);
         await SwaggerParser.validate(structuredClone(body) as never);
@@ -172,9 +191,33 @@ describe("infra: OpenAPI documents", function () {
         expect(withFunctionNames(body)).to.deep.equal(withFunctionNames(JSON.parse(JSON.stringify(local))));
       });
 
+      it("serves the stack's public document at GET /openapi.json, without a key, byte for byte the export", async () => {
+        const snapshot = await stackSnapshot(stack);
+        const body = await deployedBody(stack);
+        const operation = body.paths["/openapi.json"];
+        expect(Object.keys(operation ?? {})).to.deep.equal(["get"]);
+        expect(operation?.get?.security).to.deep.equal([]);
+        const integration = operation?.get?.["x-amazon-apigateway-integration"] as unknown as {
+          type: string;
+          responses: { default: { responseTemplates: Record<string, string> } };
+        };
+        expect(integration.type).to.equal("mock");
+        // ImportRestApi: "The maximum size of the API definition file is 6MB".
+        expect(Buffer.byteLength(String(resourceOf(snapshot).inputs.body))).to.be.below(6 * 1024 * 1024);
+        // The document travels as base64, which holds nothing VTL would read.
+        expect(integration.responses.default.responseTemplates["application/json"]).to.match(
+          /(^|\n)\$util\.base64Decode\("[A-Za-z0-9+/]+=*"\)$/,
+        );
+        const answer = await interpreterOf(body, keys ? ["k"] : [])("GET", "/openapi.json");
+        expect(answer.statusCode).to.equal(200);
+        expect(answer.headers["Content-Type"]).to.equal("application/json");
+        expect(String(answer.body)).to.equal(openApiJson(settings));
+        expect(JSON.parse(String(answer.body))).to.deep.equal(snapshot.outputs.openApiDocument?.value);
+      });
+
       it("has an operation per route and, per path, an OPTIONS preflight and an ANY answering 405", async () => {
         const body = await deployedBody(stack);
-        expect(Object.keys(body.paths)).to.deep.equal(["/items", "/items/{id}"]);
+        expect(Object.keys(body.paths)).to.deep.equal(["/items", "/items/{id}", "/openapi.json"]);
         expect(Object.keys(body.paths["/items"] ?? {})).to.deep.equal([
           "post",
           "get",

@@ -116,7 +116,7 @@ describe("infra/settings", () => {
         pointInTimeRecovery: false,
         deletionProtection: false,
         alarmEmail: undefined,
-        manageApiGatewayAccount: false,
+        manageApiGatewayAccount: true,
       });
     });
 
@@ -143,7 +143,7 @@ describe("infra/settings", () => {
         pointInTimeRecovery: "true",
         deletionProtection: "false",
         alarmEmail: "ops@example.com",
-        manageApiGatewayAccount: "true",
+        manageApiGatewayAccount: "false",
       });
       const fromYaml = parse({
         logRetentionDays: 30,
@@ -167,7 +167,7 @@ describe("infra/settings", () => {
         pointInTimeRecovery: true,
         deletionProtection: false,
         alarmEmail: "ops@example.com",
-        manageApiGatewayAccount: true,
+        manageApiGatewayAccount: false,
       });
       const expected: Settings = {
         logRetentionDays: 30,
@@ -188,7 +188,7 @@ describe("infra/settings", () => {
         pointInTimeRecovery: true,
         deletionProtection: false,
         alarmEmail: "ops@example.com",
-        manageApiGatewayAccount: true,
+        manageApiGatewayAccount: false,
       };
       expect(fromPulumi).to.deep.equal(expected);
       expect(fromYaml).to.deep.equal(expected);
