@@ -275,17 +275,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Error: bad_gateway */
-            502: {
-                headers: {
-                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
-                    "x-request-id": components["headers"]["x-request-id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Error: unavailable */
             503: {
                 headers: {
@@ -446,17 +435,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Error: bad_gateway */
-            502: {
-                headers: {
-                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
-                    "x-request-id": components["headers"]["x-request-id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Error: unavailable */
             503: {
                 headers: {
@@ -573,6 +551,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     getItem: {
@@ -670,17 +657,6 @@ export interface operations {
             };
             /** @description Error: internal_error */
             500: {
-                headers: {
-                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
-                    "x-request-id": components["headers"]["x-request-id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Error: bad_gateway */
-            502: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
@@ -838,17 +814,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Error: bad_gateway */
-            502: {
-                headers: {
-                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
-                    "x-request-id": components["headers"]["x-request-id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Error: unavailable */
             503: {
                 headers: {
@@ -958,17 +923,6 @@ export interface operations {
             };
             /** @description Error: internal_error */
             500: {
-                headers: {
-                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
-                    "x-request-id": components["headers"]["x-request-id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Error: bad_gateway */
-            502: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
@@ -1103,6 +1057,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     patchItem: {
@@ -1220,17 +1183,6 @@ export interface operations {
             };
             /** @description Error: internal_error */
             500: {
-                headers: {
-                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
-                    "x-request-id": components["headers"]["x-request-id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Error: bad_gateway */
-            502: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];

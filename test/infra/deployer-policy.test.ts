@@ -64,6 +64,7 @@ const arn = {
   apigateway: (path: string) => `arn:aws:apigateway:${REGION}::${path}`,
   alarm: (name: string) => `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${name}`,
   dashboard: (name: string) => `arn:aws:cloudwatch::${ACCOUNT}:dashboard/${name}`,
+  userPool: (id: string) => `arn:aws:cognito-idp:${REGION}:${ACCOUNT}:userpool/${id}`,
 };
 
 /** The role a resource names by ARN or by name. */
@@ -74,6 +75,22 @@ function roleArnOf(value: unknown): string {
 
 /** What the provider calls to create, read, update and delete each resource type, on which ARN. */
 const PROVIDER_CALLS: Record<string, (resource: RegisteredResource) => Call[]> = {
+  // CreateUserPool names no pool yet (iam-data: no resource type), the rest the pool.
+  "aws:cognito/userPool:UserPool": (r) => {
+    const pool = arn.userPool(r.id);
+    return [
+      write("cognito-idp:CreateUserPool", "*"),
+      ...writes("cognito-idp", "UpdateUserPool DeleteUserPool SetUserPoolMfaConfig TagResource UntagResource", pool),
+      ...reads("cognito-idp", "DescribeUserPool GetUserPoolMfaConfig ListTagsForResource", pool),
+    ];
+  },
+  "aws:cognito/userPoolClient:UserPoolClient": (r) => {
+    const pool = arn.userPool(String(r.inputs.userPoolId));
+    return [
+      ...writes("cognito-idp", "CreateUserPoolClient UpdateUserPoolClient DeleteUserPoolClient", pool),
+      ...reads("cognito-idp", "DescribeUserPoolClient", pool),
+    ];
+  },
   "aws:dynamodb/table:Table": (r) => {
     const table = arn.table(String(r.state.name));
     return [

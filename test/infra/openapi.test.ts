@@ -160,7 +160,7 @@ describe("infra: OpenAPI documents", function () {
           const code = GATEWAY_RESPONSES[type]?.code ?? "internal_error";
           return { status: String(ERROR_STATUS[code]), code };
         });
-        expect(gatewayAnswers.map(({ status }) => status)).to.deep.equal(["502", "504", "429"]);
+        expect(gatewayAnswers.map(({ status }) => status)).to.deep.equal(["503", "504", "429"]);
         for (const route of routes) {
           const responses = document.paths[route.path]?.[route.method.toLowerCase()]?.responses ?? {};
           for (const { status, code } of gatewayAnswers) {
