@@ -192,6 +192,25 @@ const invalidBodies: [string, unknown, string][] = [
   ["updatedAt", { name: "x", updatedAt: "2020-01-01T00:00:00.000Z" }, "read_only_field"],
 ];
 
+/**
+ * A key claimed as a create of `name` would leave it: in flight, or abandoned when its lock ended
+ * `lockedUntil` ms from now (negative: in the past). Returns the key and the item id it chose.
+ */
+async function plantedClaim(ctx: ContractContext, name: string, lockedUntil: number) {
+  const key = `key-${randomUUID()}`;
+  const itemId = uuidv7();
+  const now = Date.now();
+  await tablesOf(ctx).putIdempotencyRecord(ctx.owner, {
+    id: key,
+    requestHash: tablesOf(ctx).requestHash({ name, description: "", attrs: {} }),
+    status: "in_progress",
+    itemId,
+    expiresAt: Math.floor(now / 1000) + 3600,
+    lockedUntil: now + lockedUntil,
+  });
+  return { key, itemId };
+}
+
 /** Names every object inherits, each a valid attribute name: the API must treat them as data. */
 const PROTOTYPE_NAMES = [
   "toString",
@@ -956,17 +975,8 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
     title: "answers 409 request_in_progress while the first request is in flight",
     needsTables: true,
     run: async (ctx) => {
-      const key = `key-${randomUUID()}`;
       const body = { name: "slow" };
-      const now = Date.now();
-      await tablesOf(ctx).putIdempotencyRecord(ctx.owner, {
-        id: key,
-        requestHash: tablesOf(ctx).requestHash({ name: "slow", description: "", attrs: {} }),
-        status: "in_progress",
-        itemId: uuidv7(),
-        expiresAt: Math.floor(now / 1000) + 3600,
-        lockedUntil: now + 60000,
-      });
+      const { key } = await plantedClaim(ctx, "slow", 60000);
       const response = await ctx.api("POST", "items", { json: body, headers: { "Idempotency-Key": key } });
       expectError(response, 409, "request_in_progress");
       expect(response.headers.get("retry-after")).to.equal("1");
@@ -977,17 +987,7 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
     title: "takes over an abandoned attempt and creates the item under the id it chose",
     needsTables: true,
     run: async (ctx) => {
-      const key = `key-${randomUUID()}`;
-      const itemId = uuidv7();
-      const now = Date.now();
-      await tablesOf(ctx).putIdempotencyRecord(ctx.owner, {
-        id: key,
-        requestHash: tablesOf(ctx).requestHash({ name: "resumed", description: "", attrs: {} }),
-        status: "in_progress",
-        itemId,
-        expiresAt: Math.floor(now / 1000) + 3600,
-        lockedUntil: now - 1,
-      });
+      const { key, itemId } = await plantedClaim(ctx, "resumed", -1);
       const response = await ctx.create({ name: "resumed" }, { "Idempotency-Key": key });
       expect(response.json.id).to.equal(itemId);
       const replay = await ctx.create({ name: "resumed" }, { "Idempotency-Key": key });
@@ -1000,17 +1000,7 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
       "never lets another body take over an abandoned claim: 422, however long ago it lapsed, and the key keeps one item",
     needsTables: true,
     run: async (ctx) => {
-      const key = `key-${randomUUID()}`;
-      const itemId = uuidv7();
-      const now = Date.now();
-      await tablesOf(ctx).putIdempotencyRecord(ctx.owner, {
-        id: key,
-        requestHash: tablesOf(ctx).requestHash({ name: "first body", description: "", attrs: {} }),
-        status: "in_progress",
-        itemId,
-        expiresAt: Math.floor(now / 1000) + 3600,
-        lockedUntil: now - 60000,
-      });
+      const { key, itemId } = await plantedClaim(ctx, "first body", -60000);
       const before = await itemCount(ctx);
       const other = await ctx.api("POST", "items", {
         json: { name: "second body" },
