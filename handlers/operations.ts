@@ -7,17 +7,19 @@ import type { APIGatewayProxyEvent } from "aws-lambda";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { badRequest, httpError, notFound } from "./errors";
 import { Invocation, Operation, Reply, handlerFactory } from "./http";
+import { parseQuery } from "./fields";
 import {
   ItemInput,
   Json,
   StoredItem,
+  clientFieldsOf,
   etagOf,
   isJsonObject,
   parseItemInput,
   parseItemPatch,
   toResponseItem,
 } from "./model";
-import { baseUrlOf, headerOf, ifMatchOf, ifNoneMatchOf, itemIdOf, jsonBodyOf, queryOf, versionOfTag } from "./request";
+import { baseUrlOf, headerOf, ifMatchOf, ifNoneMatchOf, itemIdOf, jsonBodyOf, versionOfTag } from "./request";
 import { claimIdempotencyKey, completeIdempotencyKey, expireIdempotencyLock } from "./idempotency-store";
 import { insertItem, mergeIntoItem, overwriteItem, readItem, removeItem, scanItems } from "./item-store";
 
@@ -25,10 +27,6 @@ import { insertItem, mergeIntoItem, overwriteItem, readItem, removeItem, scanIte
 export const NEW_ITEM_MEDIA_TYPES: readonly string[] = ["application/json"];
 export const ITEM_PATCH_MEDIA_TYPES: readonly string[] = ["application/merge-patch+json", "application/json"];
 
-// Not an object with a `default` key: CallbackFunction's serializer takes such objects for
-// ES-module interop wrappers and fails on them.
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
 /** How long an Idempotency-Key is remembered. */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,128}$/;
@@ -56,7 +54,7 @@ function canonicalJson(value: Json): string {
 /** What "the same body" means for an Idempotency-Key: the validated input, key order aside. */
 export function requestHashOf(input: ItemInput): string {
   return createHash("sha256")
-    .update(canonicalJson({ name: input.name, description: input.description, attrs: input.attrs }))
+    .update(canonicalJson(clientFieldsOf(input)))
     .digest("base64url");
 }
 
@@ -139,21 +137,8 @@ async function createIdempotently(
   return createdReply(event, stored);
 }
 
-function limitOf(event: APIGatewayProxyEvent): number {
-  const raw = queryOf(event, "limit");
-  if (raw === undefined) {
-    return DEFAULT_PAGE_SIZE;
-  }
-  const limit = /^\d{1,3}$/.test(raw) ? Number(raw) : NaN;
-  if (!(limit >= 1 && limit <= MAX_PAGE_SIZE)) {
-    throw badRequest(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
-  }
-  return limit;
-}
-
 export const listItems: Operation = async ({ event, deps, store }) => {
-  const limit = limitOf(event);
-  const cursor = queryOf(event, "cursor");
+  const { limit, cursor } = parseQuery(event, "listItems");
   const startAfter = cursor === undefined ? undefined : decodeCursor(deps.settings.cursorSecret, cursor);
   const page = await scanItems(store, limit, startAfter);
   const body: { items: Json[]; nextCursor?: string } = { items: page.items.map(toResponseItem) };

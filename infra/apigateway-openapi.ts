@@ -4,7 +4,7 @@
  * interpreter (local/gateway.ts), and infra/apigateway-import.ts checks it under AWS's import
  * rules, so nothing here may rely on what API Gateway ignores or drops:
  * - each operation: an `aws_proxy` integration to its function, a body validator whose models
- *   are the routes' request schemas (written in what OpenAPI 3.0 and draft 4 share), and
+ *   are the routes' request schemas as `gatewayModelOf` leaves them, and
  *   `security` where the stack requires keys (API Gateway ignores root-level security);
  * - each path: an OPTIONS preflight and an `x-amazon-apigateway-any-method` answering 405 with
  *   `Allow` (explicit methods win over ANY); neither needs an API key;
@@ -318,24 +318,49 @@ export function methodNotAllowedOperation(
 
 /**
  * Keywords that only annotate (examples, read-only markers, defaults): API Gateway does not
- * support them in models, and no validator reads them, so the body leaves them out. Any other
- * keyword stays, and infra/apigateway-import.ts refuses what API Gateway would drop.
+ * support them in models, and no validator reads them.
  */
 const ANNOTATION_KEYWORDS = new Set(["example", "readOnly", "default"]);
 
-export function withoutAnnotations(schema: unknown): unknown {
+/**
+ * A schema of the public document as an API Gateway model. The document keeps what tells its
+ * readers and client generators more (openapi-typescript reads `nullable` and
+ * `additionalProperties`); the model leaves out:
+ * - the annotations (ANNOTATION_KEYWORDS);
+ * - `additionalProperties: true`: draft 4's own default, which says nothing a model needs, in a
+ *   keyword AWS's notes say models do not support (any other value stays, and the importer
+ *   refuses it);
+ * - `nullable: true` and, with it, `type`: draft 4 has no nullable, and its `type` would refuse
+ *   the null. The rest stays (a string's length, an integer's range: draft 4 applies each to its
+ *   own type only), and an integer's type becomes `multipleOf: 1`, which refuses a fraction and
+ *   applies to numbers only; so the model checks the value where it is of the field's JSON type
+ *   and lets any other type through, which the handler refuses (handlers/model.ts, LIMITS).
+ * Anything else stays, and infra/apigateway-import.ts refuses what API Gateway would drop.
+ */
+export function gatewayModelOf(schema: unknown): unknown {
   if (Array.isArray(schema)) {
-    return schema.map(withoutAnnotations);
+    return schema.map(gatewayModelOf);
   }
   if (typeof schema !== "object" || schema === null) {
     return schema;
   }
+  const nullable = (schema as { nullable?: unknown }).nullable === true;
+  const integer = nullable && (schema as { type?: unknown }).type === "integer";
   return Object.fromEntries(
-    Object.entries(schema)
-      .filter(([key]) => !ANNOTATION_KEYWORDS.has(key))
+    [...Object.entries(schema), ...(integer ? [["multipleOf", 1] as const] : [])]
+      .filter(
+        ([key, value]) =>
+          !ANNOTATION_KEYWORDS.has(key) &&
+          !(key === "additionalProperties" && value === true) &&
+          !(nullable && (key === "nullable" || key === "type")),
+      )
       .map(([key, value]) => [
         key,
-        key === "properties" ? mapValues(value, withoutAnnotations) : withoutAnnotations(value),
+        key === "properties"
+          ? mapValues(value, gatewayModelOf)
+          : key === "enum" && nullable && Array.isArray(value)
+            ? [...value, null]
+            : gatewayModelOf(value),
       ]),
   );
 }
@@ -377,7 +402,7 @@ function inlineRefs(value: unknown, components: Record<string, Record<string, un
         throw new Error(`unresolved reference ${ref}`);
       }
       const inlined = inlineRefs(target, components);
-      return match[1] === "parameters" ? importedParameter(inlined) : withoutAnnotations(inlined);
+      return match[1] === "parameters" ? importedParameter(inlined) : gatewayModelOf(inlined);
     }
   }
   return Object.fromEntries(Object.entries(value).map(([key, member]) => [key, inlineRefs(member, components)]));
@@ -416,7 +441,7 @@ export function apiGatewayDocument(inputs: ApiGatewayDocumentInputs): OpenApiDoc
   }
 
   const models = Object.fromEntries(
-    Object.entries(schemas ?? {}).map(([name, schema]) => [name, withoutAnnotations(schema)]),
+    Object.entries(schemas ?? {}).map(([name, schema]) => [name, gatewayModelOf(schema)]),
   );
   return {
     ...source,

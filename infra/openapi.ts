@@ -4,11 +4,11 @@
  * Gateway's `x-amazon-apigateway-*` extensions added by `apiGatewayBody`, deployed.
  */
 import { ERROR_STATUS, ErrorCode, RETRY_AFTER_SECONDS } from "../handlers/errors";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../handlers/operations";
+import { ParameterSpec, QUERY_PARAMETERS } from "../handlers/fields";
 import { MAX_BODY_BYTES, MAX_IF_MATCH_TAGS } from "../handlers/request";
 import { API_KEY_HEADER } from "./apigateway-import";
 import { Route, ParameterName, routes as defaultRoutes, routesByPath } from "./routes";
-import { JsonSchema, errorSchema, itemListSchema, itemSchema } from "./schemas";
+import { JsonSchema, defaultOf, errorSchema, itemListSchema, itemSchema, valueSchema } from "./schemas";
 
 export interface OpenApiOptions {
   apiKeyRequired: boolean;
@@ -32,44 +32,27 @@ const RETRY_AFTER_ERRORS = Object.keys(RETRY_AFTER_SECONDS) as ErrorCode[];
 /** Errors any route can answer with. */
 const COMMON_ERRORS: ErrorCode[] = ["throttled", "internal_error", "unavailable"];
 
-const PARAMETERS: Record<ParameterName, JsonSchema> = {
+/** The path and header parameters a route may name, by name (the query's are the table's: QUERY_PARAMETERS). */
+const PARAMETERS: Record<ParameterName, Omit<JsonSchema, "name">> = {
   id: {
-    name: "id",
     in: "path",
     required: true,
     description: "The item's id, a UUID the server assigned. Any other value names no item: 404 not_found.",
     schema: { type: "string" },
   },
-  limit: {
-    name: "limit",
-    in: "query",
-    required: false,
-    description: "Items per page",
-    schema: { type: "integer", minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE },
-  },
-  cursor: {
-    name: "cursor",
-    in: "query",
-    required: false,
-    description: "nextCursor of the previous page (opaque)",
-    schema: { type: "string" },
-  },
   "If-Match": {
-    name: "If-Match",
     in: "header",
     required: false,
     description: `Write only if the item's ETag is one of these entity tags, e.g. "3" (strong comparison; at most ${MAX_IF_MATCH_TAGS}, or 400); otherwise 412. * asks only that the item exists.`,
     schema: { type: "string" },
   },
   "If-None-Match": {
-    name: "If-None-Match",
     in: "header",
     required: false,
     description: "304 Not Modified when the item's ETag is one of these entity tags (weak comparison), or *",
     schema: { type: "string" },
   },
   "Idempotency-Key": {
-    name: "Idempotency-Key",
     in: "header",
     required: false,
     description:
@@ -77,6 +60,30 @@ const PARAMETERS: Record<ParameterName, JsonSchema> = {
     schema: { type: "string", minLength: 1, maxLength: 128 },
   },
 };
+
+/** The query parameters the table gives an operation. */
+function queryParametersOf(operationId: string): [string, ParameterSpec][] {
+  return (Object.entries(QUERY_PARAMETERS) as [string, ParameterSpec][]).filter(([, spec]) =>
+    spec.operations.includes(operationId),
+  );
+}
+
+/** Every parameter of a route: its path and header parameters, then the query the table gives it. */
+export function parametersOf(route: Route): Record<string, JsonSchema> {
+  return Object.fromEntries([
+    ...route.parameters.map((name) => [name, { name, ...PARAMETERS[name] }]),
+    ...queryParametersOf(route.operationId).map(([name, spec]) => [
+      name,
+      {
+        name,
+        in: "query",
+        required: false,
+        description: spec.description,
+        schema: { ...valueSchema(spec), ...defaultOf(spec) },
+      },
+    ]),
+  ]);
+}
 
 const HEADERS: Record<string, JsonSchema> = {
   ETag: {
@@ -99,7 +106,7 @@ const HEADERS: Record<string, JsonSchema> = {
 };
 
 /** Component name of a parameter: OpenAPI keys may not hold every header character. */
-function parameterKey(name: ParameterName): string {
+function parameterKey(name: string): string {
   return name.replace(/-/g, "");
 }
 
@@ -158,7 +165,9 @@ function operationOf(route: Route, options: OpenApiOptions): Record<string, unkn
     summary: route.summary,
     description: route.description,
     tags: ["items"],
-    parameters: route.parameters.map((name) => ({ $ref: `#/components/parameters/${parameterKey(name)}` })),
+    parameters: Object.keys(parametersOf(route)).map((name) => ({
+      $ref: `#/components/parameters/${parameterKey(name)}`,
+    })),
     ...(route.requestSchema === undefined
       ? {}
       : {
@@ -192,7 +201,7 @@ export function buildOpenApiDocument(
       route.requestSchema === undefined ? [] : [[route.requestSchema.name, route.requestSchema.schema]],
     ),
   );
-  const usedParameters = [...new Set(routes.flatMap((route) => route.parameters))];
+  const usedParameters = Object.assign({}, ...routes.map(parametersOf)) as Record<string, JsonSchema>;
   const document: OpenApiDocument = {
     openapi: "3.0.3",
     info: {
@@ -212,7 +221,9 @@ export function buildOpenApiDocument(
         ...requestSchemas,
         Error: errorSchema,
       },
-      parameters: Object.fromEntries(usedParameters.map((name) => [parameterKey(name), PARAMETERS[name]])),
+      parameters: Object.fromEntries(
+        Object.entries(usedParameters).map(([name, parameter]) => [parameterKey(name), parameter]),
+      ),
       headers: HEADERS,
       ...(options.apiKeyRequired
         ? { securitySchemes: { [API_KEY_SCHEME]: { type: "apiKey", name: API_KEY_HEADER, in: "header" } } }

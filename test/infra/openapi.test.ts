@@ -23,7 +23,7 @@ import {
   lambdaInvokeArn,
   permissionPath,
   restApiBody,
-  withoutAnnotations,
+  gatewayModelOf,
 } from "../../infra/apigateway-openapi";
 import { buildOpenApiDocument } from "../../infra/openapi";
 import { routes } from "../../infra/routes";
@@ -268,8 +268,8 @@ describe("infra: OpenAPI documents", function () {
           "PATCH /items/{id} patchItem",
         ]);
         // The routes' schemas, without the annotations (readOnly) no model keeps.
-        expect(body.components.schemas?.NewItem).to.deep.equal(withoutAnnotations(newItemSchema));
-        expect(body.components.schemas?.ItemPatch).to.deep.equal(withoutAnnotations(itemPatchSchema));
+        expect(body.components.schemas?.NewItem).to.deep.equal(gatewayModelOf(newItemSchema));
+        expect(body.components.schemas?.ItemPatch).to.deep.equal(gatewayModelOf(itemPatchSchema));
         expect(JSON.stringify(body.components.schemas)).not.to.match(/"(readOnly|example|default)"/);
         // API Gateway models resolve only model references: parameters and headers are inline.
         expect(Object.keys(body.components)).to.deep.equal(keys ? ["securitySchemes", "schemas"] : ["schemas"]);
@@ -387,6 +387,34 @@ describe("infra: OpenAPI documents", function () {
   }
 
   describe("pure parts", () => {
+    it("makes models of schemas: annotations and additionalProperties: true go, a nullable field loses its type, not its range", () => {
+      expect(
+        gatewayModelOf({
+          type: "object",
+          required: ["a"],
+          properties: {
+            a: { type: "string", maxLength: 3, readOnly: true, example: "x", default: "" },
+            b: { type: "string", maxLength: 3, nullable: true, description: "b" },
+            c: { type: "integer", minimum: 1, maximum: 5, nullable: true },
+            d: { type: "string", enum: ["x", "y"], nullable: true },
+            e: { type: "object", additionalProperties: false },
+          },
+          additionalProperties: true,
+        }),
+      ).to.deep.equal({
+        type: "object",
+        required: ["a"],
+        properties: {
+          a: { type: "string", maxLength: 3 },
+          b: { maxLength: 3, description: "b" },
+          // A fraction is refused, any non-number let through: draft 4's multipleOf applies to numbers only.
+          c: { minimum: 1, maximum: 5, multipleOf: 1 },
+          d: { enum: ["x", "y", null] },
+          e: { type: "object", additionalProperties: false },
+        },
+      });
+    });
+
     it("scopes permissions with a * per path parameter", () => {
       expect(["/items", "/items/{id}", "/a/{b}/c/{d}"].map(permissionPath)).to.deep.equal([
         "/items",
