@@ -6,7 +6,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { Dependencies, createDependencies } from "./dependencies";
 import { HttpError, errorEnvelope, internalError, isHttpError } from "./errors";
-import { SECURITY_HEADERS, corsHeaders } from "./headers";
+import { CORRELATION_ID_HEADER, SECURITY_HEADERS, corsHeaders } from "./headers";
 import { describeError } from "./logger";
 import { headerOf } from "./request";
 import { Store } from "./dynamodb";
@@ -53,7 +53,7 @@ export function createHandler(operationId: string, operation: Operation, deps: D
     const started = Date.now();
     const requestId =
       event.requestContext?.extendedRequestId || event.requestContext?.requestId || context.awsRequestId;
-    const offered = headerOf(event, "x-correlation-id");
+    const offered = headerOf(event, CORRELATION_ID_HEADER);
     const correlationId = offered !== undefined && CORRELATION_ID_PATTERN.test(offered) ? offered : requestId;
     const store: Store = {
       doc: deps.doc,
@@ -77,7 +77,7 @@ export function createHandler(operationId: string, operation: Operation, deps: D
       ...(reply.body === undefined ? {} : { "Content-Type": "application/json" }),
       ...SECURITY_HEADERS,
       "x-request-id": requestId,
-      "x-correlation-id": correlationId,
+      [CORRELATION_ID_HEADER]: correlationId,
       ...corsHeaders(deps.settings.corsAllowedOrigins, headerOf(event, "origin")),
       ...reply.headers,
     };

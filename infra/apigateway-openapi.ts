@@ -12,15 +12,10 @@
  *   its templates hold only variables that cannot break the JSON.
  */
 import { CodeWithMessage, ERROR_MESSAGES, ERROR_STATUS, ErrorCode, RETRY_AFTER_SECONDS } from "../handlers/errors";
-import {
-  CORS_ALLOWED_HEADERS,
-  CORS_EXPOSED_HEADERS,
-  CORS_MAX_AGE_SECONDS,
-  SECURITY_HEADERS,
-} from "../handlers/headers";
-import { INTEGRATION_TIMEOUT_RANGE_MS } from "./apigateway-import";
+import { CORRELATION_ID_HEADER, CORS_MAX_AGE_SECONDS, SECURITY_HEADERS, corsHeaders } from "../handlers/headers";
+import { API_KEY_HEADER, INTEGRATION_TIMEOUT_RANGE_MS } from "./apigateway-import";
 import type { Settings } from "./config";
-import { OpenApiDocument, buildOpenApiDocument } from "./openapi";
+import { OpenApiDocument, buildOpenApiDocument, parametersOf } from "./openapi";
 import { Route, routesByPath } from "./routes";
 
 export interface ApiGatewayDocumentInputs {
@@ -127,28 +122,54 @@ function corsModeOf(origins: readonly string[]): CorsMode {
 
 const staticValue = (value: string): string => `'${value}'`;
 
-/** CORS headers of a gateway response (static or request values only; no conditions possible). */
+/** The caller's origin in a mock integration's VTL (`corsOverrideTemplate` sets it). */
+const VTL_ORIGIN = "$origin";
+
+/**
+ * THE CORS rule's headers for a caller the stack allows, `origin` standing for the caller's
+ * origin where the rule echoes it (a stack that lists origins) and `*` being used where it does not.
+ */
+function allowedCallerHeaders(mode: CorsMode, origin: string): Record<string, string> {
+  return mode.kind === "any" ? corsHeaders(["*"], undefined) : corsHeaders([origin], origin);
+}
+
+/**
+ * Request headers a browser may send cross-origin, for the preflight: Content-Type where a route
+ * takes a body, every header parameter of the route table, the API key and the correlation id.
+ */
+export function corsAllowedHeaders(routes: readonly Route[]): string {
+  const parameters = routes.flatMap((route) =>
+    Object.values(parametersOf(route))
+      .filter((parameter) => parameter.in === "header")
+      .map((parameter) => String(parameter.name)),
+  );
+  return [
+    ...(routes.some((route) => route.requestSchema !== undefined) ? ["Content-Type"] : []),
+    ...[...new Set(parameters)].sort(),
+    API_KEY_HEADER,
+    CORRELATION_ID_HEADER,
+  ].join(", ");
+}
+
+/**
+ * CORS headers of a gateway response: THE rule (handlers/headers.ts), with static or request
+ * values only, since a gateway response cannot test the origin. One allowed origin: named (a
+ * browser on any other sees a mismatch, as with no header). Several: the caller's Origin echoed;
+ * these bodies are error envelopes only, and the handlers' own responses honour the list exactly.
+ */
 export function gatewayResponseCorsHeaders(origins: readonly string[]): Record<string, string> {
   const mode = corsModeOf(origins);
   if (mode.kind === "off") {
     return {};
   }
-  if (mode.kind === "any") {
-    return {
-      "Access-Control-Allow-Origin": staticValue("*"),
-      "Access-Control-Expose-Headers": staticValue(CORS_EXPOSED_HEADERS),
-    };
-  }
-  // One origin: name it (a browser on any other origin sees a mismatch, as with no header).
-  // Several: gateway responses cannot choose among them, so echo the caller's Origin; these
-  // bodies are error envelopes only, and the handlers' own responses honour the list exactly.
-  const [only] = mode.origins;
-  return {
-    "Access-Control-Allow-Origin":
-      mode.origins.length === 1 && only !== undefined ? staticValue(only) : "method.request.header.Origin",
-    "Access-Control-Expose-Headers": staticValue(CORS_EXPOSED_HEADERS),
-    Vary: staticValue("Origin"),
-  };
+  const [only] = mode.kind === "list" && mode.origins.length === 1 ? mode.origins : [];
+  const echoed = mode.kind === "list" && only === undefined;
+  return Object.fromEntries(
+    Object.entries(allowedCallerHeaders(mode, only ?? VTL_ORIGIN)).map(([name, value]) => [
+      name,
+      echoed && value === VTL_ORIGIN ? "method.request.header.Origin" : staticValue(value),
+    ]),
+  );
 }
 
 export function gatewayResponses(origins: readonly string[]): Record<string, unknown> {
@@ -176,20 +197,20 @@ export function gatewayResponses(origins: readonly string[]): Record<string, unk
 
 /**
  * VTL for a mock integration response: when the caller's Origin is on the list, add these CORS
- * headers (exactly the handlers' `corsHeaders` rule); otherwise add none. Header names reach
- * `$input.params().header` in the client's casing, hence both spellings.
+ * headers (THE rule's, `VTL_ORIGIN` standing for the caller's origin); otherwise add none. Header
+ * names reach `$input.params().header` in the client's casing, hence both spellings.
  */
 function corsOverrideTemplate(origins: readonly string[], headers: Record<string, string>): string {
-  const condition = origins.map((origin) => `$origin == "${origin}"`).join(" || ");
+  const condition = origins.map((origin) => `${VTL_ORIGIN} == "${origin}"`).join(" || ");
   const sets = Object.entries(headers)
     .map(
       ([name, value]) =>
-        `#set($context.responseOverride.header.${name} = ${value === "$origin" ? "$origin" : `"${value}"`})`,
+        `#set($context.responseOverride.header.${name} = ${value === VTL_ORIGIN ? VTL_ORIGIN : `"${value}"`})`,
     )
     .join("\n");
   return [
-    `#set($origin = $input.params().header.get("Origin"))`,
-    `#if("$!origin" == "")#set($origin = $input.params().header.get("origin"))#end`,
+    `#set(${VTL_ORIGIN} = $input.params().header.get("Origin"))`,
+    `#if("$!origin" == "")#set(${VTL_ORIGIN} = $input.params().header.get("origin"))#end`,
     `#if(${condition})`,
     sets,
     `#end`,
@@ -200,8 +221,8 @@ interface MockResponse {
   status: number;
   /** Static headers (unquoted values). */
   headers: Record<string, string>;
-  /** CORS headers when the origin is allowed; values may be `$origin`. */
-  corsHeaders: Record<string, string>;
+  /** CORS headers besides THE rule's, sent with them (the preflight's). */
+  corsExtras?: Record<string, string>;
   body: string;
   schemaRef?: string;
 }
@@ -212,13 +233,10 @@ function mockOperation(
   origins: readonly string[],
 ): Record<string, unknown> {
   const mode = corsModeOf(origins);
-  const staticCors =
-    mode.kind === "any"
-      ? Object.fromEntries(
-          Object.entries(response.corsHeaders).map(([name, value]) => [name, value === "$origin" ? "*" : value]),
-        )
-      : {};
-  const overriddenCors = mode.kind === "list" ? response.corsHeaders : {};
+  const cors = { ...allowedCallerHeaders(mode, VTL_ORIGIN), ...response.corsExtras };
+  // Any origin: the same headers for every caller, static. A list: set in VTL for a listed origin.
+  const staticCors = mode.kind === "any" ? cors : {};
+  const overriddenCors = mode.kind === "list" ? cors : {};
   const staticHeaders = { ...response.headers, ...staticCors };
   // The request id: API Gateway's extended id, as in the handlers' responses and gateway responses.
   const mappedHeaders = { "x-request-id": "context.extendedRequestId" };
@@ -267,20 +285,21 @@ function mockOperation(
   };
 }
 
-/** `OPTIONS` on a path: the CORS preflight, 204. */
-export function preflightOperation(pathRoutes: readonly Route[], origins: readonly string[]): Record<string, unknown> {
+/** `OPTIONS` on a path: the CORS preflight, 204, allowing the headers of `allowedHeaders`. */
+export function preflightOperation(
+  pathRoutes: readonly Route[],
+  origins: readonly string[],
+  allowedHeaders: string,
+): Record<string, unknown> {
   const methods = [...pathRoutes.map((route) => route.method), "OPTIONS"].join(", ");
   return mockOperation(
     "CORS preflight",
     {
       status: 204,
       headers: { ...SECURITY_HEADERS },
-      corsHeaders: {
-        "Access-Control-Allow-Origin": "$origin",
-        "Access-Control-Expose-Headers": CORS_EXPOSED_HEADERS,
-        ...(corsModeOf(origins).kind === "list" ? { Vary: "Origin" } : {}),
+      corsExtras: {
         "Access-Control-Allow-Methods": methods,
-        "Access-Control-Allow-Headers": CORS_ALLOWED_HEADERS,
+        "Access-Control-Allow-Headers": allowedHeaders,
         "Access-Control-Max-Age": String(CORS_MAX_AGE_SECONDS),
       },
       body: "",
@@ -301,11 +320,6 @@ export function methodNotAllowedOperation(
     {
       status,
       headers: { Allow: allow, ...SECURITY_HEADERS },
-      corsHeaders: {
-        "Access-Control-Allow-Origin": "$origin",
-        "Access-Control-Expose-Headers": CORS_EXPOSED_HEADERS,
-        ...(corsModeOf(origins).kind === "list" ? { Vary: "Origin" } : {}),
-      },
       // VTL: the values are escaped, whatever they hold.
       body:
         `{"error":{"code":"method_not_allowed","message":"$util.escapeJavaScript($context.httpMethod) is not allowed on $util.escapeJavaScript($context.resourcePath)",` +
@@ -413,6 +427,7 @@ export function apiGatewayDocument(inputs: ApiGatewayDocumentInputs): OpenApiDoc
   const { parameters: _parameters, headers: _headers, schemas, ...otherComponents } = source.components;
   // API Gateway's import resolves model references only; parameters and headers go inline.
   const paths = inlineRefs(source.paths, source.components) as OpenApiDocument["paths"];
+  const allowedHeaders = corsAllowedHeaders(inputs.routes);
 
   for (const [path, pathRoutes] of routesByPath(inputs.routes)) {
     const pathItem = paths[path];
@@ -436,7 +451,7 @@ export function apiGatewayDocument(inputs: ApiGatewayDocumentInputs): OpenApiDoc
         operation["x-amazon-apigateway-request-validator"] = BODY_VALIDATOR;
       }
     }
-    pathItem.options = preflightOperation(pathRoutes, inputs.corsAllowedOrigins);
+    pathItem.options = preflightOperation(pathRoutes, inputs.corsAllowedOrigins, allowedHeaders);
     pathItem["x-amazon-apigateway-any-method"] = methodNotAllowedOperation(pathRoutes, inputs.corsAllowedOrigins);
   }
 

@@ -22,3 +22,26 @@ export const EXPECTED_DYNAMODB_ACTIONS: Record<string, { items?: string[]; idemp
   patchItem: { items: ["dynamodb:UpdateItem", "dynamodb:GetItem"] },
   deleteItem: { items: ["dynamodb:DeleteItem", "dynamodb:GetItem"] },
 };
+
+/**
+ * The request headers the API reads besides the standard ones (README, "The HTTP API"): a body's
+ * Content-Type, the conditional headers, the Idempotency-Key, the API key and the correlation id.
+ * A browser's preflight must allow exactly these.
+ */
+export const CORS_REQUEST_HEADERS = [
+  "Content-Type",
+  "If-Match",
+  "If-None-Match",
+  "Idempotency-Key",
+  "x-api-key",
+  "x-correlation-id",
+];
+
+/** A comma-separated header list as a set to compare: names lower-cased (they are case-insensitive), sorted. */
+export function headerNames(list: string | null | undefined): string[] {
+  return (list ?? "")
+    .split(",")
+    .map((name) => name.trim().toLowerCase())
+    .filter((name) => name !== "")
+    .sort();
+}
