@@ -45,3 +45,20 @@ export function headerNames(list: string | null | undefined): string[] {
     .filter((name) => name !== "")
     .sort();
 }
+
+/**
+ * The status of each answer API Gateway makes itself, as the contract's error table gives it
+ * (README, "The HTTP API"), by status; `fallback` are the DEFAULT_* responses, which keep the
+ * status API Gateway chose. REQUEST_TOO_LARGE cannot be customized.
+ */
+export const GATEWAY_RESPONSES_BY_STATUS: Record<string, string[]> = {
+  400: ["BAD_REQUEST_PARAMETERS", "BAD_REQUEST_BODY"],
+  403: ["ACCESS_DENIED", "EXPIRED_TOKEN", "INVALID_API_KEY", "INVALID_SIGNATURE", "UNAUTHORIZED", "WAF_FILTERED"],
+  404: ["MISSING_AUTHENTICATION_TOKEN", "RESOURCE_NOT_FOUND"],
+  415: ["UNSUPPORTED_MEDIA_TYPE"],
+  429: ["QUOTA_EXCEEDED", "THROTTLED"],
+  500: ["API_CONFIGURATION_ERROR", "AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE"],
+  502: ["INTEGRATION_FAILURE"],
+  504: ["INTEGRATION_TIMEOUT"],
+  fallback: ["DEFAULT_4XX", "DEFAULT_5XX"],
+};

@@ -3,7 +3,9 @@
  * shutdown on SIGTERM/SIGINT, the Lambda timeout, API keys, CORS and API Gateway's 10 MB limit.
  * What /openapi.json serves is tested once, byte for byte, in export-openapi.test.ts.
  */
+import { once } from "events";
 import { mkdtempSync, readFileSync, rmSync } from "fs";
+import { request } from "http";
 import { tmpdir } from "os";
 import { basename, dirname, join } from "path";
 import { expect } from "chai";
@@ -62,30 +64,57 @@ describe("local runtime", function () {
       expect(await second.exited).to.equal(0);
     });
 
-    it("finishes requests in flight on SIGTERM: every acknowledged create survives", async () => {
+    it("finishes requests in flight on SIGTERM: one held open across the signal is answered, every acknowledged create survives", async () => {
       const running = await startApiProcess({ DATA_DIR: dataDir });
       const api = client(running.url);
-      // SIGTERM as soon as the first create is answered, with the rest of the burst in flight
-      // (a fixed delay would, on a slow machine, stop the server before any request arrived).
-      let firstAnswer: () => void = () => undefined;
-      const answered = new Promise<void>((resolve) => (firstAnswer = resolve));
-      const burst = Array.from({ length: 40 }, (_, index) =>
+      const events: string[] = [];
+      // A create whose headers the server has read (it answered 100 Continue) and whose body
+      // follows only once the server has taken the signal: in flight across it, by construction.
+      const body = JSON.stringify({ name: "held across the signal" });
+      const held = request(new URL("items", running.url), {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          "Content-Length": Buffer.byteLength(body),
+          Expect: "100-continue",
+        },
+      });
+      const heldAnswer = new Promise<{ status: number; json: { id: string } }>((resolve, reject) => {
+        held.on("response", (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("end", () => {
+            events.push("held request answered");
+            resolve({ status: response.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString("utf8")) });
+          });
+        });
+        held.on("error", reject);
+      });
+      held.flushHeaders();
+      // A burst beside it, some of it answered before the signal, some after or refused.
+      const burst = Array.from({ length: 20 }, (_, index) =>
         api("POST", "items", { json: { name: `burst ${index}` } }).then(
-          (response) => {
-            firstAnswer();
-            return response;
-          },
+          (response) => response,
           () => undefined,
         ),
       );
-      await answered;
+      await once(held, "continue");
+      events.push("held request read by the server");
       running.child.kill("SIGTERM");
+      await running.waitForOutput(/^SIGTERM: /m);
+      events.push("signal taken");
+      held.end(body);
+      const answer = await heldAnswer;
       const responses = await Promise.all(burst);
       expect(await running.exited).to.equal(0);
-      // Each request was either answered 201 or refused at connect time once the server closed.
+      expect(events).to.deep.equal(["held request read by the server", "signal taken", "held request answered"]);
+      expect(answer.status).to.equal(201);
+      // Each burst request was either answered 201 or refused at connect time once the server closed.
       expect(responses.every((response) => response === undefined || response.status === 201)).to.equal(true);
-      const acknowledged = responses.filter((response) => response?.status === 201).map((response) => response?.json);
-      expect(acknowledged.length).to.be.greaterThan(0);
+      const acknowledged = [
+        answer.json,
+        ...responses.filter((response) => response?.status === 201).map((response) => response?.json),
+      ];
       const restarted = await startApiProcess({ DATA_DIR: dataDir });
       const again = client(restarted.url);
       for (const item of acknowledged) {
