@@ -167,10 +167,23 @@ describe("local runtime", function () {
       new Promise((resolve) => setTimeout(() => resolve({ statusCode: 200, body: "{}" }), 1000));
 
     it("answers 502 bad_gateway when the function runs past its own timeout, as Lambda's error reaches API Gateway", async () => {
-      api = await startLocalApi({ settings: dev, ...quiet, timeoutMs: 100, handlers: withHandler("listItems", slow) });
-      const started = Date.now();
-      expectError(await client(api.url)("GET", "items"), 502, "bad_gateway");
-      expect(Date.now() - started).to.be.below(900);
+      // A function that answers only when the test lets it: the 502 can only come from its timeout.
+      const events: string[] = [];
+      let deadlineMs = NaN;
+      let finish: () => void = () => undefined;
+      const held: ProxyHandler = (_event, context) => {
+        events.push("function started");
+        deadlineMs = context.getRemainingTimeInMillis();
+        return new Promise((resolve) => (finish = () => resolve({ statusCode: 200, body: "{}" })));
+      };
+      api = await startLocalApi({ settings: dev, ...quiet, timeoutMs: 100, handlers: withHandler("listItems", held) });
+      const response = await client(api.url)("GET", "items");
+      events.push("answered");
+      finish();
+      expectError(response, 502, "bad_gateway");
+      expect(events).to.deep.equal(["function started", "answered"]);
+      // The deadline the function was given: its own timeout, not the integration's 29 s.
+      expect(deadlineMs).to.be.within(1, 100);
     });
 
     it("answers 504 gateway_timeout when the integration's own timeout (timeoutInMillis) comes first", async () => {
