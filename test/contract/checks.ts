@@ -1,5 +1,5 @@
 /**
- * The HTTP contract of DESIGN §2, written once as data: a list of checks, each an async function
+ * The HTTP contract (README, "The HTTP API"), written once as data: a list of checks, each an async function
  * of a context that says where the API is. Two drivers run it: mocha (`describeContract` in
  * contract.ts: the local runtime on dynalite, on DynamoDB Local, and the serialized handlers)
  * and `npm run verify` (verify.ts: a running API, deployed or local). Checks that need the
@@ -52,7 +52,7 @@ export interface ContractCheck {
 /** A walk of the whole table stops here: past it the table is too large for a check. */
 const MAX_WALKED_ITEMS = 10000;
 
-/** An error answer: this status and code, the envelope as DESIGN §2 states it, no stack trace. */
+/** An error answer: this status and code, the envelope as the README states it, no stack trace. */
 export function expectError(response: ApiResponse, status: number, code: string): void {
   expect(response.status, response.text).to.equal(status);
   expectErrorEnvelope(response);

@@ -1,6 +1,9 @@
-/** What the contract (DESIGN §2, §3) says, written out by hand: the infra tests compare the program to this. */
+/**
+ * What the contract (README, "The HTTP API" and "Deploy to AWS") says, written out by hand: the
+ * tests compare the program to this.
+ */
 
-/** The routes as the contract states them (DESIGN §2), not as the route table says. */
+/** The routes as the contract states them, not as the route table says. */
 export const ROUTES: { operationId: string; method: string; path: string; permissionPath: string }[] = [
   { operationId: "createItem", method: "POST", path: "/items", permissionPath: "/items" },
   { operationId: "listItems", method: "GET", path: "/items", permissionPath: "/items" },

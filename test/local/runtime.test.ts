@@ -1,5 +1,5 @@
 /**
- * The local runtime itself (DESIGN §4): the ready line, persistence across restarts, clean
+ * The local runtime itself (README, "Local runtime and AWS"): the ready line, persistence across restarts, clean
  * shutdown on SIGTERM/SIGINT, the Lambda timeout, API keys, CORS and API Gateway's 10 MB limit.
  * What /openapi.json serves is tested once, byte for byte, in export-openapi.test.ts.
  */
