@@ -89,7 +89,8 @@ function say(line: string): void {
   process.stdout.write(`dev: ${line}\n`);
 }
 
-export function runDevServer(args: readonly string[]): void {
+/** Runs the edit loop on the project at `root` (this one unless a test gives a copy). */
+export function runDevServer(args: readonly string[], root: string = PROJECT_ROOT): void {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: process.env.PORT ?? "3000" };
   const endpoint = env[HANDLER_VARIABLES.dynamoDbEndpoint];
   if (endpoint === undefined) {
@@ -108,7 +109,7 @@ export function runDevServer(args: readonly string[]): void {
   const start = (reason: string | undefined) => {
     const startedAt = Date.now();
     const current = spawn(process.execPath, ["-r", join(__dirname, "swc-register.cjs"), "local/main.ts", ...args], {
-      cwd: PROJECT_ROOT,
+      cwd: root,
       env,
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -174,7 +175,7 @@ export function runDevServer(args: readonly string[]): void {
     }
   };
 
-  const unwatch = watchSources(PROJECT_ROOT, (path) => {
+  const unwatch = watchSources(root, (path) => {
     pending.push(path);
     clearTimeout(settle);
     settle = setTimeout(() => void restart(), SETTLE_MS);

@@ -1,6 +1,6 @@
 /**
  * The real `index.ts` under Pulumi mocks, once per stack with that stack's own YAML config
- * (DESIGN §3, §5): every resource the program registers, with exact inputs.
+ * (README, "Deploy to AWS" and "Tests"): every resource the program registers, with exact inputs.
  */
 import { createHash } from "crypto";
 import { expect } from "chai";

@@ -85,10 +85,9 @@ export const NEW_ROUTE_RUN: ProgramRequest = { stack: "dev", preload: ["test/sup
 
 /**
  * Every run the suite makes, one after another in one process: the first run loads the Pulumi
- * SDK, the AWS provider and awsx (most of its 4 s here), and each later one costs about 1.5 s; a
- * second process would load them all again (4 s more of the two cores, which mocha, tsc and the
- * lint need). The stacks come first, as most tests wait for them; the invalid configurations stop
- * before any resource and cost little.
+ * SDK, the AWS provider and awsx, most of its time, and later runs reuse them; a second process
+ * would load them all again on the cores mocha, tsc and the lint need. The stacks come first, as
+ * most tests wait for them; the invalid configurations stop before any resource and cost little.
  */
 export const PROGRAM_RUNS: readonly ProgramRequest[] = [
   { stack: "dev" },

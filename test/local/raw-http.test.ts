@@ -40,6 +40,8 @@ describe("local runtime: responses it makes itself", function () {
   this.timeout(30000);
   let api: LocalApi | undefined;
   const lines: string[] = [];
+  /** Called with each access-log line as it is written. */
+  let onLine: () => void = () => undefined;
   afterEach(async () => {
     await api?.close();
     api = undefined;
@@ -52,9 +54,24 @@ describe("local runtime: responses it makes itself", function () {
       settings: withoutSignIn(readStackSettings(stack)),
       stack,
       dataDir,
-      accessLog: (line) => lines.push(line),
+      accessLog: (line) => {
+        lines.push(line);
+        onLine();
+      },
     });
     return api;
+  }
+
+  /** Resolves once the access log holds `count` lines. */
+  function logLines(count: number): Promise<void> {
+    return new Promise((resolve) => {
+      onLine = () => {
+        if (lines.length >= count) {
+          resolve();
+        }
+      };
+      onLine();
+    });
   }
 
   it("gives its own pages x-request-id and the security headers", async () => {
@@ -153,7 +170,8 @@ describe("local runtime: responses it makes itself", function () {
       'POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"name"',
       { abort: true },
     );
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The line the runtime writes once it sees the connection close, not a guess at how long that takes.
+    await logLines(1);
     const levels = lines.map((line) => JSON.parse(line) as { level?: string; message?: string });
     expect(levels.map((entry) => [entry.level, entry.message])).to.deep.equal([
       ["info", "the client closed the connection before its body arrived"],
