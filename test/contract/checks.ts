@@ -227,6 +227,18 @@ function attributes(count: number): Record<string, number> {
 }
 
 /** The item as GET answers it now (status checked). */
+/** One request to every route, on the item `id` where a route takes one; the DELETE last. */
+function everyRoute(id: string) {
+  return [
+    ["GET", "items", undefined],
+    ["POST", "items", { name: "written by everyRoute" }],
+    ["GET", `items/${id}`, undefined],
+    ["PUT", `items/${id}`, { name: "written by everyRoute" }],
+    ["PATCH", `items/${id}`, { written: 1 }],
+    ["DELETE", `items/${id}`, undefined],
+  ] as const;
+}
+
 async function current(ctx: ContractContext, id: string): Promise<ApiResponse> {
   const response = await ctx.api("GET", `items/${id}`);
   expect(response.status, response.text).to.equal(200);
@@ -1129,14 +1141,7 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
       ];
       for (const headers of malformed) {
         const label = JSON.stringify(headers);
-        for (const [method, path, json] of [
-          ["GET", "items", undefined],
-          ["POST", "items", { name: "never stored" }],
-          ["GET", `items/${item.id}`, undefined],
-          ["PUT", `items/${item.id}`, { name: "never" }],
-          ["PATCH", `items/${item.id}`, { never: 1 }],
-          ["DELETE", `items/${item.id}`, undefined],
-        ] as const) {
+        for (const [method, path, json] of everyRoute(item.id)) {
           expectError(await ctx.api(method, path, { json, headers }), 400, "validation_failed");
           expect((await current(ctx, item.id)).json, `${method} ${path} ${label}`).to.deep.equal(item);
         }
@@ -1369,14 +1374,7 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
         ]),
       ];
       for (const [label, request] of cases) {
-        for (const [method, path, json] of [
-          ["GET", "items", undefined],
-          ["POST", "items", { name: "never" }],
-          ["GET", `items/${item.id}`, undefined],
-          ["PUT", `items/${item.id}`, { name: "never" }],
-          ["PATCH", `items/${item.id}`, { never: 1 }],
-          ["DELETE", `items/${item.id}`, undefined],
-        ] as const) {
+        for (const [method, path, json] of everyRoute(item.id)) {
           const answer = await request(method, path, { json });
           expectError(answer, 401, "unauthorized");
           expect(answer.headers.get("www-authenticate"), `${label}: ${method} ${path}`).to.match(/^Bearer /);
@@ -1390,15 +1388,8 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
     title: "requires the API key on every route exactly where the stack does: 403 forbidden without one",
     run: async (ctx) => {
       const { json: item } = await ctx.create({ name: "keyed" });
-      for (const [method, path, body] of [
-        ["POST", "items", { name: "x" }],
-        ["GET", "items", undefined],
-        ["GET", `items/${item.id}`, undefined],
-        ["PUT", `items/${item.id}`, { name: "y" }],
-        ["PATCH", `items/${item.id}`, { a: 1 }],
-        ["DELETE", `items/${item.id}`, undefined],
-      ] as const) {
-        const anonymous = await ctx.withoutKey(method, path, body === undefined ? {} : { json: body });
+      for (const [method, path, json] of everyRoute(item.id)) {
+        const anonymous = await ctx.withoutKey(method, path, { json });
         if (ctx.settings.apiKeys.required) {
           expectError(anonymous, 403, "forbidden");
         } else {
