@@ -11,7 +11,8 @@ import { expect } from "chai";
 import * as prettier from "prettier";
 import { lintVerdict } from "../../local/lint";
 import { PROJECT_ROOT } from "../../local/stack-settings";
-import { summary } from "../support/npm-test";
+import { mochaBin } from "../support/mocha-run";
+import { partsOf, summary } from "../support/npm-test";
 
 interface Launcher {
   SCRIPTS: Record<string, { usage: string; summary: string; details: string[] }>;
@@ -131,6 +132,38 @@ describe("npm scripts", function () {
       "npm test: typecheck passed in 12 s, lint FAILED (exit 1) in 14 s, mocha passed in 51 s",
       "npm test: lint failed: a lint failure, not a test failure: see [lint] above (npm run lint; npm run format fixes formatting)",
     ]);
+  });
+
+  it("npm test runs the whole suite with coverage, just the files named, or the suite with mocha's options; --no-typecheck and --no-lint leave those out", () => {
+    const summarized = (argv: string[]) =>
+      partsOf(argv, packageScripts).map((part) => ({
+        name: part.name,
+        live: part.live,
+        // The script's words, or mocha's arguments after its bin.
+        command:
+          part.command[0] === "sh"
+            ? words(part.command[2] ?? "").concat(part.command.slice(4))
+            : part.command.slice(part.command.indexOf(mochaBin()) + 1),
+      }));
+    const checks = [
+      { name: "typecheck", live: false, command: ["nice", "-n", "19", ...words(packageScripts.typecheck ?? ""), "$@"] },
+      { name: "lint", live: false, command: ["nice", "-n", "19", ...words(packageScripts.lint ?? ""), "$@"] },
+    ];
+    const wholeSuite = words(packageScripts["test:mocha"] ?? "");
+    expect(summarized([])).to.deep.equal([...checks, { name: "mocha", live: true, command: [...wholeSuite, "$@"] }]);
+    expect(summarized(["--grep", "cursor"])).to.deep.equal([
+      ...checks,
+      { name: "mocha", live: true, command: [...wholeSuite, "$@", "--grep", "cursor"] },
+    ]);
+    const [mocha] = summarized(["--no-lint", "--no-typecheck", "test/unit/model.test.ts", "--grep", "x"]);
+    expect(mocha?.name).to.equal("mocha");
+    // The file alone: no spec list and no global setup of the whole suite.
+    expect(mocha?.command.slice(0, 1)).to.deep.equal(["--no-config"]);
+    expect(mocha?.command.slice(-3)).to.deep.equal(["test/unit/model.test.ts", "--grep", "x"]);
+    expect(mocha?.command).to.include.members(["--require", "test/support/setup.ts", "--timeout", "--exit"]);
+    expect(mocha?.command).not.to.include("test/support/program-runs.ts");
+    expect(mocha?.command.join(" ")).not.to.contain("test/**/*.test.ts");
+    expect(summarized(["--no-lint", "test/unit"]).map((part) => part.name)).to.deep.equal(["typecheck", "mocha"]);
   });
 
   it("the files the README's commands write are ignored by git and prettier, so npm test never lints them", async () => {
