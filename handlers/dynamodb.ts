@@ -10,8 +10,11 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { httpError, internalError, unavailable } from "./errors";
 import { Json, JsonObject, isJsonObject } from "./model";
 
-/** A request's handle on the tables; every store function takes it. */
-export interface Store {
+/**
+ * One request's handle on the tables, which every store function takes. Mutable: the request
+ * adds up its consumed capacity here and keeps its write token.
+ */
+export interface RequestStore {
   doc: DynamoDBDocumentClient;
   /** The caller's partition (handlers/caller.ts): every key this request builds leads with it. */
   owner: string;
@@ -91,7 +94,7 @@ export interface ConditionFailure {
   retried: boolean;
 }
 
-export type Outcome<T> = { ok: true; value: T } | ConditionFailure;
+export type ConditionalOutcome<T> = { ok: true; value: T } | ConditionFailure;
 
 /** The SDK's attempt count, which its retry middleware sets on every error it finally throws. */
 function attemptsOf(error: unknown): number {
@@ -104,7 +107,10 @@ function attemptsOf(error: unknown): number {
  * Runs one DynamoDB call. A failed condition becomes `{ ok: false }` with the old image when
  * the engine returned one; every other failure is translated for clients.
  */
-export async function attempt<T>(store: Store, call: (options: CallOptions) => Promise<T>): Promise<Outcome<T>> {
+export async function attempt<T>(
+  store: RequestStore,
+  call: (options: CallOptions) => Promise<T>,
+): Promise<ConditionalOutcome<T>> {
   try {
     const value = await call({ abortSignal: store.abortSignal });
     store.consumed.capacityUnits += consumedUnits(value);
@@ -130,7 +136,7 @@ function consumedUnits(output: unknown): number {
 }
 
 /** For calls without a condition. */
-export async function call<T>(store: Store, run: (options: CallOptions) => Promise<T>): Promise<T> {
+export async function call<T>(store: RequestStore, run: (options: CallOptions) => Promise<T>): Promise<T> {
   const outcome = await attempt(store, run);
   if (!outcome.ok) {
     throw internalError(new Error("unconditional call failed its condition"));

@@ -10,7 +10,7 @@ import { HttpError, errorEnvelope, internalError, isHttpError } from "./errors";
 import { CORRELATION_ID_HEADER, SECURITY_HEADERS, corsHeaders } from "./headers";
 import { describeError } from "./logger";
 import { headerOf } from "./request";
-import { Store } from "./dynamodb";
+import { RequestStore } from "./dynamodb";
 
 export interface Reply {
   statusCode: number;
@@ -23,7 +23,7 @@ export interface Invocation {
   context: Context;
   requestId: string;
   deps: Dependencies;
-  store: Store;
+  store: RequestStore;
 }
 
 export type Operation = (invocation: Invocation) => Promise<Reply>;
@@ -60,7 +60,7 @@ export function createHandler(operationId: string, operation: Operation, deps: D
     const offered = headerOf(event, CORRELATION_ID_HEADER);
     const correlationId = offered !== undefined && CORRELATION_ID_PATTERN.test(offered) ? offered : requestId;
     const remaining = context.getRemainingTimeInMillis();
-    const store: Store = {
+    const store: RequestStore = {
       doc: deps.doc,
       owner: "",
       itemsTable: deps.settings.tableName,

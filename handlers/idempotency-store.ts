@@ -3,10 +3,10 @@
  * keyed create claims, completes with the created item, or releases when its item write fails.
  */
 import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { Store, attempt, call, expressionBuilder } from "./dynamodb";
+import { RequestStore, attempt, call, expressionBuilder } from "./dynamodb";
 import { internalError } from "./errors";
-import { asItem, writeTokenOf } from "./item-store";
-import { Json, StoredItem, isJsonObject } from "./model";
+import { writeTokenOf } from "./item-store";
+import { Json, StoredItem, isJsonObject, storedItemOf } from "./model";
 
 export interface IdempotencyRecord {
   id: string;
@@ -68,7 +68,7 @@ function asRecord(value: unknown): IdempotencyRecord | undefined {
     lockedUntil,
     itemId,
     claimToken: typeof claimToken === "string" ? claimToken : undefined,
-    item: asItem(item),
+    item: storedItemOf(item),
   };
 }
 
@@ -81,7 +81,11 @@ function asRecord(value: unknown): IdempotencyRecord | undefined {
  * its 24 h window (TTL deletes lazily) is replaced by a fresh claim, conditioned on being still
  * that record. Otherwise returns the live record that holds the key.
  */
-export async function claimIdempotencyKey(store: Store, claim: ClaimRequest, nowMs: number): Promise<IdempotencyClaim> {
+export async function claimIdempotencyKey(
+  store: RequestStore,
+  claim: ClaimRequest,
+  nowMs: number,
+): Promise<IdempotencyClaim> {
   const token = writeTokenOf(store);
   const builder = expressionBuilder();
   const [status, lockedUntil, requestHash, itemId, expiresAt] = [
@@ -143,7 +147,7 @@ function recordOf(claim: ClaimRequest, token: string): IdempotencyRecord {
 }
 
 async function claimedOrRead(
-  store: Store,
+  store: RequestStore,
   record: IdempotencyRecord | undefined,
   id: string,
 ): Promise<IdempotencyClaim> {
@@ -156,7 +160,7 @@ async function claimedOrRead(
 
 /** A record past its window: a new claim replaces it, if it is still that record. */
 async function replaceExpiredRecord(
-  store: Store,
+  store: RequestStore,
   claim: ClaimRequest,
   expired: IdempotencyRecord,
   token: string,
@@ -186,7 +190,7 @@ async function replaceExpiredRecord(
   return { claimed: false, holder: holder ?? { ...record, status: "in_progress" } };
 }
 
-async function readIdempotencyRecord(store: Store, id: string): Promise<IdempotencyRecord | undefined> {
+async function readIdempotencyRecord(store: RequestStore, id: string): Promise<IdempotencyRecord | undefined> {
   const result = await call(store, (options) =>
     store.doc.send(
       new GetCommand({ TableName: store.idempotencyTable, Key: { owner: store.owner, id }, ConsistentRead: true }),
@@ -196,7 +200,7 @@ async function readIdempotencyRecord(store: Store, id: string): Promise<Idempote
   return asRecord(result.Item);
 }
 
-export async function completeIdempotencyKey(store: Store, id: string, item: StoredItem): Promise<void> {
+export async function completeIdempotencyKey(store: RequestStore, id: string, item: StoredItem): Promise<void> {
   const builder = expressionBuilder();
   await call(store, (options) =>
     store.doc.send(
@@ -217,7 +221,7 @@ export async function completeIdempotencyKey(store: Store, id: string, item: Sto
  * The retry reuses the item id of this claim: if the failed write was applied after all (a
  * timeout), the retry finds that item instead of storing a second one.
  */
-export async function expireIdempotencyLock(store: Store, id: string, nowMs: number): Promise<void> {
+export async function expireIdempotencyLock(store: RequestStore, id: string, nowMs: number): Promise<void> {
   const builder = expressionBuilder();
   await attempt(store, (options) =>
     store.doc.send(

@@ -14,7 +14,15 @@
  */
 import { randomBytes } from "crypto";
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { ConditionFailure, ExpressionBuilder, Outcome, Store, attempt, call, expressionBuilder } from "./dynamodb";
+import {
+  ConditionFailure,
+  ExpressionBuilder,
+  ConditionalOutcome,
+  RequestStore,
+  attempt,
+  call,
+  expressionBuilder,
+} from "./dynamodb";
 import { internalError, notFound, preconditionFailed, unavailable } from "./errors";
 import { CLIENT_FIELDS, READ_ONLY_FIELDS } from "./fields";
 import { ItemInput, ItemPatch, StoredItem, isJsonObject, mergeItem, pick, storedItemOf } from "./model";
@@ -45,7 +53,7 @@ const WRITE_TOKEN_ATTRIBUTES: readonly string[] = Array.from({ length: WRITE_TOK
 const NEWEST_WRITE_TOKEN = "wt0";
 
 /** 96 random bits: unique per request, short enough to keep 16 of them on every item. */
-export function writeTokenOf(store: Store): string {
+export function writeTokenOf(store: RequestStore): string {
   store.writeToken ??= randomBytes(12).toString("base64url");
   return store.writeToken;
 }
@@ -117,11 +125,8 @@ interface ItemRecord {
   tokens: string[];
 }
 
-/** The item's own fields only: write tokens and any other attribute stay in the store. */
-export const asItem: (value: unknown) => StoredItem | undefined = storedItemOf;
-
 function recordOf(value: unknown): ItemRecord | undefined {
-  const item = asItem(value);
+  const item = storedItemOf(value);
   if (item === undefined || !isJsonObject(value)) {
     return undefined;
   }
@@ -131,7 +136,7 @@ function recordOf(value: unknown): ItemRecord | undefined {
   return { item, tokens };
 }
 
-async function readRecord(store: Store, id: string): Promise<ItemRecord | undefined> {
+async function readRecord(store: RequestStore, id: string): Promise<ItemRecord | undefined> {
   const result = await call(store, (options) =>
     store.doc.send(
       new GetCommand({ TableName: store.itemsTable, Key: { owner: store.owner, id }, ConsistentRead: true }),
@@ -141,12 +146,16 @@ async function readRecord(store: Store, id: string): Promise<ItemRecord | undefi
   return recordOf(result.Item);
 }
 
-export async function readItem(store: Store, id: string): Promise<StoredItem | undefined> {
+export async function readItem(store: RequestStore, id: string): Promise<StoredItem | undefined> {
   return (await readRecord(store, id))?.item;
 }
 
 /** The item when a write's condition failed: the image DynamoDB returned, else one consistent read. */
-async function itemAfterFailure(store: Store, id: string, failure: ConditionFailure): Promise<ItemRecord | undefined> {
+async function itemAfterFailure(
+  store: RequestStore,
+  id: string,
+  failure: ConditionFailure,
+): Promise<ItemRecord | undefined> {
   return recordOf(failure.image) ?? (await readRecord(store, id));
 }
 
@@ -155,7 +164,11 @@ async function itemAfterFailure(store: Store, id: string, failure: ConditionFail
  * that chose this id), an item already stored under the id is returned instead. So is the item
  * this request stored itself, when the SDK retried an attempt that had been applied.
  */
-export async function insertItem(store: Store, item: StoredItem, mayExist = false): Promise<StoredItem | undefined> {
+export async function insertItem(
+  store: RequestStore,
+  item: StoredItem,
+  mayExist = false,
+): Promise<StoredItem | undefined> {
   const builder = expressionBuilder();
   const outcome = await attempt(store, (options) =>
     store.doc.send(
@@ -185,13 +198,13 @@ export async function insertItem(store: Store, item: StoredItem, mayExist = fals
  * the result is then known, and DynamoDB sends nothing back.
  */
 async function writeClientFields(
-  store: Store,
+  store: RequestStore,
   id: string,
   input: ItemInput,
   now: string,
   preconditions: Preconditions,
   onto?: StoredItem,
-): Promise<Outcome<StoredItem>> {
+): Promise<ConditionalOutcome<StoredItem>> {
   const builder = expressionBuilder();
   const idName = builder.name("id");
   const token = writeTokenClauses(builder, writeTokenOf(store));
@@ -231,7 +244,7 @@ async function writeClientFields(
 }
 
 function updatedItem(id: string, attributes: unknown): StoredItem {
-  const item = asItem(attributes);
+  const item = storedItemOf(attributes);
   if (item === undefined) {
     throw internalError(new Error(`item ${id} has an unexpected shape after update`));
   }
@@ -257,7 +270,7 @@ function existing(found: ItemRecord | undefined): ItemRecord {
  * out of the history since (`lastWriteWins`).
  */
 function resolveFailedWrite(
-  store: Store,
+  store: RequestStore,
   found: ItemRecord,
   preconditions: Preconditions,
   lastWriteWins: boolean,
@@ -273,7 +286,7 @@ function resolveFailedWrite(
 
 /** PUT: full replace of the client fields; never creates. */
 export async function overwriteItem(
-  store: Store,
+  store: RequestStore,
   id: string,
   input: ItemInput,
   now: string,
@@ -301,7 +314,7 @@ export async function overwriteItem(
  * and the alternative would answer 404 to a delete that was applied. After a single attempt,
  * a missing item is 404 as always.
  */
-export async function removeItem(store: Store, id: string, preconditions: Preconditions): Promise<void> {
+export async function removeItem(store: RequestStore, id: string, preconditions: Preconditions): Promise<void> {
   const builder = expressionBuilder();
   const conditions = [`attribute_exists(${builder.name("id")})`, ...preconditionClauses(builder, preconditions)];
   const outcome = await attempt(store, (options) =>
@@ -333,7 +346,7 @@ export async function removeItem(store: Store, id: string, preconditions: Precon
 
 /** One PATCH round as a single conditional UpdateItem; undefined when it exceeds DynamoDB's 4 KB. */
 function patchCommand(
-  store: Store,
+  store: RequestStore,
   id: string,
   patch: ItemPatch,
   now: string,
@@ -391,7 +404,7 @@ function backoff(round: number): Promise<void> {
  * resolved without last-writer-wins.
  */
 export async function mergeIntoItem(
-  store: Store,
+  store: RequestStore,
   id: string,
   patch: ItemPatch,
   now: string,
@@ -427,7 +440,7 @@ export async function mergeIntoItem(
  * writer got in between, and the next round reads the item again.
  */
 async function patchByMerging(
-  store: Store,
+  store: RequestStore,
   id: string,
   patch: ItemPatch,
   now: string,
@@ -474,7 +487,7 @@ export interface ItemsPage {
  * for 1 MB to hold fewer than `limit` of them, and then never more than the page's items plus one.
  */
 export async function readItemsPage(
-  store: Store,
+  store: RequestStore,
   limit: number,
   startAfterId: string | undefined,
   budget: { bytes: number; sizeOf: (item: StoredItem) => number },
@@ -504,7 +517,7 @@ export async function readItemsPage(
       ),
     );
     for (const record of result.Items ?? []) {
-      const item = asItem(record);
+      const item = storedItemOf(record);
       const size = item === undefined ? 0 : budget.sizeOf(item);
       // A record that is not an item is covered but not shown: it never shifts the cursor.
       if (records === limit || (item !== undefined && items.length > 0 && used + size > budget.bytes)) {

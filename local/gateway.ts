@@ -200,7 +200,7 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
       }
     }
   }
-  const route = router(api);
+  const routeOf = router(api);
   const validate = modelValidators(api);
   const keySets = new Map(
     Object.entries(options.userPools ?? {}).map(([arn, jwks]) => [arn, createLocalJWKSet(jwks)] as const),
@@ -235,7 +235,7 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
       awsHeaders,
     };
 
-    const routing = route(httpMethod, path);
+    const routing = routeOf(httpMethod, path);
     if (routing.kind === "none") {
       return gatewayResponse(api, "MISSING_AUTHENTICATION_TOKEN", base);
     }
@@ -615,7 +615,7 @@ function eventOf(
   });
 }
 
-type Outcome =
+type InvocationOutcome =
   { kind: "ok"; value: unknown } | { kind: "error" } | { kind: "function-timeout" } | { kind: "integration-timeout" };
 
 async function runProxy(
@@ -672,13 +672,13 @@ async function invoke(
   functionName: string,
   integration: ProxyIntegration,
   options: GatewayOptions,
-): Promise<Outcome> {
+): Promise<InvocationOutcome> {
   const functionTimeout = options.functionTimeoutMs;
   const limit = Math.min(functionTimeout, integration.timeoutMs);
   const deadline = Date.now() + functionTimeout;
   const context = lambdaContext({ functionName, memoryMb: options.memoryMb, deadline });
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<Outcome>((resolve) => {
+  const timeout = new Promise<InvocationOutcome>((resolve) => {
     timer = setTimeout(
       () => resolve({ kind: limit < functionTimeout ? "integration-timeout" : "function-timeout" }),
       limit,
@@ -687,8 +687,8 @@ async function invoke(
   try {
     return await Promise.race([
       handler(event, context).then(
-        (value): Outcome => ({ kind: "ok", value }),
-        (): Outcome => ({ kind: "error" }),
+        (value): InvocationOutcome => ({ kind: "ok", value }),
+        (): InvocationOutcome => ({ kind: "error" }),
       ),
       timeout,
     ]);

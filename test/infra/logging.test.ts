@@ -1,5 +1,5 @@
 /**
- * Logging, as AWS will take it (DESIGN §3; issue 21): every stack deploys first and alone, into an
+ * Logging, as AWS will take it: every stack deploys first and alone, into an
  * account of its own, with everything its stage logging needs, or stops before its first resource
  * when it relies on an account-level API Gateway role that is missing; destroying one stack leaves
  * the other's logging working; and the functions' log lines are what Lambda's log-level filtering
