@@ -3,7 +3,8 @@
  * whose last line runs the route's factory, so this is Lambda's init phase: load + factory; or
  * the floor), then, when it exports a handler, answer one request that every route refuses
  * before any DynamoDB call: GET /items/not-a-uuid?limit=0 (404 for the routes with an id, 400 for
- * a list, 415 for a create). The bench transpiles this file and handlers/events.ts to plain
+ * a list, 415 for a create; on a stack with sign-in, 401: the request carries no token, and one
+ * that did would first take an STS session). The bench transpiles this file and handlers/events.ts to plain
  * JavaScript (bench/out/cold/), so no TypeScript loader sits in the measured process.
  *
  *   node cold-runner.js <module.js>      prints one ColdSample as JSON, on the last line

@@ -102,8 +102,8 @@ export async function measureColdStarts(dir: string, functions: ColdTarget[], ru
     });
     const sample = JSON.parse(stdout.trimEnd().split("\n").pop() ?? "") as ColdSample;
     // Anything else means the request reached DynamoDB (or failed): not a cold start without I/O.
-    if (sample.status !== undefined && ![400, 404, 415].includes(sample.status)) {
-      throw new Error(`cold start of ${target.name} answered ${sample.status}, expected 400, 404 or 415`);
+    if (sample.status !== undefined && ![400, 401, 404, 415].includes(sample.status)) {
+      throw new Error(`cold start of ${target.name} answered ${sample.status}, expected 400, 401, 404 or 415`);
     }
     return sample;
   };

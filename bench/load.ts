@@ -37,13 +37,23 @@ export interface LoadFigure {
 
 const CREATE_BODY = JSON.stringify({ name: "bench item", description: "created by npm run bench", color: "red" });
 
-function startRuntime(wiring: Wiring): Promise<{ child: ChildProcess; url: string }> {
+interface Runtime {
+  child: ChildProcess;
+  url: string;
+  /** The headers of the signed-in user every request is sent as (none on a stack without sign-in). */
+  user: Record<string, string>;
+}
+
+function startRuntime(wiring: Wiring): Promise<Runtime> {
   const child = fork(join(__dirname, "runtime-child.ts"), [wiring], {
     execArgv: ["-r", join(__dirname, "..", "local", "swc-register.cjs")],
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   return new Promise((resolve, reject) => {
-    child.once("message", (message) => resolve({ child, url: (message as { url: string }).url }));
+    child.once("message", (message) => {
+      const { url, authorization } = message as { url: string; authorization: string };
+      resolve({ child, url, user: authorization === "" ? {} : { authorization } });
+    });
     child.once("exit", (code) => reject(new Error(`the local runtime (${wiring}) exited with ${code}`)));
     child.once("error", reject);
   });
@@ -60,10 +70,10 @@ function cpuMsOf(child: ChildProcess): Promise<number> {
 }
 
 /** Creates one item through the API and returns its id. */
-export async function createItem(url: string): Promise<string> {
+export async function createItem(url: string, user: Record<string, string> = {}): Promise<string> {
   const response = await fetch(`${url}items`, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", ...user },
     body: CREATE_BODY,
   });
   const body = (await response.json()) as { id?: unknown };
@@ -97,28 +107,33 @@ export async function measureLoad(options: LoadOptions): Promise<LoadFigure[]> {
   const runtimes = await Promise.all(WIRINGS.map(startRuntime));
   try {
     const ids = await Promise.all(
-      runtimes.map(async ({ url }) => {
+      runtimes.map(async ({ url, user }) => {
         const created: string[] = [];
         while (created.length < options.seedItems) {
-          created.push(...(await Promise.all(Array.from({ length: 10 }, () => createItem(url)))));
+          created.push(...(await Promise.all(Array.from({ length: 10 }, () => createItem(url, user)))));
         }
         return created[0] ?? "";
       }),
     );
-    const operations: [LoadFigure["operation"], (id: string) => autocannon.Request][] = [
-      ["get", (id) => ({ method: "GET", path: `/items/${id}` })],
-      ["list page", () => ({ method: "GET", path: "/items" })],
+    const operations: [LoadFigure["operation"], (id: string, user: Record<string, string>) => autocannon.Request][] = [
+      ["get", (id, user) => ({ method: "GET", path: `/items/${id}`, headers: user })],
+      ["list page", (_id, user) => ({ method: "GET", path: "/items", headers: user })],
       [
         "create",
-        () => ({ method: "POST", path: "/items", headers: { "content-type": "application/json" }, body: CREATE_BODY }),
+        (_id, user) => ({
+          method: "POST",
+          path: "/items",
+          headers: { "content-type": "application/json", ...user },
+          body: CREATE_BODY,
+        }),
       ],
     ];
     const figures: LoadFigure[] = [];
     for (const [operation, requestFor] of operations) {
-      const runs = runtimes.map(({ child, url }, index) => ({
+      const runs = runtimes.map(({ child, url, user }, index) => ({
         child,
         url,
-        request: requestFor(ids[index] ?? ""),
+        request: requestFor(ids[index] ?? "", user),
         latencies: [] as number[],
         errors: 0,
         seconds: 0,

@@ -8,7 +8,8 @@
  *                                settings, SDK client and connections anew (a `callback`
  *                                instead of a `callbackFactory`)
  *
- * It sends `{ url }` over IPC once ready, answers any message with its `process.cpuUsage()`, and
+ * It sends `{ url, authorization }` over IPC once ready (the Authorization header of one user the
+ * runtime's issuer signs in, on a stack with sign-in; empty without), answers any message with its `process.cpuUsage()`, and
  * stops on SIGTERM or when the parent goes away.
  */
 import type { ProxyHandler } from "../handlers/http";
@@ -43,7 +44,8 @@ async function main(): Promise<void> {
   process.on("disconnect", stop);
   // Asked before and after each measured slice: the CPU time the wiring cost.
   process.on("message", () => process.send?.(process.cpuUsage()));
-  process.send?.({ url: api.url });
+  const authorization = api.issuer === undefined ? "" : await api.issuer.token("bench");
+  process.send?.({ url: api.url, authorization });
 }
 
 main().catch((error: unknown) => {

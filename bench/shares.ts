@@ -4,12 +4,14 @@
  * client the handlers build, the getItem handler called directly, and GET /items/{id} through the
  * local runtime over HTTP. Each step contains the one before it, so the differences are each
  * layer's share. Steps are timed in turn, a block of each per round, so drift (JIT, GC, other
- * work on the machine) falls on all of them alike; the first round only warms up.
+ * work on the machine) falls on all of them alike; the first round only warms up. On the dev
+ * stack's sign-in, as one user: the handler gets the claims the authorizer would pass, the HTTP
+ * request the user's token (the local gateway checks it); locally no STS session is taken.
  */
 import { Agent, request } from "http";
 import { performance } from "perf_hooks";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
-import { ANONYMOUS_OWNER } from "../handlers/caller";
+import { decodeJwt } from "jose";
 import { createDependencies } from "../handlers/dependencies";
 import { HANDLER_VARIABLES } from "../handlers/env";
 import { routes } from "../infra/routes";
@@ -54,10 +56,15 @@ export async function measureGetShares(iterations: number): Promise<GetShares> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const { doc } = createDependencies(api.environment);
   try {
-    const id = await createItem(api.url);
+    if (api.issuer === undefined) {
+      throw new Error("the get shares are measured on the dev stack's sign-in, but it has none");
+    }
+    const authorization = await api.issuer.token("bench");
+    const claims = decodeJwt(authorization);
+    const id = await createItem(api.url, { authorization });
     const get = new GetCommand({
       TableName: api.tableNames.items,
-      Key: { owner: ANONYMOUS_OWNER, id },
+      Key: { owner: claims.sub, id },
       ConsistentRead: true,
     });
     const proxy = await startRecordingProxy(api.dynamoDbEndpoint);
@@ -71,12 +78,18 @@ export async function measureGetShares(iterations: number): Promise<GetShares> {
       throw new Error("no GetItem request was captured, or no getItem route");
     }
     const handler = withEnvironmentSync(api.environment, factory);
-    const event = proxyEvent({ method: "GET", path: `/items/${id}`, resource: "/items/{id}", pathParameters: { id } });
+    const unsigned = proxyEvent({
+      method: "GET",
+      path: `/items/${id}`,
+      resource: "/items/{id}",
+      pathParameters: { id },
+    });
+    const event = { ...unsigned, requestContext: { ...unsigned.requestContext, authorizer: { claims } } };
     const steps: (() => Promise<number>)[] = [
       () => send(agent, api.dynamoDbEndpoint, raw),
       async () => ((await doc.send(get)).Item === undefined ? 404 : 200),
       async () => (await handler(event, lambdaContext())).statusCode,
-      () => send(agent, api.url, { method: "GET", path: `/items/${id}`, headers: {}, body: "" }),
+      () => send(agent, api.url, { method: "GET", path: `/items/${id}`, headers: { authorization }, body: "" }),
     ];
     const walls = steps.map((): number[] => []);
     const cpuUs = steps.map(() => 0);
