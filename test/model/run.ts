@@ -1,0 +1,264 @@
+/**
+ * The driver of a model-based run: fast-check's `asyncModelRun` over `fc.commands`, each run on
+ * a fresh runtime (in the test process, or `npm start`'s entry as a child process that commands
+ * may `kill -9`), with a budget of runs and time. The seed is printed first; a failure prints
+ * the shrunk sequence as curl commands (report.ts) and how to replay it.
+ */
+import { randomUUID } from "crypto";
+import { mkdtempSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import * as fc from "fast-check";
+import { HANDLER_VARIABLES } from "../../handlers/env";
+import { startLocalApi } from "../../local/server";
+import { readStackSettings } from "../../local/stack-settings";
+import { RunningApi, startApiProcess } from "../support/process";
+import { COMMAND_KINDS, CRASH_KINDS, CommandKind, commandArbitraries } from "./commands";
+import { ReferenceModel, STACK_PROFILES, StackProfile } from "./reference";
+import { renderFailure } from "./report";
+import { ModelTarget, Session, TranscriptEntry } from "./session";
+
+export type Stack = StackProfile["stack"];
+
+/**
+ * Per DynamoDB attempt in the test process's runtimes, as the contract suite gives them: the
+ * embedded engine shares the test's process and CPU, and the run is not about SDK timeouts.
+ */
+const IN_PROCESS_DYNAMODB_TIMEOUT_MS = 10000;
+
+/** A runtime in the test process on a fresh in-memory engine (the short run in `npm test`). */
+export async function inProcessTarget(stack: Stack, dynamoDbEndpoint?: string): Promise<ModelTarget> {
+  const suffix = randomUUID().slice(0, 8);
+  const api = await startLocalApi({
+    settings: readStackSettings(stack),
+    stack,
+    dynamoDbEndpoint,
+    tableNames: { items: `model-${suffix}-items`, idempotency: `model-${suffix}-idempotency` },
+    apiKey: `model-${suffix}-api-key`,
+    environment: { [HANDLER_VARIABLES.dynamoDbRequestTimeoutMs]: String(IN_PROCESS_DYNAMODB_TIMEOUT_MS) },
+    accessLog: () => undefined,
+  });
+  return { url: api.url, apiKey: api.apiKey, close: () => api.close() };
+}
+
+/**
+ * `npm start -- --stack STACK` as a child process, on a fresh temporary DATA_DIR (dynalite) or
+ * fresh tables at `dynamoDbEndpoint`, with a short function timeout so that a claim cut by
+ * `kill -9` lapses soon. Its cursor secret and API key stay the same across restarts.
+ */
+export async function childTarget(
+  stack: Stack,
+  functionTimeoutMs: number,
+  dynamoDbEndpoint?: string,
+): Promise<ModelTarget> {
+  const suffix = randomUUID().slice(0, 8);
+  const dataDir = dynamoDbEndpoint === undefined ? mkdtempSync(join(tmpdir(), "items-api-model-")) : undefined;
+  const env: Record<string, string> = {
+    ...(dataDir !== undefined
+      ? { DATA_DIR: dataDir }
+      : {
+          [HANDLER_VARIABLES.dynamoDbEndpoint]: dynamoDbEndpoint ?? "",
+          [HANDLER_VARIABLES.tableName]: `model-${suffix}-items`,
+          [HANDLER_VARIABLES.idempotencyTableName]: `model-${suffix}-idempotency`,
+        }),
+    [HANDLER_VARIABLES.cursorSecret]: `model-${suffix}-cursor-secret`,
+    API_KEY: `model-${suffix}-api-key`,
+    LAMBDA_TIMEOUT_MS: String(functionTimeoutMs),
+    HANDLER_LOG_LEVEL: "error",
+  };
+  const args = ["--stack", stack];
+  let running = await startChild(env, args);
+  const kill = async () => {
+    if (running.child.exitCode === null && running.child.signalCode === null) {
+      running.child.kill("SIGKILL");
+      await running.exited;
+    }
+  };
+  return {
+    url: running.url,
+    apiKey: running.apiKey,
+    process: {
+      kill,
+      start: async () => {
+        running = await startChild(env, args);
+        return running.url;
+      },
+      functionTimeoutMs,
+    },
+    close: async () => {
+      await kill();
+      if (dataDir !== undefined) {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/**
+ * Starts the child; one that a signal from elsewhere ends before it printed anything (seen on a
+ * machine shared with other test runs) is started again, once, and said so. Any other failure to
+ * start, on the same data after a `kill -9` included, fails the run.
+ */
+async function startChild(env: Record<string, string>, args: string[]): Promise<RunningApi> {
+  try {
+    return await startApiProcess(env, args);
+  } catch (error) {
+    if (!(error instanceof Error) || !/^local runtime exited with null before it was ready:\s*$/.test(error.message)) {
+      throw error;
+    }
+    process.stdout.write(`      (a signal from elsewhere ended the runtime before it was ready; starting it again)\n`);
+    return startApiProcess(env, args);
+  }
+}
+
+export interface ModelRunSettings {
+  /** Names the run in its output and in the replay hint. */
+  label: string;
+  stack: Stack;
+  target: () => Promise<ModelTarget>;
+  kinds: readonly CommandKind[];
+  /** false: no conditional headers (to look at one finding at a time). */
+  conditionals: boolean;
+  seed: number;
+  /** fast-check's counterexample path and commands' replayPath, to replay a failure. */
+  path?: string;
+  replayPath?: string;
+  numRuns: number;
+  maxCommands: number;
+  /** No command runs after this long, or after this many commands. */
+  timeLimitMs?: number;
+  maxSteps?: number;
+  /** Shrinking a failure stops after this long (the last failing sequence is reported). */
+  shrinkLimitMs: number;
+  log: (line: string) => void;
+}
+
+export interface ModelRunFigures {
+  runs: number;
+  commands: number;
+  requests: number;
+  /** `kill -9`s of the runtime, and the requests they cut. */
+  kills: number;
+  cut: number;
+  ms: number;
+}
+
+/** Settings from the environment: `MODEL_COMMANDS=a,b` and `MODEL_CONDITIONALS=0` narrow the commands. */
+export function commandsFromEnvironment(canCrash: boolean): { kinds: CommandKind[]; conditionals: boolean } {
+  const named = (process.env.MODEL_COMMANDS ?? "")
+    .split(",")
+    .map((kind) => kind.trim())
+    .filter((kind) => kind !== "");
+  const unknown = named.filter((kind) => !(COMMAND_KINDS as readonly string[]).includes(kind));
+  if (unknown.length > 0) {
+    throw new Error(`MODEL_COMMANDS names unknown commands ${unknown.join(", ")}; known: ${COMMAND_KINDS.join(", ")}`);
+  }
+  const wanted = named.length === 0 ? [...COMMAND_KINDS] : (named as CommandKind[]);
+  return {
+    kinds: wanted.filter((kind) => canCrash || !CRASH_KINDS.includes(kind)),
+    conditionals: process.env.MODEL_CONDITIONALS !== "0",
+  };
+}
+
+/** An integer from the environment, or the fallback. */
+export function integerFromEnvironment(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") {
+    return fallback;
+  }
+  const value = Number(raw);
+  if (!Number.isInteger(value)) {
+    throw new Error(`${name} must be an integer, got "${raw}"`);
+  }
+  return value;
+}
+
+function replayPathOf(counterexample: unknown): string | undefined {
+  return /replayPath="([^"]*)"/.exec(String(counterexample))?.[1];
+}
+
+/** Runs the model-based property; resolves to its figures, or throws the shrunk failure. */
+export async function runModel(settings: ModelRunSettings): Promise<ModelRunFigures> {
+  const started = Date.now();
+  settings.log(
+    `model-based run ${settings.label}: seed ${settings.seed}, up to ${settings.numRuns} runs of up to ${settings.maxCommands} commands (${settings.kinds.join(", ")})`,
+  );
+  let failedAt: number | undefined;
+  const figures = { runs: 0, commands: 0, requests: 0, kills: 0, cut: 0 };
+  let commandsRun = 0;
+  const budget = {
+    expired: () =>
+      failedAt === undefined
+        ? (settings.timeLimitMs !== undefined && Date.now() > started + settings.timeLimitMs) ||
+          (settings.maxSteps !== undefined && commandsRun >= settings.maxSteps)
+        : Date.now() > failedAt + settings.shrinkLimitMs,
+    spent: () => {
+      commandsRun += 1;
+    },
+  };
+  let lastFailure: { transcript: TranscriptEntry[]; error: unknown } | undefined;
+  const arbitraries = commandArbitraries({ kinds: settings.kinds, conditionals: settings.conditionals, budget });
+  const property = fc.asyncProperty(
+    fc.commands(arbitraries, { maxCommands: settings.maxCommands, size: "max", replayPath: settings.replayPath }),
+    async (commands) => {
+      if (budget.expired()) {
+        return;
+      }
+      const target = await settings.target();
+      const session = new Session(target, randomUUID().slice(0, 8));
+      let failed = false;
+      try {
+        await fc.asyncModelRun(
+          () => ({
+            model: new ReferenceModel(STACK_PROFILES[settings.stack], target.apiKey, target.url),
+            real: session,
+          }),
+          commands,
+        );
+      } catch (error) {
+        failed = true;
+        if (failedAt === undefined) {
+          failedAt = Date.now();
+          const first = (error instanceof Error ? error.message : String(error)).split("\n").slice(0, 3).join(" / ");
+          settings.log(
+            `model-based run ${settings.label}: failure found (${first}); shrinking for up to ${settings.shrinkLimitMs / 1000} s`,
+          );
+        }
+        lastFailure = { transcript: session.transcript, error };
+        throw error;
+      } finally {
+        if (!failed && failedAt === undefined) {
+          figures.runs += 1;
+          figures.commands += session.transcript.filter((entry) => entry.kind === "command").length;
+          figures.requests += session.requests;
+          figures.kills += session.kills;
+          figures.cut += session.cutRequests;
+        }
+        await target.close();
+      }
+    },
+  );
+  const details = await fc.check(property, { seed: settings.seed, path: settings.path, numRuns: settings.numRuns });
+  const ms = Date.now() - started;
+  if (!details.failed) {
+    const crashes = figures.kills === 0 ? "" : `, ${figures.kills} kill -9 (${figures.cut} requests cut)`;
+    settings.log(
+      `model-based run ${settings.label}: ${figures.runs} runs, ${figures.commands} commands, ${figures.requests} requests${crashes} in ${(ms / 1000).toFixed(1)} s, every answer as the model predicts`,
+    );
+    return { ...figures, ms };
+  }
+  const bodyDir = join(tmpdir(), `items-api-model-${settings.seed}`);
+  const replayPath = replayPathOf(details.counterexample?.[0]);
+  const replay =
+    `MODEL_SEED=${settings.seed} MODEL_PATH=${details.counterexamplePath ?? ""}${replayPath === undefined ? "" : ` MODEL_REPLAY_PATH='${replayPath}'`}` +
+    ` MODEL_COMMANDS=${settings.kinds.join(",")}${settings.conditionals ? "" : " MODEL_CONDITIONALS=0"}`;
+  const report = [
+    `model-based run ${settings.label} FAILED after ${details.numRuns} runs (${details.numShrinks} shrinks), seed ${settings.seed}`,
+    `replay: ${replay} <the same npm script> --grep '${settings.label}'`,
+    "the shrunk sequence, as HTTP requests (>>> marks the step whose answer the model does not allow):",
+    lastFailure === undefined
+      ? String(details.errorInstance)
+      : renderFailure(lastFailure.transcript, lastFailure.error, bodyDir),
+  ].join("\n");
+  throw new Error(report);
+}
