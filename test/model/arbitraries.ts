@@ -268,6 +268,7 @@ export const bodyFault: fc.Arbitrary<BodyFault> = fc.oneof(
 );
 
 const textForm: fc.Arbitrary<TextForm> = fc.oneof(
+  { withCrossShrink: true },
   { weight: 8, arbitrary: fc.constant("ordinary" as const) },
   { weight: 1, arbitrary: fc.constantFrom("max" as const, "max-astral" as const) },
 );
@@ -278,6 +279,7 @@ const attributeList = (maxLength: number) =>
 export const bodyRecipe: fc.Arbitrary<BodyRecipe> = fc.record({
   name: textForm,
   description: fc.oneof(
+    { withCrossShrink: true },
     { weight: 6, arbitrary: fc.constantFrom("absent" as const, "ordinary" as const) },
     { weight: 1, arbitrary: fc.constantFrom("empty" as const, "max" as const, "max-astral" as const) },
   ),

@@ -4,29 +4,8 @@
  * which answers are right, and fails with the request and the differences when none is.
  */
 import * as fc from "fast-check";
-import {
-  BodyRecipe,
-  CallerRecipe,
-  ConditionalRecipe,
-  ContentTypeForm,
-  CursorForm,
-  ItemPick,
-  KeyRecipe,
-  LimitForm,
-  NO_CONDITIONS,
-  PatchRecipe,
-  badKeyRecipe,
-  bodyRecipe,
-  callerRecipe,
-  conditionalRecipe,
-  contentTypeForm,
-  cursorForm,
-  itemPick,
-  keyRecipe,
-  limitForm,
-  patchRecipe,
-} from "./arbitraries";
-import { MODEL_LIMITS, ModelRequest, Observed, Outcome, ReferenceModel } from "./reference";
+import * as recipes from "./arbitraries";
+import { MODEL_LIMITS, ModelItem, ModelRequest, Observed, Outcome, ReferenceModel } from "./reference";
 import {
   bodyOfFields,
   callerLines,
@@ -53,7 +32,7 @@ export const COMMAND_KINDS = [
   "replace",
   "patch",
   "remove",
-  "wrongMethod",
+  "otherMethod",
   "unknownRoute",
   "concurrentKeyed",
   "restart",
@@ -122,192 +101,185 @@ class ModelCommand implements fc.AsyncCommand<ReferenceModel, Session> {
 export interface CommandOptions {
   kinds: readonly CommandKind[];
   /** false: no conditional headers at all (to look at one finding at a time). */
-  conditionals: boolean;
+  /** The kinds that send conditional headers (the others send none: to look at one finding at a time). */
+  conditionals: readonly CommandKind[];
   budget: Budget;
 }
 
-/** The arbitraries of the commands `options.kinds` names, weighted. */
-export function commandArbitraries(options: CommandOptions): fc.Arbitrary<fc.AsyncCommand<ReferenceModel, Session>>[] {
-  const conditions: fc.Arbitrary<ConditionalRecipe> = options.conditionals
-    ? conditionalRecipe
-    : fc.constant(NO_CONDITIONS);
-  const command = (
+type CommandArbitrary = fc.Arbitrary<fc.AsyncCommand<ReferenceModel, Session>>;
+
+/** The arbitraries of the commands `options.kinds` names, each as often as its weight. */
+export function commandArbitraries(options: CommandOptions): CommandArbitrary[] {
+  const conditions = (kind: CommandKind): fc.Arbitrary<recipes.ConditionalRecipe> =>
+    options.conditionals.includes(kind) ? recipes.conditionalRecipe : fc.constant(recipes.NO_CONDITIONS);
+  /** A command of its own steps. */
+  const steps = <R>(
     kind: CommandKind,
-    recipe: unknown,
-    body: (model: ReferenceModel, session: Session) => Promise<unknown>,
-  ) => new ModelCommand(kind, recipe, options.budget, body);
-  const all: Record<
-    CommandKind,
-    { weight: number; arbitrary: fc.Arbitrary<fc.AsyncCommand<ReferenceModel, Session>> }
-  > = {
-    create: {
-      weight: 8,
-      arbitrary: fc
-        .record({ body: bodyRecipe, contentType: contentTypeForm, conditions, caller: callerRecipe })
-        .map((recipe) =>
-          command("create", recipe, (model, session) => exchange(session, model, createRequest(model, recipe))),
+    weight: number,
+    recipes: fc.Arbitrary<R>,
+    run: (model: ReferenceModel, session: Session, recipe: R) => Promise<unknown>,
+  ) => ({
+    weight,
+    arbitrary: recipes.map(
+      (recipe) => new ModelCommand(kind, recipe, options.budget, (model, session) => run(model, session, recipe)),
+    ),
+  });
+  /** A command of one request. */
+  const single = <R>(
+    kind: CommandKind,
+    weight: number,
+    recipes: fc.Arbitrary<R>,
+    requestOf: (model: ReferenceModel, recipe: R) => ModelRequest,
+  ) => steps(kind, weight, recipes, (model, session, recipe) => exchange(session, model, requestOf(model, recipe)));
+  const caller = recipes.callerRecipe;
+  const all: Record<CommandKind, { weight: number; arbitrary: CommandArbitrary }> = {
+    create: single(
+      "create",
+      8,
+      fc.record({
+        body: recipes.bodyRecipe,
+        contentType: recipes.contentTypeForm,
+        conditions: conditions("create"),
+        caller,
+      }),
+      createRequest,
+    ),
+    createKeyed: single(
+      "createKeyed",
+      6,
+      fc.record({
+        body: recipes.bodyRecipe,
+        key: recipes.keyRecipe,
+        casing: fc.nat(2),
+        conditions: conditions("createKeyed"),
+        caller,
+      }),
+      keyedCreateRequest,
+    ),
+    badKey: single(
+      "badKey",
+      2,
+      fc.record({
+        body: recipes.bodyRecipe,
+        key: recipes.badKeyRecipe,
+        casing: fc.nat(2),
+        conditions: conditions("badKey"),
+        caller,
+      }),
+      keyedCreateRequest,
+    ),
+    read: single(
+      "read",
+      4,
+      fc.record({ pick: recipes.itemPick, conditions: conditions("read"), caller }),
+      (model, recipe) => itemRequest(model, "GET", recipe),
+    ),
+    head: single(
+      "head",
+      2,
+      fc.record({ pick: fc.option(recipes.itemPick, { nil: undefined }), conditions: conditions("head"), caller }),
+      (model, recipe) =>
+        recipe.pick === undefined
+          ? request("HEAD", "/items", [...callerLines(recipe.caller, model), ...conditionalLines(recipe.conditions, 1)])
+          : itemRequest(model, "HEAD", { ...recipe, pick: recipe.pick }),
+    ),
+    list: single(
+      "list",
+      2,
+      fc.record({ limit: recipes.limitForm, cursor: recipes.cursorForm, conditions: conditions("list"), caller }),
+      listRequest,
+    ),
+    walk: steps(
+      "walk",
+      2,
+      fc.record({ limit: fc.oneof(fc.constant(undefined), fc.integer({ min: 1, max: 8 }), fc.constantFrom(20, 100)) }),
+      (model, session, recipe) => walk(model, session, recipe.limit),
+    ),
+    replace: single(
+      "replace",
+      4,
+      fc.record({
+        pick: recipes.itemPick,
+        body: recipes.bodyRecipe,
+        contentType: recipes.contentTypeForm,
+        conditions: conditions("replace"),
+        caller,
+      }),
+      replaceRequest,
+    ),
+    patch: single(
+      "patch",
+      8,
+      fc.record({
+        pick: recipes.itemPick,
+        patch: recipes.patchRecipe,
+        contentType: recipes.contentTypeForm,
+        conditions: conditions("patch"),
+        caller,
+      }),
+      patchRequest,
+    ),
+    remove: single(
+      "remove",
+      2,
+      fc.record({ pick: recipes.itemPick, conditions: conditions("remove"), caller }),
+      (model, recipe) => itemRequest(model, "DELETE", recipe),
+    ),
+    // A method no route of the path has (405 with Allow), or OPTIONS (the CORS preflight).
+    otherMethod: single(
+      "otherMethod",
+      1,
+      fc.record({
+        on: fc.constantFrom(
+          "PUT /items",
+          "PATCH /items",
+          "DELETE /items",
+          "POST /items/{id}",
+          "OPTIONS /items",
+          "OPTIONS /items/{id}",
         ),
-    },
-    createKeyed: {
-      weight: 6,
-      arbitrary: fc
-        .record({ body: bodyRecipe, key: keyRecipe, casing: fc.nat(2), conditions, caller: callerRecipe })
-        .map((recipe) =>
-          command("createKeyed", recipe, (model, session) =>
-            exchange(session, model, keyedCreateRequest(model, recipe)),
-          ),
-        ),
-    },
-    badKey: {
-      weight: 2,
-      arbitrary: fc
-        .record({ body: bodyRecipe, key: badKeyRecipe, casing: fc.nat(2), conditions, caller: callerRecipe })
-        .map((recipe) =>
-          command("badKey", recipe, (model, session) => exchange(session, model, keyedCreateRequest(model, recipe))),
-        ),
-    },
-    read: {
-      weight: 4,
-      arbitrary: fc
-        .record({ pick: itemPick, conditions, caller: callerRecipe })
-        .map((recipe) =>
-          command("read", recipe, (model, session) => exchange(session, model, itemRequest(model, "GET", recipe))),
-        ),
-    },
-    head: {
-      weight: 2,
-      arbitrary: fc
-        .record({ pick: fc.option(itemPick, { nil: undefined }), conditions, caller: callerRecipe })
-        .map((recipe) =>
-          command("head", recipe, (model, session) =>
-            exchange(
-              session,
-              model,
-              recipe.pick === undefined
-                ? request("HEAD", "/items", [
-                    ...callerLines(recipe.caller, model),
-                    ...conditionalLines(recipe.conditions, 1),
-                  ])
-                : itemRequest(model, "HEAD", { ...recipe, pick: recipe.pick }),
-            ),
-          ),
-        ),
-    },
-    list: {
-      weight: 2,
-      arbitrary: fc
-        .record({ limit: limitForm, cursor: cursorForm, conditions, caller: callerRecipe })
-        .map((recipe) =>
-          command("list", recipe, (model, session) => exchange(session, model, listRequest(model, recipe))),
-        ),
-    },
-    walk: {
-      weight: 2,
-      arbitrary: fc
-        .record({ limit: fc.oneof(fc.constant(undefined), fc.integer({ min: 1, max: 8 }), fc.constantFrom(20, 100)) })
-        .map((recipe) => command("walk", recipe, (model, session) => walk(model, session, recipe.limit))),
-    },
-    replace: {
-      weight: 4,
-      arbitrary: fc
-        .record({ pick: itemPick, body: bodyRecipe, contentType: contentTypeForm, conditions, caller: callerRecipe })
-        .map((recipe) =>
-          command("replace", recipe, async (model, session) => {
-            const target = pickItem(recipe.pick, model);
-            const lines = [
-              ...callerLines(recipe.caller, model),
-              ...conditionalLines(recipe.conditions, target.item?.version ?? 1),
-            ];
-            const body = {
-              bytes: newItemBody(recipe.body, "replaced"),
-              contentType: contentType(recipe.contentType, "new-item"),
-            };
-            await exchange(session, model, request("PUT", `/items/${target.segment}`, lines, body));
-          }),
-        ),
-    },
-    patch: {
-      weight: 8,
-      arbitrary: fc
-        .record({ pick: itemPick, patch: patchRecipe, contentType: contentTypeForm, conditions, caller: callerRecipe })
-        .map((recipe) =>
-          command("patch", recipe, (model, session) => exchange(session, model, patchRequest(model, recipe))),
-        ),
-    },
-    remove: {
-      weight: 2,
-      arbitrary: fc
-        .record({ pick: itemPick, conditions, caller: callerRecipe })
-        .map((recipe) =>
-          command("remove", recipe, (model, session) => exchange(session, model, itemRequest(model, "DELETE", recipe))),
-        ),
-    },
-    wrongMethod: {
-      weight: 1,
-      arbitrary: fc
-        .record({
-          on: fc.constantFrom("PUT /items", "PATCH /items", "DELETE /items", "POST /items/{id}"),
-          pick: itemPick,
-          caller: callerRecipe,
-        })
-        .map((recipe) =>
-          command("wrongMethod", recipe, (model, session) => {
-            const [method = "PUT", path = "/items"] = recipe.on.split(" ");
-            const resolved = path.replace("{id}", pickItem(recipe.pick, model).segment);
-            return exchange(session, model, request(method, resolved, callerLines(recipe.caller, model)));
-          }),
-        ),
-    },
-    unknownRoute: {
-      weight: 1,
-      arbitrary: fc
-        .record({
-          path: fc.constantFrom("/", "/item", "/itemsx", "/items/a/b", "/openapi"),
-          method: fc.constantFrom("GET", "POST", "DELETE"),
-          caller: callerRecipe,
-        })
-        .map((recipe) =>
-          command("unknownRoute", recipe, (model, session) =>
-            exchange(session, model, request(recipe.method, recipe.path, callerLines(recipe.caller, model))),
-          ),
-        ),
-    },
-    concurrentKeyed: {
-      weight: 1,
-      arbitrary: fc
-        .record({
-          body: bodyRecipe.map((body) => ({ ...body, fault: undefined, exactSize: false })),
-          copies: fc.integer({ min: 2, max: 4 }),
-        })
-        .map((recipe) =>
-          command("concurrentKeyed", recipe, (model, session) =>
-            concurrentKeyed(model, session, recipe.body, recipe.copies),
-          ),
-        ),
-    },
-    restart: {
-      weight: 1,
-      arbitrary: fc
-        .constant(null)
-        .map((recipe) => command("restart", recipe, (model, session) => session.restart(model, [], []))),
-    },
-    crashKeyed: {
-      weight: 1,
-      arbitrary: fc
-        .record({
-          clients: fc.integer({ min: 2, max: 12 }),
-          killAfter: fc.integer({ min: 0, max: 20 }),
-          unkeyedEvery: fc.integer({ min: 0, max: 4 }),
-        })
-        .map((recipe) =>
-          command("crashKeyed", recipe, (model, session) => crashDuringKeyedCreates(model, session, recipe)),
-        ),
-    },
+        pick: recipes.itemPick,
+        caller,
+      }),
+      (model, recipe) => {
+        const [method = "PUT", path = "/items"] = recipe.on.split(" ");
+        const resolved = path.replace("{id}", pickItem(recipe.pick, model).segment);
+        return request(method, resolved, callerLines(recipe.caller, model));
+      },
+    ),
+    unknownRoute: single(
+      "unknownRoute",
+      1,
+      fc.record({
+        path: fc.constantFrom("/", "/item", "/itemsx", "/items/a/b", "/openapi"),
+        method: fc.constantFrom("GET", "POST", "DELETE"),
+        caller,
+      }),
+      (model, recipe) => request(recipe.method, recipe.path, callerLines(recipe.caller, model)),
+    ),
+    concurrentKeyed: steps(
+      "concurrentKeyed",
+      1,
+      fc.record({
+        body: recipes.bodyRecipe.map((body) => ({ ...body, fault: undefined, exactSize: false })),
+        copies: fc.integer({ min: 2, max: 4 }),
+      }),
+      (model, session, recipe) => concurrentKeyed(model, session, recipe.body, recipe.copies),
+    ),
+    restart: steps("restart", 1, fc.constant(null), (model, session) => session.restart(model, [], [])),
+    crashKeyed: steps(
+      "crashKeyed",
+      1,
+      fc.record({
+        clients: fc.integer({ min: 2, max: 12 }),
+        killAfter: fc.integer({ min: 0, max: 20 }),
+        unkeyedEvery: fc.integer({ min: 0, max: 4 }),
+      }),
+      crashDuringKeyedCreates,
+    ),
   };
-  return options.kinds
-    .map((kind) => all[kind])
-    .map(({ weight, arbitrary }) => ({ weight, arbitrary }))
-    .flatMap(({ weight, arbitrary }) => Array.from({ length: weight }, () => arbitrary));
+  // fc.commands picks among its arbitraries uniformly: a weight is that many copies.
+  return options.kinds.flatMap((kind) => Array.from({ length: all[kind].weight }, () => all[kind].arbitrary));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -315,7 +287,12 @@ export function commandArbitraries(options: CommandOptions): fc.Arbitrary<fc.Asy
 
 function createRequest(
   model: ReferenceModel,
-  recipe: { body: BodyRecipe; contentType: ContentTypeForm; conditions: ConditionalRecipe; caller: CallerRecipe },
+  recipe: {
+    body: recipes.BodyRecipe;
+    contentType: recipes.ContentTypeForm;
+    conditions: recipes.ConditionalRecipe;
+    caller: recipes.CallerRecipe;
+  },
 ): ModelRequest {
   const lines = [...callerLines(recipe.caller, model), ...conditionalLines(recipe.conditions, 1)];
   return request("POST", "/items", lines, {
@@ -326,7 +303,13 @@ function createRequest(
 
 function keyedCreateRequest(
   model: ReferenceModel,
-  recipe: { body: BodyRecipe; key: KeyRecipe; casing: number; conditions: ConditionalRecipe; caller: CallerRecipe },
+  recipe: {
+    body: recipes.BodyRecipe;
+    key: recipes.KeyRecipe;
+    casing: number;
+    conditions: recipes.ConditionalRecipe;
+    caller: recipes.CallerRecipe;
+  },
 ): ModelRequest {
   const key = keyLines(recipe.key, model, recipe.casing);
   const lines = [...callerLines(recipe.caller, model), ...conditionalLines(recipe.conditions, 1), ...key.lines];
@@ -336,41 +319,49 @@ function keyedCreateRequest(
   });
 }
 
+/** A request to the item a recipe picks, with its conditional headers made from that item's ETag; writes add a body. */
 function itemRequest(
   model: ReferenceModel,
   method: string,
-  recipe: { pick: ItemPick; conditions: ConditionalRecipe; caller: CallerRecipe },
+  recipe: { pick: recipes.ItemPick; conditions: recipes.ConditionalRecipe; caller: recipes.CallerRecipe },
+  body?: (item: ModelItem | undefined) => { bytes: Buffer; contentType: string | undefined },
 ): ModelRequest {
   const target = pickItem(recipe.pick, model);
   const lines = [
     ...callerLines(recipe.caller, model),
     ...conditionalLines(recipe.conditions, target.item?.version ?? 1),
   ];
-  return request(method, `/items/${target.segment}`, lines);
+  return request(method, `/items/${target.segment}`, lines, body?.(target.item));
+}
+
+function replaceRequest(
+  model: ReferenceModel,
+  recipe: Parameters<typeof itemRequest>[2] & { body: recipes.BodyRecipe; contentType: recipes.ContentTypeForm },
+): ModelRequest {
+  return itemRequest(model, "PUT", recipe, () => ({
+    bytes: newItemBody(recipe.body, "replaced"),
+    contentType: contentType(recipe.contentType, "new-item"),
+  }));
 }
 
 function patchRequest(
   model: ReferenceModel,
-  recipe: {
-    pick: ItemPick;
-    patch: PatchRecipe;
-    contentType: ContentTypeForm;
-    conditions: ConditionalRecipe;
-    caller: CallerRecipe;
-  },
+  recipe: Parameters<typeof itemRequest>[2] & { patch: recipes.PatchRecipe; contentType: recipes.ContentTypeForm },
 ): ModelRequest {
-  const target = pickItem(recipe.pick, model);
-  const lines = [
-    ...callerLines(recipe.caller, model),
-    ...conditionalLines(recipe.conditions, target.item?.version ?? 1),
-  ];
-  const body = { bytes: patchBody(recipe.patch, target.item), contentType: contentType(recipe.contentType, "patch") };
-  return request("PATCH", `/items/${target.segment}`, lines, body);
+  return itemRequest(model, "PATCH", recipe, (item) => ({
+    bytes: patchBody(recipe.patch, item),
+    contentType: contentType(recipe.contentType, "patch"),
+  }));
 }
 
 function listRequest(
   model: ReferenceModel,
-  recipe: { limit: LimitForm; cursor: CursorForm; conditions: ConditionalRecipe; caller: CallerRecipe },
+  recipe: {
+    limit: recipes.LimitForm;
+    cursor: recipes.CursorForm;
+    conditions: recipes.ConditionalRecipe;
+    caller: recipes.CallerRecipe;
+  },
 ): ModelRequest {
   const lines = [...callerLines(recipe.caller, model), ...conditionalLines(recipe.conditions, 1)];
   return request("GET", "/items", lines, undefined, listQuery(recipe.limit, recipe.cursor, model));
@@ -416,7 +407,7 @@ async function walk(model: ReferenceModel, session: Session, limit: number | und
 async function concurrentKeyed(
   model: ReferenceModel,
   session: Session,
-  body: BodyRecipe,
+  body: recipes.BodyRecipe,
   copies: number,
 ): Promise<void> {
   const sent = request(
@@ -460,6 +451,8 @@ async function crashDuringKeyedCreates(
   let killed = false;
   let answered = 0;
   const cut: { sent: ModelRequest; sentAt: number; step: number }[] = [];
+  // Keys and names of this burst only: a cut request never retries an earlier burst's key.
+  const crash = session.kills;
   const killing = session.beginCrash();
   const kill = () => {
     if (!killed) {
@@ -473,14 +466,14 @@ async function crashDuringKeyedCreates(
   const client = async (index: number): Promise<void> => {
     for (let sequence = 0; !killed; sequence++) {
       const keyed = recipe.unkeyedEvery === 0 || sequence % recipe.unkeyedEvery !== recipe.unkeyedEvery - 1;
-      const label = `crash ${session.runTag} ${index}-${sequence}`;
+      const label = `crash ${session.runTag}-${crash} ${index}-${sequence}`;
       const sent = request(
         "POST",
         "/items",
         [
           ...keyHeader(model),
           ...(keyed
-            ? ([["Idempotency-Key", `crash-${session.runTag}-${index}-${sequence}`]] as [string, string][])
+            ? ([["Idempotency-Key", `crash-${session.runTag}-${crash}-${index}-${sequence}`]] as [string, string][])
             : []),
         ],
         {

@@ -11,6 +11,8 @@
  * must hold (forms, order, counts) and learns the rest from the answer.
  */
 
+import { TIMESTAMP, UUID } from "../support/quick-start-items";
+
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
@@ -219,17 +221,13 @@ function itemFromJson(json: Record<string, Json>): ModelItem {
   };
 }
 
-const UUID_FORM = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-/** ISO-8601 UTC with milliseconds, as the API writes timestamps. */
-const TIMESTAMP_FORM = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-
 const isoOf = (ms: number): string => new Date(ms).toISOString();
 
 /** When an answer may have been made: between sending and the end of the answer, or in a window. */
 type TimeRule = { exactly: string } | { between: [number, number] | "request"; notBefore?: string };
 
 function checkTime(label: string, value: unknown, rule: TimeRule, observed: Observed): string[] {
-  if (typeof value !== "string" || !TIMESTAMP_FORM.test(value)) {
+  if (typeof value !== "string" || !TIMESTAMP.test(value)) {
     return [`${label}: ${JSON.stringify(value)} is not an ISO-8601 UTC timestamp with milliseconds`];
   }
   if ("exactly" in rule) {
@@ -860,7 +858,7 @@ export class ReferenceModel {
     }
     const problems: string[] = [];
     if (expectation.id === "new") {
-      if (typeof json.id !== "string" || !UUID_FORM.test(json.id)) {
+      if (typeof json.id !== "string" || !UUID.test(json.id)) {
         problems.push(`id ${JSON.stringify(json.id)} is not a UUID`);
       } else if (this.seenIds.has(json.id)) {
         problems.push(`id ${json.id} was answered before: a new item must have a new id`);
@@ -1204,7 +1202,7 @@ export class ReferenceModel {
         item.createdAt >= isoOf(pending.window[0]) &&
         item.createdAt <= isoOf(pending.window[1]) &&
         typeof item.id === "string" &&
-        UUID_FORM.test(item.id) &&
+        UUID.test(item.id) &&
         !this.seenIds.has(item.id),
     );
   }
@@ -1335,36 +1333,40 @@ export class ReferenceModel {
   }
 
   /**
-   * A body the write refuses, and the 404 of an id that cannot be an item's (not a UUID): the
-   * contract does not order them, so either answers.
+   * The body of a write to an item, read by `parse`; or the answers to a body the write refuses,
+   * with the 404 of an id that cannot be an item's (not a UUID) beside them: the contract does not
+   * order those two.
    */
-  private refusedBody(request: ModelRequest, id: string, code: ModelErrorCode): Outcome[] {
-    const refused = this.error("function", code, request);
-    return UUID_FORM.test(id) ? [refused] : [refused, this.error("function", "not_found", request)];
+  private writeBody<T>(
+    request: ModelRequest,
+    id: string,
+    mediaTypes: readonly string[],
+    parse: (body: JsonObject) => T | undefined,
+  ): { input: T } | { refused: Outcome[] } {
+    const body = readBody(request, mediaTypes);
+    const input = body.ok ? parse(body.value) : undefined;
+    if (input !== undefined) {
+      return { input };
+    }
+    const refused = this.error("function", body.ok ? "validation_failed" : body.code, request);
+    return { refused: UUID.test(id) ? [refused] : [refused, this.error("function", "not_found", request)] };
   }
 
   private replace(request: ModelRequest, id: string, conditions: Conditions): Outcome[] {
-    const body = readBody(request, MEDIA_TYPES.json);
-    if (!body.ok) {
-      return this.refusedBody(request, id, body.code);
-    }
-    const fields = itemInput(body.value);
-    if (fields === undefined) {
-      return this.refusedBody(request, id, "validation_failed");
+    const body = this.writeBody(request, id, MEDIA_TYPES.json, itemInput);
+    if ("refused" in body) {
+      return body.refused;
     }
     const guarded = this.guard(request, id, conditions);
-    return "refused" in guarded ? [guarded.refused] : [this.written(request, guarded.item, fields)];
+    return "refused" in guarded ? [guarded.refused] : [this.written(request, guarded.item, body.input)];
   }
 
   private patch(request: ModelRequest, id: string, conditions: Conditions): Outcome[] {
-    const body = readBody(request, MEDIA_TYPES.patch);
-    if (!body.ok) {
-      return this.refusedBody(request, id, body.code);
+    const body = this.writeBody(request, id, MEDIA_TYPES.patch, patchInput);
+    if ("refused" in body) {
+      return body.refused;
     }
-    const patch = patchInput(body.value);
-    if (patch === undefined) {
-      return this.refusedBody(request, id, "validation_failed");
-    }
+    const patch = body.input;
     const item = this.items.get(id);
     const guarded = this.guard(request, id, conditions);
     const attrs = new Map(item?.attrs ?? []);
@@ -1434,8 +1436,11 @@ export class ReferenceModel {
         state: "uncertain",
         pending: { key, fields, hash, window, possible: new Set(["none", "claimed", "stored", "completed"]), label },
       });
+    } else if (record.state === "uncertain" && record.pending.hash === hash && record.pending.item === undefined) {
+      // A cut retry of a key a crash left open may have taken the claim over and stored the item now.
+      record.pending.window = [record.pending.window[0], window[1]];
     }
-    // A cut replay of a completed key, or a retry of an uncertain one, changes nothing the model tracks.
+    // A cut replay of a completed key, or a cut create with another body, changes nothing.
   }
 }
 

@@ -117,8 +117,8 @@ export interface ModelRunSettings {
   stack: Stack;
   target: () => Promise<ModelTarget>;
   kinds: readonly CommandKind[];
-  /** false: no conditional headers (to look at one finding at a time). */
-  conditionals: boolean;
+  /** The kinds that send conditional headers. */
+  conditionals: readonly CommandKind[];
   seed: number;
   /** fast-check's counterexample path and commands' replayPath, to replay a failure. */
   path?: string;
@@ -143,21 +143,29 @@ export interface ModelRunFigures {
   ms: number;
 }
 
-/** Settings from the environment: `MODEL_COMMANDS=a,b` and `MODEL_CONDITIONALS=0` narrow the commands. */
-export function commandsFromEnvironment(canCrash: boolean): { kinds: CommandKind[]; conditionals: boolean } {
-  const named = (process.env.MODEL_COMMANDS ?? "")
+/**
+ * The commands from the environment: `MODEL_COMMANDS=a,b` runs only those; `MODEL_CONDITIONALS`
+ * lists the ones that send conditional headers (default all, `0` none).
+ */
+export function commandsFromEnvironment(canCrash: boolean): { kinds: CommandKind[]; conditionals: CommandKind[] } {
+  const kinds = kindsFromEnvironment("MODEL_COMMANDS", [...COMMAND_KINDS]).filter(
+    (kind) => canCrash || !CRASH_KINDS.includes(kind),
+  );
+  const conditionals = process.env.MODEL_CONDITIONALS === "0" ? [] : kindsFromEnvironment("MODEL_CONDITIONALS", kinds);
+  return { kinds, conditionals };
+}
+
+/** Command kinds a variable lists (comma-separated), or `all` when it is unset or empty. */
+function kindsFromEnvironment(name: string, all: CommandKind[]): CommandKind[] {
+  const named = (process.env[name] ?? "")
     .split(",")
     .map((kind) => kind.trim())
     .filter((kind) => kind !== "");
   const unknown = named.filter((kind) => !(COMMAND_KINDS as readonly string[]).includes(kind));
   if (unknown.length > 0) {
-    throw new Error(`MODEL_COMMANDS names unknown commands ${unknown.join(", ")}; known: ${COMMAND_KINDS.join(", ")}`);
+    throw new Error(`${name} names unknown commands ${unknown.join(", ")}; known: ${COMMAND_KINDS.join(", ")}`);
   }
-  const wanted = named.length === 0 ? [...COMMAND_KINDS] : (named as CommandKind[]);
-  return {
-    kinds: wanted.filter((kind) => canCrash || !CRASH_KINDS.includes(kind)),
-    conditionals: process.env.MODEL_CONDITIONALS !== "0",
-  };
+  return named.length === 0 ? all : COMMAND_KINDS.filter((kind) => named.includes(kind));
 }
 
 /** An integer from the environment, or the fallback. */
@@ -172,6 +180,9 @@ export function integerFromEnvironment(name: string, fallback: number): number {
   }
   return value;
 }
+
+const sameKinds = (a: readonly CommandKind[], b: readonly CommandKind[]): boolean =>
+  a.length === b.length && a.every((kind) => b.includes(kind));
 
 function replayPathOf(counterexample: unknown): string | undefined {
   return /replayPath="([^"]*)"/.exec(String(counterexample))?.[1];
@@ -251,7 +262,7 @@ export async function runModel(settings: ModelRunSettings): Promise<ModelRunFigu
   const replayPath = replayPathOf(details.counterexample?.[0]);
   const replay =
     `MODEL_SEED=${settings.seed} MODEL_PATH=${details.counterexamplePath ?? ""}${replayPath === undefined ? "" : ` MODEL_REPLAY_PATH='${replayPath}'`}` +
-    ` MODEL_COMMANDS=${settings.kinds.join(",")}${settings.conditionals ? "" : " MODEL_CONDITIONALS=0"}`;
+    ` MODEL_COMMANDS=${settings.kinds.join(",")}${sameKinds(settings.conditionals, settings.kinds) ? "" : ` MODEL_CONDITIONALS=${settings.conditionals.join(",") || "0"}`}`;
   const report = [
     `model-based run ${settings.label} FAILED after ${details.numRuns} runs (${details.numShrinks} shrinks), seed ${settings.seed}`,
     `replay: ${replay} <the same npm script> --grep '${settings.label}'`,
