@@ -8,8 +8,9 @@ import { ItemsRestApi } from "./infra/api";
 import { loadConfig, loadCursorSecret, loadRegion } from "./infra/config";
 import { handlerEnvironment } from "./handlers/env";
 import { RouteFunction, deriveCursorSecret } from "./infra/functions";
-import { buildOpenApiDocument } from "./infra/openapi";
+import { buildOpenApiDocument, documentOptionsOf } from "./infra/openapi";
 import { routes } from "./infra/routes";
+import { UserPoolSignIn } from "./infra/sign-in";
 import { DataTables } from "./infra/tables";
 
 // All configuration is read and validated before the first resource exists.
@@ -25,10 +26,19 @@ const data = new DataTables(prefix, {
   deletionProtection: settings.deletionProtection,
 });
 
+const signIn =
+  settings.signIn.mode === "cognito"
+    ? new UserPoolSignIn(prefix, {
+        userPoolId: settings.signIn.userPoolId,
+        deletionProtection: settings.deletionProtection,
+      })
+    : undefined;
+
 const environment = handlerEnvironment({
   tableNames: data.names,
   cursorSecret: configuredCursorSecret ?? data.tables.items.arn.apply((arn) => deriveCursorSecret(stack, arn)),
   settings,
+  signIn: signIn === undefined ? undefined : { cognitoClientIds: signIn.client.id },
 });
 
 const functions = Object.fromEntries(
@@ -40,11 +50,12 @@ const functions = Object.fromEntries(
       tables: data.tables,
       environment,
       settings,
+      ownerSessions: signIn !== undefined,
     }),
   ]),
 );
 
-const document = buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required });
+const document = buildOpenApiDocument(documentOptionsOf(settings));
 
 const api = new ItemsRestApi(prefix, {
   apiName: prefix,
@@ -52,6 +63,7 @@ const api = new ItemsRestApi(prefix, {
   routes,
   functions,
   settings,
+  userPoolArn: signIn?.userPoolArn,
 });
 
 const functionNameOutputs = Object.fromEntries(
@@ -75,3 +87,6 @@ export const functionNames = functionNameOutputs;
 /** The public document, exactly what the local runtime serves at /openapi.json for these settings. */
 export const openApiDocument = document;
 export const apiKey = api.apiKey === undefined ? undefined : pulumi.secret(api.apiKey.value);
+/** With sign-in: where the app signs users in, and the app client to sign them in with. */
+export const userPoolId = signIn?.userPoolId;
+export const userPoolClientId = signIn?.client.id;

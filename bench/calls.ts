@@ -75,11 +75,15 @@ export async function countCalls(): Promise<CallCount[]> {
     accessLog: () => undefined,
   });
   const counts: CallCount[] = [];
+  // dev signs users in: one user's token on every request (the runtime's own issuer).
+  const user: Record<string, string> =
+    api.issuer === undefined ? {} : { Authorization: await api.issuer.token("bench") };
   const send = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     proxy.requests.length = 0;
     const response = await fetch(new URL(path, api.url), {
       method,
-      headers: body === undefined ? headers : { "Content-Type": "application/json", ...headers },
+      headers:
+        body === undefined ? { ...user, ...headers } : { "Content-Type": "application/json", ...user, ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();

@@ -17,6 +17,7 @@ import { ArchiveSize, archiveSize } from "./archives";
 import { countCalls } from "./calls";
 import { ColdTarget, FLOOR, measureColdStarts } from "./cold";
 import { LoadOptions, measureLoad } from "./load";
+import { measureSessions } from "./sessions";
 import { measureGetShares } from "./shares";
 
 const BUDGETS = {
@@ -34,15 +35,20 @@ const MODES = {
     coldRuns: 20,
     getIterations: 3000,
     bundled: true,
+    sessionUsers: 30,
     load: { connections: 10, slices: 10, sliceSeconds: 0.5, warmupSeconds: 2, seedItems: 200 },
   },
   short: {
     coldRuns: 10,
     getIterations: 1000,
     bundled: false,
+    sessionUsers: 5,
     load: { connections: 10, slices: 4, sliceSeconds: 0.25, warmupSeconds: 1, seedItems: 30 },
   },
-} satisfies Record<string, { coldRuns: number; getIterations: number; bundled: boolean; load: LoadOptions }>;
+} satisfies Record<
+  string,
+  { coldRuns: number; getIterations: number; bundled: boolean; sessionUsers: number; load: LoadOptions }
+>;
 
 const out = new Console(process.stdout);
 const started = performance.now();
@@ -117,6 +123,18 @@ async function main(): Promise<void> {
     );
   }
 
+  progress(`owner sessions: ${mode.sessionUsers} users, a first and a warm request each`);
+  const sessions = await measureSessions(mode.sessionUsers);
+  for (const cost of sessions) {
+    const returning = cost.request === "returning user";
+    const expected = { sts: returning ? 0 : 1, dynamoDb: 1 };
+    budget(
+      `${cost.request}: ${expected.sts} STS call${expected.sts === 1 ? "" : "s"} and ${expected.dynamoDb} DynamoDB call per request`,
+      cost.stsCalls === expected.sts && cost.dynamoDbCalls === expected.dynamoDb,
+      `${cost.stsCalls} STS, ${cost.dynamoDbCalls} DynamoDB over ${cost.requests} requests, p50 ${cost.p50Ms.toFixed(1)} ms`,
+    );
+  }
+
   progress(`one get at a time, layer by layer (${mode.getIterations} per step)`);
   const get = await measureGetShares(mode.getIterations);
   const sdkShare = get.sdk.cpuUs - get.engine.cpuUs;
@@ -162,6 +180,18 @@ async function main(): Promise<void> {
       "least CPU x floor": fixed(figure.cpuRatioToFloor, 2),
       "1st response ms": fixed(figure.firstResponseMs),
       "RSS MB": fixed(figure.rssMb, 0),
+    })),
+  );
+  out.log(
+    "Owner sessions: a list page through the local runtime with a data access role, STS on loopback (times are local; see bench/README.md for AWS)",
+  );
+  out.table(
+    sessions.map((cost) => ({
+      request: cost.request,
+      requests: cost.requests,
+      "STS calls": cost.stsCalls,
+      "DynamoDB calls": cost.dynamoDbCalls,
+      "p50 ms": fixed(cost.p50Ms),
     })),
   );
   out.log("DynamoDB calls per operation (through the local runtime, counted on the wire)");

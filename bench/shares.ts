@@ -9,6 +9,7 @@
 import { Agent, request } from "http";
 import { performance } from "perf_hooks";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { ANONYMOUS_OWNER } from "../handlers/caller";
 import { createDependencies } from "../handlers/dependencies";
 import { HANDLER_VARIABLES } from "../handlers/env";
 import { routes } from "../infra/routes";
@@ -54,7 +55,11 @@ export async function measureGetShares(iterations: number): Promise<GetShares> {
   const { doc } = createDependencies(api.environment);
   try {
     const id = await createItem(api.url);
-    const get = new GetCommand({ TableName: api.tableNames.items, Key: { id }, ConsistentRead: true });
+    const get = new GetCommand({
+      TableName: api.tableNames.items,
+      Key: { owner: ANONYMOUS_OWNER, id },
+      ConsistentRead: true,
+    });
     const proxy = await startRecordingProxy(api.dynamoDbEndpoint);
     const capturing = createDependencies({ ...api.environment, [HANDLER_VARIABLES.dynamoDbEndpoint]: proxy.url }).doc;
     await capturing.send(get);

@@ -1,18 +1,34 @@
 /**
  * Everything a handler needs, built once per Lambda container (inside `callbackFactory`).
  */
-import { randomUUID } from "crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { randomBytes } from "crypto";
 import { HandlerSettings, readSettings } from "./env";
+import { internalError, unavailable } from "./errors";
 import { Logger, createLogger } from "./logger";
 
 export interface Dependencies {
   settings: HandlerSettings;
+  /** The function's own document client. */
   doc: DynamoDBDocumentClient;
+  /**
+   * The document client for an owner's requests: the function's own, or on a sign-in stack a
+   * session of the data access role tagged with the owner, which IAM limits to that partition.
+   */
+  docFor: (owner: string, abortSignal?: AbortSignal) => Promise<DynamoDBDocumentClient>;
   log: Logger;
   now: () => Date;
-  newId: () => string;
+  /** A new item id for an item created at `createdAt`: its time leads the id (UUIDv7). */
+  newId: (createdAt: Date) => string;
+}
+
+/** AWS credentials as the SDK takes them (a session's, from STS). */
+interface SessionCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: Date;
 }
 
 /**
@@ -20,17 +36,22 @@ export interface Dependencies {
  * backoff); the per-attempt timeout bounds a store that accepts connections but never answers,
  * and `throwOnRequestTimeout` makes it end the attempt (otherwise an exceeded requestTimeout only
  * logs a warning and the call waits on). Every call reports the capacity it consumed, which the
- * request log sums. (Comments inside handler code ship in every archive: these stay outside.)
+ * request log sums. Session clients share the first client's connections. (Comments inside
+ * handler code ship in every archive: these stay outside.)
  */
-export function createDocumentClient(settings: HandlerSettings): DynamoDBDocumentClient {
+export function createDocumentClient(
+  settings: HandlerSettings,
+  session?: { credentials: SessionCredentials; sharing: DynamoDBDocumentClient },
+): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
     endpoint: settings.dynamoDbEndpoint,
     maxAttempts: settings.dynamoDbMaxAttempts,
-    requestHandler: {
+    requestHandler: session?.sharing.config.requestHandler ?? {
       connectionTimeout: Math.min(1000, settings.dynamoDbRequestTimeoutMs),
       requestTimeout: settings.dynamoDbRequestTimeoutMs,
       throwOnRequestTimeout: true,
     },
+    ...(session === undefined ? {} : { credentials: session.credentials }),
   });
   const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { convertEmptyValues: false, removeUndefinedValues: true },
@@ -48,13 +69,110 @@ export function createDocumentClient(settings: HandlerSettings): DynamoDBDocumen
   return doc;
 }
 
+/**
+ * Sessions of the data access role, one per owner, each tagged `owner=<sub>`: the role's policy
+ * lets a session touch only the partition its tag names (`dynamodb:LeadingKeys`). A session lasts
+ * an hour, the most a role chained from the function's own role may (IAM User Guide, "Role
+ * chaining"), and is renewed five minutes before it ends; the container keeps the newest
+ * SESSION.cacheSize owners' clients. The STS client is loaded by the first request that needs a
+ * session, not at init, so cold starts stay as they are. STS answers from the function's region
+ * (the SDK's default regional endpoint).
+ */
+function sessionClients(
+  settings: HandlerSettings,
+  roleArn: string,
+  own: DynamoDBDocumentClient,
+): Dependencies["docFor"] {
+  let client:
+    | {
+        sts: import("@aws-sdk/client-sts").STSClient;
+        assumeRole: typeof import("@aws-sdk/client-sts").AssumeRoleCommand;
+      }
+    | undefined;
+  const sessions = new Map<string, { doc: DynamoDBDocumentClient; renewAt: number }>();
+  return async (owner, abortSignal) => {
+    const cached = sessions.get(owner);
+    sessions.delete(owner);
+    if (cached !== undefined && Date.now() < cached.renewAt) {
+      sessions.set(owner, cached);
+      return cached.doc;
+    }
+    if (client === undefined) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { AssumeRoleCommand, STSClient } = require("@aws-sdk/client-sts") as typeof import("@aws-sdk/client-sts");
+      client = { sts: new STSClient({ maxAttempts: settings.dynamoDbMaxAttempts }), assumeRole: AssumeRoleCommand };
+    }
+    const { sts, assumeRole: AssumeRoleCommand } = client;
+    let answer;
+    try {
+      answer = await sts.send(
+        new AssumeRoleCommand({
+          RoleArn: roleArn,
+          // 2-64 of [\w+=,.@-] (STS API Reference, AssumeRole): the sub is a UUID.
+          RoleSessionName: `owner-${owner}`,
+          DurationSeconds: SESSION.seconds,
+          Tags: [{ Key: SESSION.ownerTag, Value: owner }],
+        }),
+        { abortSignal },
+      );
+    } catch (error) {
+      const name = error instanceof Error ? error.name : "";
+      throw ["Throttling", "ThrottlingException", "AbortError", "TimeoutError"].includes(name)
+        ? unavailable(error)
+        : internalError(error);
+    }
+    const { AccessKeyId, SecretAccessKey, SessionToken, Expiration } = answer.Credentials ?? {};
+    if (
+      AccessKeyId === undefined ||
+      SecretAccessKey === undefined ||
+      SessionToken === undefined ||
+      Expiration === undefined
+    ) {
+      throw internalError(new Error("AssumeRole answered without credentials"));
+    }
+    const credentials = {
+      accessKeyId: AccessKeyId,
+      secretAccessKey: SecretAccessKey,
+      sessionToken: SessionToken,
+      expiration: Expiration,
+    };
+    const doc = createDocumentClient(settings, { credentials, sharing: own });
+    sessions.set(owner, { doc, renewAt: Expiration.getTime() - SESSION.renewBeforeMs });
+    const oldest = sessions.keys().next().value;
+    if (sessions.size > SESSION.cacheSize && oldest !== undefined) {
+      sessions.delete(oldest);
+    }
+    return doc;
+  };
+}
+
+/** Not an object with a `default` key: CallbackFunction's serializer takes those for ES-module wrappers. */
+export const SESSION = { seconds: 3600, renewBeforeMs: 5 * 60 * 1000, cacheSize: 1000, ownerTag: "owner" };
+
+/**
+ * A UUIDv7 (RFC 9562 §5.7): 48 bits of Unix milliseconds, then random bits, so that an owner's
+ * ids sort by creation time and a Query of the partition lists newest first.
+ */
+export function uuidv7(now: number = Date.now(), random: Buffer = randomBytes(10)): string {
+  const bytes = Buffer.alloc(16);
+  bytes.writeUIntBE(now, 0, 6);
+  random.copy(bytes, 6, 0, 10);
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = bytes.toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 export function createDependencies(env: Record<string, string | undefined> = process.env): Dependencies {
   const settings = readSettings(env);
+  const doc = createDocumentClient(settings);
+  const roleArn = settings.dataAccessRoleArn;
   return {
     settings,
-    doc: createDocumentClient(settings),
+    doc,
+    docFor: roleArn === undefined ? () => Promise.resolve(doc) : sessionClients(settings, roleArn, doc),
     log: createLogger(settings.logLevel),
     now: () => new Date(),
-    newId: () => randomUUID(),
+    newId: (createdAt) => uuidv7(createdAt.getTime()),
   };
 }

@@ -13,6 +13,8 @@ import { Json, JsonObject, isJsonObject } from "./model";
 /** A request's handle on the tables; every store function takes it. */
 export interface Store {
   doc: DynamoDBDocumentClient;
+  /** The caller's partition (handlers/caller.ts): every key this request builds leads with it. */
+  owner: string;
   itemsTable: string;
   idempotencyTable: string;
   /** Aborts calls that would outlive the invocation, so a slow store answers 503, not a timeout. */
@@ -171,15 +173,16 @@ function plainItemOf(record: unknown): JsonObject | undefined {
   if (!isJsonObject(record)) {
     return undefined;
   }
-  const plain: JsonObject = {};
+  const entries: [string, Json][] = [];
   for (const [key, value] of Object.entries(record)) {
     const converted = plainValueOf(value);
     if (converted === undefined) {
       return undefined;
     }
-    plain[key] = converted;
+    entries.push([key, converted]);
   }
-  return plain;
+  // Own properties whatever the names (an assignment to `__proto__` would set the prototype).
+  return Object.fromEntries(entries);
 }
 
 /**

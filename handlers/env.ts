@@ -9,6 +9,10 @@
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** Who may call: anyone the gateway lets through (`none`), or users signed in with Cognito. */
+const SIGN_IN_MODES = ["none", "cognito"] as const;
+export type SignIn = (typeof SIGN_IN_MODES)[number];
+
 export interface HandlerSettings {
   /** DynamoDB table holding the items. */
   tableName: string;
@@ -25,6 +29,15 @@ export interface HandlerSettings {
   /** Overrides the DynamoDB endpoint (local runtime, DynamoDB Local). Unset in AWS. */
   dynamoDbEndpoint: string | undefined;
   logLevel: LogLevel;
+  /** `cognito`: every request carries the claims of a user pool's ID token; items are the user's. */
+  signIn: SignIn;
+  /** App clients whose ID tokens the functions accept (the token's `aud`); empty without sign-in. */
+  cognitoClientIds: string[];
+  /**
+   * The role whose sessions, tagged with the caller's `sub`, reach DynamoDB on a sign-in stack
+   * (IAM limits them to that partition). Unset: the function's own role (locally, or no sign-in).
+   */
+  dataAccessRoleArn: string | undefined;
 }
 
 /** The variable of each setting. */
@@ -37,6 +50,9 @@ const HANDLER_VARIABLES = {
   dynamoDbRequestTimeoutMs: "DYNAMODB_REQUEST_TIMEOUT_MS",
   dynamoDbEndpoint: "DYNAMODB_ENDPOINT",
   logLevel: "LOG_LEVEL",
+  signIn: "SIGN_IN",
+  cognitoClientIds: "COGNITO_CLIENT_IDS",
+  dataAccessRoleArn: "DATA_ACCESS_ROLE_ARN",
 } as const satisfies Record<keyof HandlerSettings, string>;
 
 // The integer settings: the value when unset (`fallback`: an object with a `default` key would
@@ -49,7 +65,7 @@ const DEFAULT_LOG_LEVEL: LogLevel = "info";
 
 // Exported here rather than at their declarations: `readSettings` then reaches them as
 // module-local bindings, which the serializer writes as one plain variable each.
-export { HANDLER_VARIABLES, LOG_LEVELS };
+export { HANDLER_VARIABLES, LOG_LEVELS, SIGN_IN_MODES };
 
 type Env = Record<string, string | undefined>;
 
@@ -85,21 +101,50 @@ export function parseLogLevel(given: string | undefined, name: string): LogLevel
   return level;
 }
 
-export function readSettings(env: Env = process.env): HandlerSettings {
-  const origins = (env[HANDLER_VARIABLES.corsAllowedOrigins] ?? "")
+/** A comma-separated list; blanks dropped. */
+function list(env: Env, name: string): string[] {
+  return (env[name] ?? "")
     .split(",")
-    .map((origin) => origin.trim())
-    .filter((origin) => origin !== "");
-  const endpoint = env[HANDLER_VARIABLES.dynamoDbEndpoint]?.trim();
+    .map((member) => member.trim())
+    .filter((member) => member !== "");
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === "" ? undefined : value;
+}
+
+function signInOf(env: Env): SignIn {
+  const raw = env[HANDLER_VARIABLES.signIn]?.trim() ?? "";
+  const mode = raw === "" ? "none" : SIGN_IN_MODES.find((candidate) => candidate === raw);
+  if (mode === undefined) {
+    throw new Error(
+      `environment variable ${HANDLER_VARIABLES.signIn} must be one of ${SIGN_IN_MODES.join(", ")}, got "${raw}"`,
+    );
+  }
+  return mode;
+}
+
+export function readSettings(env: Env = process.env): HandlerSettings {
+  const signIn = signInOf(env);
+  const cognitoClientIds = list(env, HANDLER_VARIABLES.cognitoClientIds);
+  if (signIn === "cognito" && cognitoClientIds.length === 0) {
+    throw new Error(
+      `environment variable ${HANDLER_VARIABLES.cognitoClientIds} is required when ${HANDLER_VARIABLES.signIn} is cognito`,
+    );
+  }
   return {
     tableName: required(env, HANDLER_VARIABLES.tableName),
     idempotencyTableName: required(env, HANDLER_VARIABLES.idempotencyTableName),
     cursorSecret: required(env, HANDLER_VARIABLES.cursorSecret),
-    corsAllowedOrigins: origins,
+    corsAllowedOrigins: list(env, HANDLER_VARIABLES.corsAllowedOrigins),
     dynamoDbMaxAttempts: integer(env, HANDLER_VARIABLES.dynamoDbMaxAttempts, DYNAMODB_ATTEMPTS),
     dynamoDbRequestTimeoutMs: integer(env, HANDLER_VARIABLES.dynamoDbRequestTimeoutMs, DYNAMODB_ATTEMPT_TIMEOUT_MS),
-    dynamoDbEndpoint: endpoint === undefined || endpoint === "" ? undefined : endpoint,
+    dynamoDbEndpoint: optional(env, HANDLER_VARIABLES.dynamoDbEndpoint),
     logLevel: parseLogLevel(env[HANDLER_VARIABLES.logLevel], HANDLER_VARIABLES.logLevel),
+    signIn,
+    cognitoClientIds,
+    dataAccessRoleArn: optional(env, HANDLER_VARIABLES.dataAccessRoleArn),
   };
 }
 
@@ -119,6 +164,8 @@ function dynamoDbRequestTimeoutMs(functionTimeoutSeconds: number, maxAttempts: n
 export interface EnvironmentSources<Value> {
   tableNames: { items: Value; idempotency: Value };
   cursorSecret: Value;
+  /** With sign-in: the app clients whose tokens the functions accept. */
+  signIn?: { cognitoClientIds: Value };
   /** The stack's settings the handlers need (infra/settings.ts `Settings` has them). */
   settings: {
     corsAllowedOrigins: readonly string[];
@@ -153,5 +200,11 @@ export function handlerEnvironment<Value = string>(sources: EnvironmentSources<V
     [HANDLER_VARIABLES.dynamoDbRequestTimeoutMs]: String(requestTimeoutMs),
     [HANDLER_VARIABLES.logLevel]: settings.logLevel,
     ...(dynamoDb.endpoint === undefined ? {} : { [HANDLER_VARIABLES.dynamoDbEndpoint]: dynamoDb.endpoint }),
+    ...(sources.signIn === undefined
+      ? {}
+      : {
+          [HANDLER_VARIABLES.signIn]: "cognito",
+          [HANDLER_VARIABLES.cognitoClientIds]: sources.signIn.cognitoClientIds,
+        }),
   };
 }

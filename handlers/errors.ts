@@ -14,6 +14,7 @@ const ERROR_STATUS = {
   validation_failed: 400,
   read_only_field: 400,
   invalid_cursor: 400,
+  unauthorized: 401,
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
@@ -24,7 +25,6 @@ const ERROR_STATUS = {
   idempotency_key_reused: 422,
   throttled: 429,
   internal_error: 500,
-  bad_gateway: 502,
   unavailable: 503,
   gateway_timeout: 504,
 } as const satisfies Record<string, number>;
@@ -39,6 +39,7 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
  */
 const ERROR_MESSAGES = {
   invalid_cursor: "cursor is not one this API issued; start again without it",
+  unauthorized: "sign in: send a valid ID token of this API's user pool in Authorization",
   not_found: "item not found",
   request_in_progress: "a request with this Idempotency-Key is still in progress",
   precondition_failed: "the item's current ETag does not match If-Match",

@@ -52,23 +52,27 @@ export function proxyIdentity(
  * `multiValueHeaders` every value; the query likewise; both query maps are null without a query.
  */
 export function proxyEvent(parts: ProxyEventParts): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  // Names are the client's: collected in Maps, so that `__proto__` or `toString` is a name like
+  // any other, and turned into own properties by Object.fromEntries.
   const casing = new Map<string, string>();
+  const headerLines = new Map<string, string[]>();
   for (const [name, value] of parts.headers ?? []) {
     const key = casing.get(name.toLowerCase()) ?? name;
     casing.set(name.toLowerCase(), key);
-    headers[key] = value;
-    (multiValueHeaders[key] ??= []).push(value);
+    headerLines.set(key, [...(headerLines.get(key) ?? []), value]);
   }
-  const query: Record<string, string> = {};
-  const multiValueQuery: Record<string, string[]> = {};
+  const queryValues = new Map<string, string[]>();
   for (const [name, value] of parts.query ?? []) {
-    query[name] = value;
-    (multiValueQuery[name] ??= []).push(value);
+    queryValues.set(name, [...(queryValues.get(name) ?? []), value]);
   }
-  const hasQuery = (parts.query ?? []).length > 0;
-  const header = (name: string) => headers[casing.get(name) ?? name];
+  const lastOf = (values: Map<string, string[]>) =>
+    Object.fromEntries([...values].map(([name, all]) => [name, all[all.length - 1] ?? ""]));
+  const headers = lastOf(headerLines);
+  const multiValueHeaders = Object.fromEntries(headerLines);
+  const query = lastOf(queryValues);
+  const multiValueQuery = Object.fromEntries(queryValues);
+  const hasQuery = queryValues.size > 0;
+  const header = (name: string) => headerLines.get(casing.get(name) ?? name)?.at(-1);
   return {
     resource: parts.resource,
     path: parts.path,

@@ -15,7 +15,10 @@ export const CORS_EXPOSED_HEADERS = "ETag, Location, Retry-After, x-request-id, 
 
 /** Request headers a browser may send cross-origin; the preflight allows exactly these. */
 export const CORS_ALLOWED_HEADERS =
-  "Content-Type, If-Match, If-None-Match, Idempotency-Key, x-api-key, x-correlation-id";
+  "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, x-api-key, x-correlation-id";
+
+/** The challenge of every 401 (RFC 9110 §11.6.1: a 401 MUST carry WWW-Authenticate). */
+export const WWW_AUTHENTICATE = 'Bearer realm="items-api"';
 
 /** How long a browser may cache a preflight answer. */
 export const CORS_MAX_AGE_SECONDS = 600;

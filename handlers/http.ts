@@ -4,6 +4,7 @@
  * only return a reply or throw.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
+import { ownerOf } from "./caller";
 import { Dependencies, createDependencies } from "./dependencies";
 import { HttpError, errorEnvelope, internalError, isHttpError } from "./errors";
 import { SECURITY_HEADERS, corsHeaders } from "./headers";
@@ -28,6 +29,14 @@ export interface Invocation {
 export type Operation = (invocation: Invocation) => Promise<Reply>;
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+/**
+ * Lambda's response payload limit for a synchronous invocation, the proxy result as JSON ("Lambda
+ * quotas": 6 MB for request and response). Past it Lambda fails the invocation ("Response payload
+ * size exceeded maximum allowed payload size (6291556 bytes)") and API Gateway answers with its
+ * INTEGRATION_FAILURE response: handlers keep their results under it.
+ */
+export const MAX_PROXY_RESULT_BYTES = 6 * 1024 * 1024;
 
 /** Time kept back from the Lambda deadline so a slow store still gets a 503 out in time. */
 const DEADLINE_MARGIN_MS = 500;
@@ -57,6 +66,7 @@ export function createHandler(operationId: string, operation: Operation, deps: D
     const correlationId = offered !== undefined && CORRELATION_ID_PATTERN.test(offered) ? offered : requestId;
     const store: Store = {
       doc: deps.doc,
+      owner: "",
       itemsTable: deps.settings.tableName,
       idempotencyTable: deps.settings.idempotencyTableName,
       abortSignal: abortSignalFor(context),
@@ -65,6 +75,8 @@ export function createHandler(operationId: string, operation: Operation, deps: D
     let reply: Reply;
     let failure: HttpError | undefined;
     try {
+      store.owner = ownerOf(event, deps.settings);
+      store.doc = await deps.docFor(store.owner, store.abortSignal);
       reply = await operation({ event, context, requestId, deps, store });
     } catch (error) {
       failure = isHttpError(error) ? error : internalError(error);
@@ -92,10 +104,11 @@ export function createHandler(operationId: string, operation: Operation, deps: D
       latencyMs: Date.now() - started,
       consumedCapacityUnits: store.consumed.capacityUnits,
     });
+    // HEAD: the headers GET would send, without the body (RFC 9110 §9.3.2).
     return {
       statusCode: reply.statusCode,
       headers,
-      body: reply.body === undefined ? "" : JSON.stringify(reply.body),
+      body: reply.body === undefined || event.httpMethod === "HEAD" ? "" : JSON.stringify(reply.body),
     };
   };
 }

@@ -4,7 +4,8 @@
  */
 import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { Store, attempt, call, expressionBuilder } from "./dynamodb";
-import { asItem } from "./item-store";
+import { internalError } from "./errors";
+import { asItem, writeTokenOf } from "./item-store";
 import { Json, StoredItem, isJsonObject } from "./model";
 
 export interface IdempotencyRecord {
@@ -15,20 +16,40 @@ export interface IdempotencyRecord {
   expiresAt: number;
   /** Epoch milliseconds after which an in-progress claim is considered abandoned. */
   lockedUntil: number;
-  /** The id the create chose when it claimed the key. */
+  /**
+   * The id of the one item this key may create: chosen by the first claim, kept by every claim
+   * that takes an abandoned one over, so that whatever crashed the key holds at most one item.
+   */
   itemId: string;
+  /** The write token of the request that holds the claim: an SDK retry recognises its own claim. */
+  claimToken?: string;
   /** The created item, once completed: a replay answers with it. */
   item?: StoredItem;
 }
 
+/** What a create asks for when it claims a key. */
+export interface ClaimRequest {
+  id: string;
+  requestHash: string;
+  /** The id for the item if the claim is new (a takeover keeps the abandoned claim's). */
+  freshItemId: string;
+  /** Epoch milliseconds: the lock of the claim (the invocation's deadline). */
+  lockedUntil: number;
+  /** Epoch seconds: the end of the key's window, if the claim is new. */
+  expiresAt: number;
+}
+
 export type IdempotencyClaim =
-  { claimed: true; previous: IdempotencyRecord | undefined } | { claimed: false; holder: IdempotencyRecord };
+  { claimed: true; record: IdempotencyRecord } | { claimed: false; holder: IdempotencyRecord };
 
 function asRecord(value: unknown): IdempotencyRecord | undefined {
   if (!isJsonObject(value)) {
     return undefined;
   }
-  const { id, requestHash, status, expiresAt, lockedUntil, itemId, item } = value as Record<string, Json | undefined>;
+  const { id, requestHash, status, expiresAt, lockedUntil, itemId, claimToken, item } = value as Record<
+    string,
+    Json | undefined
+  >;
   if (
     typeof id !== "string" ||
     typeof itemId !== "string" ||
@@ -39,57 +60,138 @@ function asRecord(value: unknown): IdempotencyRecord | undefined {
   ) {
     return undefined;
   }
-  return { id, requestHash, status, expiresAt, lockedUntil, itemId, item: asItem(item) };
+  return {
+    id,
+    requestHash,
+    status,
+    expiresAt,
+    lockedUntil,
+    itemId,
+    claimToken: typeof claimToken === "string" ? claimToken : undefined,
+    item: asItem(item),
+  };
 }
 
 /**
- * Claims an idempotency key: succeeds when the key is free, expired, or held by an in-progress
- * claim whose lock has run out (then `previous` is that abandoned claim). Otherwise returns the
- * live record that holds the key.
+ * Claims an idempotency key in one conditional UpdateItem: it succeeds when the key is free, or
+ * held by an in-progress claim of the SAME request (same hash) whose lock has run out. A takeover
+ * keeps the abandoned claim's item id and window, so a key can never come to hold two items: the
+ * item the crashed claim may have written is found under that id. A different body never takes a
+ * claim over, however long ago it was abandoned (it is answered 422 by the caller). A record past
+ * its 24 h window (TTL deletes lazily) is replaced by a fresh claim, conditioned on being still
+ * that record. Otherwise returns the live record that holds the key.
  */
-export async function claimIdempotencyKey(
-  store: Store,
-  record: IdempotencyRecord,
-  nowMs: number,
-): Promise<IdempotencyClaim> {
+export async function claimIdempotencyKey(store: Store, claim: ClaimRequest, nowMs: number): Promise<IdempotencyClaim> {
+  const token = writeTokenOf(store);
   const builder = expressionBuilder();
-  const condition =
-    `attribute_not_exists(${builder.name("id")})` +
-    ` OR ${builder.name("expiresAt")} < ${builder.value(Math.floor(nowMs / 1000))}` +
-    ` OR (${builder.name("status")} = ${builder.value("in_progress")} AND ${builder.name("lockedUntil")} < ${builder.value(nowMs)})`;
+  const [status, lockedUntil, requestHash, itemId, expiresAt] = [
+    "status",
+    "lockedUntil",
+    "requestHash",
+    "itemId",
+    "expiresAt",
+  ].map((name) => builder.name(name));
+  const hash = builder.value(claim.requestHash);
+  const inProgress = builder.value("in_progress");
   const outcome = await attempt(store, (options) =>
     store.doc.send(
-      new PutCommand({
+      new UpdateCommand({
         TableName: store.idempotencyTable,
-        Item: record,
-        ConditionExpression: condition,
+        Key: { owner: store.owner, id: claim.id },
+        UpdateExpression:
+          `SET ${requestHash} = ${hash}, ${status} = ${inProgress}, ${lockedUntil} = ${builder.value(claim.lockedUntil)}, ` +
+          `${itemId} = if_not_exists(${itemId}, ${builder.value(claim.freshItemId)}), ` +
+          `${expiresAt} = if_not_exists(${expiresAt}, ${builder.value(claim.expiresAt)}), ` +
+          `${builder.name("claimToken")} = ${builder.value(token)} REMOVE ${builder.name("item")}`,
+        ConditionExpression:
+          `attribute_not_exists(${builder.name("id")}) OR ` +
+          `(${status} = ${inProgress} AND ${lockedUntil} < ${builder.value(nowMs)} AND ${requestHash} = ${hash} ` +
+          `AND ${expiresAt} >= ${builder.value(Math.floor(nowMs / 1000))})`,
         ExpressionAttributeNames: builder.names,
         ExpressionAttributeValues: builder.values,
-        ReturnValues: "ALL_OLD",
+        ReturnValues: "ALL_NEW",
         ReturnValuesOnConditionCheckFailure: "ALL_OLD",
       }),
       options,
     ),
   );
   if (outcome.ok) {
-    const previous = asRecord(outcome.value.Attributes);
-    const expired = previous !== undefined && previous.expiresAt < Math.floor(nowMs / 1000);
-    return { claimed: true, previous: expired ? undefined : previous };
+    return claimedOrRead(store, asRecord(outcome.value.Attributes), claim.id);
   }
-  const holder = asRecord(outcome.image) ?? (await readIdempotencyRecord(store, record.id));
-  if (holder?.itemId === record.itemId) {
-    // This request's own claim (the item id is fresh per request): the SDK retried an attempt
-    // that was applied. Which claim it replaced is lost with that attempt's answer; that matters
-    // only when it took over an abandoned one, whose item id a later retry can then not reuse.
-    return { claimed: true, previous: undefined };
+  const holder = asRecord(outcome.image) ?? (await readIdempotencyRecord(store, claim.id));
+  if (holder?.claimToken === token) {
+    // This request's own claim: the SDK retried an attempt that was applied.
+    return { claimed: true, record: holder };
+  }
+  if (holder !== undefined && holder.expiresAt < Math.floor(nowMs / 1000)) {
+    return replaceExpiredRecord(store, claim, holder, token);
   }
   // Released between the write and the read (that attempt failed): report it as in flight.
+  return { claimed: false, holder: holder ?? { ...recordOf(claim, token), status: "in_progress" } };
+}
+
+function recordOf(claim: ClaimRequest, token: string): IdempotencyRecord {
+  return {
+    id: claim.id,
+    requestHash: claim.requestHash,
+    status: "in_progress",
+    expiresAt: claim.expiresAt,
+    lockedUntil: claim.lockedUntil,
+    itemId: claim.freshItemId,
+    claimToken: token,
+  };
+}
+
+async function claimedOrRead(
+  store: Store,
+  record: IdempotencyRecord | undefined,
+  id: string,
+): Promise<IdempotencyClaim> {
+  const claimed = record ?? (await readIdempotencyRecord(store, id));
+  if (claimed === undefined) {
+    throw internalError(new Error(`idempotency record ${id} has an unexpected shape after its claim`));
+  }
+  return { claimed: true, record: claimed };
+}
+
+/** A record past its window: a new claim replaces it, if it is still that record. */
+async function replaceExpiredRecord(
+  store: Store,
+  claim: ClaimRequest,
+  expired: IdempotencyRecord,
+  token: string,
+): Promise<IdempotencyClaim> {
+  const record = recordOf(claim, token);
+  const builder = expressionBuilder();
+  const outcome = await attempt(store, (options) =>
+    store.doc.send(
+      new PutCommand({
+        TableName: store.idempotencyTable,
+        Item: { owner: store.owner, ...record },
+        ConditionExpression: `${builder.name("expiresAt")} = ${builder.value(expired.expiresAt)} AND ${builder.name("itemId")} = ${builder.value(expired.itemId)}`,
+        ExpressionAttributeNames: builder.names,
+        ExpressionAttributeValues: builder.values,
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      }),
+      options,
+    ),
+  );
+  if (outcome.ok) {
+    return { claimed: true, record };
+  }
+  const holder = asRecord(outcome.image) ?? (await readIdempotencyRecord(store, claim.id));
+  if (holder?.claimToken === token) {
+    return { claimed: true, record: holder };
+  }
   return { claimed: false, holder: holder ?? { ...record, status: "in_progress" } };
 }
 
 async function readIdempotencyRecord(store: Store, id: string): Promise<IdempotencyRecord | undefined> {
   const result = await call(store, (options) =>
-    store.doc.send(new GetCommand({ TableName: store.idempotencyTable, Key: { id }, ConsistentRead: true }), options),
+    store.doc.send(
+      new GetCommand({ TableName: store.idempotencyTable, Key: { owner: store.owner, id }, ConsistentRead: true }),
+      options,
+    ),
   );
   return asRecord(result.Item);
 }
@@ -100,7 +202,7 @@ export async function completeIdempotencyKey(store: Store, id: string, item: Sto
     store.doc.send(
       new UpdateCommand({
         TableName: store.idempotencyTable,
-        Key: { id },
+        Key: { owner: store.owner, id },
         UpdateExpression: `SET ${builder.name("status")} = ${builder.value("completed")}, ${builder.name("item")} = ${builder.value(item)}`,
         ExpressionAttributeNames: builder.names,
         ExpressionAttributeValues: builder.values,
@@ -121,7 +223,7 @@ export async function expireIdempotencyLock(store: Store, id: string, nowMs: num
     store.doc.send(
       new UpdateCommand({
         TableName: store.idempotencyTable,
-        Key: { id },
+        Key: { owner: store.owner, id },
         UpdateExpression: `SET ${builder.name("lockedUntil")} = ${builder.value(nowMs - 1)}`,
         ConditionExpression: `${builder.name("status")} = ${builder.value("in_progress")}`,
         ExpressionAttributeNames: builder.names,

@@ -13,11 +13,12 @@
  * with the item as it stands, never 412, 404 or 500.
  */
 import { randomBytes } from "crypto";
-import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ConditionFailure, ExpressionBuilder, Outcome, Store, attempt, call, expressionBuilder } from "./dynamodb";
 import { internalError, notFound, preconditionFailed, unavailable } from "./errors";
 import { ItemInput, ItemPatch, StoredItem, isJsonObject, isStoredItem, mergeItem } from "./model";
 import { PatchActions, attributeLimitConditions, compileAttributePatch } from "./patch-expression";
+import { Preconditions, failedPrecondition, isConditional } from "./request";
 
 /**
  * Rounds of a PATCH: the first guesses that every object in the patch merges into a map; a
@@ -43,23 +44,34 @@ const WRITE_TOKEN_ATTRIBUTES: readonly string[] = Array.from({ length: WRITE_TOK
 const NEWEST_WRITE_TOKEN = "wt0";
 
 /** 96 random bits: unique per request, short enough to keep 16 of them on every item. */
-function writeTokenOf(store: Store): string {
+export function writeTokenOf(store: Store): string {
   store.writeToken ??= randomBytes(12).toString("base64url");
   return store.writeToken;
 }
 
 /**
- * The If-Match part of a write's condition. With no version to match (the tags were weak, or not
- * versions this API wrote), one that always fails.
+ * The preconditions of a write as parts of its condition (RFC 9110 §13.1): If-Match names the
+ * versions it may change (none usable: a condition that always fails), If-None-Match the ones it
+ * may not (`*`: an item that exists, which every write requires, so it always fails). A failed
+ * write is then told apart by the item it failed on (`resolveFailedWrite`).
  */
-function versionCondition(builder: ExpressionBuilder, versions: number[] | undefined): string[] {
-  if (versions === undefined) {
-    return [];
+function preconditionClauses(builder: ExpressionBuilder, { ifMatch, ifNoneMatch }: Preconditions): string[] {
+  const clauses: string[] = [];
+  const versionIn = (versions: number[]) =>
+    `${builder.name("version")} IN (${versions.map((version) => builder.value(version)).join(", ")})`;
+  const never = () => `attribute_not_exists(${builder.name("id")})`;
+  if (ifMatch !== undefined && !ifMatch.any) {
+    clauses.push(ifMatch.versions.length > 0 ? versionIn(ifMatch.versions) : never());
   }
-  if (versions.length === 0) {
-    return [`attribute_not_exists(${builder.name("id")})`];
+  if (ifNoneMatch !== undefined && (ifNoneMatch.any || ifNoneMatch.versions.length > 0)) {
+    clauses.push(ifNoneMatch.any ? never() : `NOT (${versionIn(ifNoneMatch.versions)})`);
   }
-  return [`${builder.name("version")} IN (${versions.map((version) => builder.value(version)).join(", ")})`];
+  return clauses;
+}
+
+/** Exactly this version: the condition of a write computed from the item as read. */
+function exactly(version: number): Preconditions {
+  return { ifMatch: { any: false, versions: [version] }, ifNoneMatch: undefined };
 }
 
 /**
@@ -105,7 +117,10 @@ function recordOf(value: unknown): ItemRecord | undefined {
 
 async function readRecord(store: Store, id: string): Promise<ItemRecord | undefined> {
   const result = await call(store, (options) =>
-    store.doc.send(new GetCommand({ TableName: store.itemsTable, Key: { id }, ConsistentRead: true }), options),
+    store.doc.send(
+      new GetCommand({ TableName: store.itemsTable, Key: { owner: store.owner, id }, ConsistentRead: true }),
+      options,
+    ),
   );
   return recordOf(result.Item);
 }
@@ -130,7 +145,7 @@ export async function insertItem(store: Store, item: StoredItem, mayExist = fals
     store.doc.send(
       new PutCommand({
         TableName: store.itemsTable,
-        Item: { ...item, [NEWEST_WRITE_TOKEN]: writeTokenOf(store) },
+        Item: { owner: store.owner, ...item, [NEWEST_WRITE_TOKEN]: writeTokenOf(store) },
         ConditionExpression: `attribute_not_exists(${builder.name("id")})`,
         ExpressionAttributeNames: builder.names,
         ReturnValuesOnConditionCheckFailure: "ALL_OLD",
@@ -149,8 +164,8 @@ export async function insertItem(store: Store, item: StoredItem, mayExist = fals
 }
 
 /**
- * Sets every client field and bumps the version, conditioned on existence, If-Match and the
- * request's write token. `onto` is the item as read when `versions` names exactly its version:
+ * Sets every client field and bumps the version, conditioned on existence, the preconditions and
+ * the request's write token. `onto` is the item as read when the preconditions name exactly its version:
  * the result is then known, and DynamoDB sends nothing back.
  */
 async function writeClientFields(
@@ -158,7 +173,7 @@ async function writeClientFields(
   id: string,
   input: ItemInput,
   now: string,
-  versions: number[] | undefined,
+  preconditions: Preconditions,
   onto?: StoredItem,
 ): Promise<Outcome<StoredItem>> {
   const builder = expressionBuilder();
@@ -172,12 +187,12 @@ async function writeClientFields(
     `${builder.name("updatedAt")} = ${builder.value(now)}`,
     ...token.sets,
   ];
-  const conditions = [`attribute_exists(${idName})`, ...versionCondition(builder, versions), token.condition];
+  const conditions = [`attribute_exists(${idName})`, ...preconditionClauses(builder, preconditions), token.condition];
   const outcome = await attempt(store, (options) =>
     store.doc.send(
       new UpdateCommand({
         TableName: store.itemsTable,
-        Key: { id },
+        Key: { owner: store.owner, id },
         UpdateExpression: `SET ${sets.join(", ")}`,
         ConditionExpression: conditions.join(" AND "),
         ExpressionAttributeNames: builder.names,
@@ -217,23 +232,23 @@ function existing(found: ItemRecord | undefined): ItemRecord {
 /**
  * What a failed PUT or PATCH condition means, from the item as it was found: this request's own
  * write there -> that write was applied (an SDK retry after a lost answer): the item as it
- * stands; a version If-Match does not name -> 412, thrown. Otherwise undefined: the condition
- * failed on something else (a PATCH's guess at the item's shape).
+ * stands; a precondition the item fails -> 412, thrown. Otherwise undefined: the condition failed
+ * on something else (a PATCH's guess at the item's shape), or on a state that has changed since.
  *
- * Without If-Match the only conditions are existence and the token, so an existing item means
- * the token was there when the condition was checked, even if more writes have pushed it out of
- * the history since.
+ * Without preconditions the only conditions are existence and the token, so an existing item
+ * means the token was there when the condition was checked, even if more writes have pushed it
+ * out of the history since (`lastWriteWins`).
  */
 function resolveFailedWrite(
   store: Store,
   found: ItemRecord,
-  versions: number[] | undefined,
+  preconditions: Preconditions,
   lastWriteWins: boolean,
 ): StoredItem | undefined {
-  if (found.tokens.includes(writeTokenOf(store)) || lastWriteWins) {
+  if (found.tokens.includes(writeTokenOf(store)) || (lastWriteWins && !isConditional(preconditions))) {
     return found.item;
   }
-  if (versions !== undefined && !versions.includes(found.item.version)) {
+  if (failedPrecondition(preconditions, found.item.version) !== undefined) {
     throw preconditionFailed();
   }
   return undefined;
@@ -245,17 +260,17 @@ export async function overwriteItem(
   id: string,
   input: ItemInput,
   now: string,
-  versions: number[] | undefined,
+  preconditions: Preconditions,
 ): Promise<StoredItem> {
-  const outcome = await writeClientFields(store, id, input, now, versions);
+  const outcome = await writeClientFields(store, id, input, now, preconditions);
   if (outcome.ok) {
     return outcome.value;
   }
   const found = existing(await itemAfterFailure(store, id, outcome));
-  const resolved = resolveFailedWrite(store, found, versions, versions === undefined);
+  const resolved = resolveFailedWrite(store, found, preconditions, true);
   if (resolved === undefined) {
-    // If-Match named this version, yet the condition failed: the item was read after a later
-    // write (the engine returned no image). It failed If-Match when it was checked.
+    // The preconditions hold for the item as found, yet the condition failed: it was read after a
+    // later write (the engine returned no image). They failed when they were checked.
     throw preconditionFailed();
   }
   return resolved;
@@ -269,14 +284,14 @@ export async function overwriteItem(
  * and the alternative would answer 404 to a delete that was applied. After a single attempt,
  * a missing item is 404 as always.
  */
-export async function removeItem(store: Store, id: string, versions: number[] | undefined): Promise<void> {
+export async function removeItem(store: Store, id: string, preconditions: Preconditions): Promise<void> {
   const builder = expressionBuilder();
-  const conditions = [`attribute_exists(${builder.name("id")})`, ...versionCondition(builder, versions)];
+  const conditions = [`attribute_exists(${builder.name("id")})`, ...preconditionClauses(builder, preconditions)];
   const outcome = await attempt(store, (options) =>
     store.doc.send(
       new DeleteCommand({
         TableName: store.itemsTable,
-        Key: { id },
+        Key: { owner: store.owner, id },
         ConditionExpression: conditions.join(" AND "),
         ExpressionAttributeNames: builder.names,
         ExpressionAttributeValues: Object.keys(builder.values).length > 0 ? builder.values : undefined,
@@ -288,8 +303,9 @@ export async function removeItem(store: Store, id: string, versions: number[] | 
   if (outcome.ok) {
     return;
   }
-  // Without If-Match the only condition is existence: the item was missing, no read needed.
-  const found = versions === undefined ? undefined : await itemAfterFailure(store, id, outcome);
+  // Without preconditions the only condition is existence: the item was missing, no read needed.
+  // With them, an item that exists failed them (ids are never reused).
+  const found = isConditional(preconditions) ? await itemAfterFailure(store, id, outcome) : undefined;
   if (found !== undefined) {
     throw preconditionFailed();
   }
@@ -304,7 +320,7 @@ function patchCommand(
   id: string,
   patch: ItemPatch,
   now: string,
-  versions: number[] | undefined,
+  preconditions: Preconditions,
   known: StoredItem | undefined,
 ) {
   const builder = expressionBuilder();
@@ -322,7 +338,7 @@ function patchCommand(
   actions.sets.push(...token.sets);
   const conditions = [
     `attribute_exists(${builder.name("id")})`,
-    ...versionCondition(builder, versions),
+    ...preconditionClauses(builder, preconditions),
     token.condition,
     ...attributeLimitConditions(builder, patch.attrs, known),
     ...actions.conditions,
@@ -335,7 +351,7 @@ function patchCommand(
   }
   return new UpdateCommand({
     TableName: store.itemsTable,
-    Key: { id },
+    Key: { owner: store.owner, id },
     UpdateExpression: updateExpression,
     ConditionExpression: conditionExpression,
     ExpressionAttributeNames: builder.names,
@@ -357,31 +373,31 @@ function backoff(round: number): Promise<void> {
  * whose guess at the shape was wrong learns the shape from the failure (the image, or one
  * consistent read) and tries again at once; a round that another writer's change defeated backs
  * off first. A patch too large for one expression is merged in memory instead (`patchByMerging`).
- * Without If-Match a merge is conditioned on shape too: a failed round's existing item proves
- * nothing, so it is resolved without last-writer-wins.
+ * A merge is conditioned on shape too: a failed round's existing item proves nothing, so it is
+ * resolved without last-writer-wins.
  */
 export async function mergeIntoItem(
   store: Store,
   id: string,
   patch: ItemPatch,
   now: string,
-  versions: number[] | undefined,
+  preconditions: Preconditions,
 ): Promise<StoredItem> {
   let known: ItemRecord | undefined;
   for (let round = 0; round < MAX_PATCH_ROUNDS; round++) {
     if (round >= 2) {
       await backoff(round - 2);
     }
-    const command = patchCommand(store, id, patch, now, versions, known?.item);
+    const command = patchCommand(store, id, patch, now, preconditions, known?.item);
     if (command === undefined) {
-      return patchByMerging(store, id, patch, now, versions, known);
+      return patchByMerging(store, id, patch, now, preconditions, known);
     }
     const outcome = await attempt(store, (options) => store.doc.send(command, options));
     if (outcome.ok) {
       return updatedItem(id, outcome.value.Attributes);
     }
     known = existing(await itemAfterFailure(store, id, outcome));
-    const resolved = resolveFailedWrite(store, known, versions, false);
+    const resolved = resolveFailedWrite(store, known, preconditions, false);
     if (resolved !== undefined) {
       return resolved;
     }
@@ -401,7 +417,7 @@ async function patchByMerging(
   id: string,
   patch: ItemPatch,
   now: string,
-  versions: number[] | undefined,
+  preconditions: Preconditions,
   shown: ItemRecord | undefined,
 ): Promise<StoredItem> {
   for (let round = 0; round < MAX_PATCH_ROUNDS; round++) {
@@ -409,17 +425,17 @@ async function patchByMerging(
       await backoff(round - 1);
     }
     const current = existing(round === 0 && shown !== undefined ? shown : await readRecord(store, id));
-    const resolved = resolveFailedWrite(store, current, versions, false);
+    const resolved = resolveFailedWrite(store, current, preconditions, false);
     if (resolved !== undefined) {
       return resolved;
     }
     const { item } = current;
-    const outcome = await writeClientFields(store, id, mergeItem(item, patch), now, [item.version], item);
+    const outcome = await writeClientFields(store, id, mergeItem(item, patch), now, exactly(item.version), item);
     if (outcome.ok) {
       return outcome.value;
     }
     const shownNow = recordOf(outcome.image);
-    const told = shownNow === undefined ? undefined : resolveFailedWrite(store, shownNow, versions, false);
+    const told = shownNow === undefined ? undefined : resolveFailedWrite(store, shownNow, preconditions, false);
     if (told !== undefined) {
       return told;
     }
@@ -427,29 +443,69 @@ async function patchByMerging(
   throw unavailable(new Error(`item ${id} stayed contended for ${MAX_PATCH_ROUNDS} rounds`));
 }
 
-/** One Scan page. Asks for one item more than the page holds, so the last page has no cursor. */
-export async function scanItems(
+/** A page of the caller's items: its items, the id to continue after, and whether anything follows. */
+export interface ItemsPage {
+  items: StoredItem[];
+  /** The id of the last record the page covers; undefined when it reaches the end of the partition. */
+  continueAfter: string | undefined;
+}
+
+/**
+ * One page of the caller's partition, newest first (a Query, never a Scan: ids are UUIDv7, so
+ * the sort key orders by creation): at most `limit` items whose sizes (`sizeOf`) sum to at most
+ * `budget`, the first item always included. It asks DynamoDB for one record more than it needs,
+ * so that `continueAfter` is undefined exactly when the partition has nothing more: a Query cut
+ * by DynamoDB's 1 MB limit (or holding fewer records than asked) is continued, never answered as
+ * a page with a cursor to an empty one. Usually one call; more only when items are large enough
+ * for 1 MB to hold fewer than `limit` of them, and then never more than the page's items plus one.
+ */
+export async function readItemsPage(
   store: Store,
   limit: number,
   startAfterId: string | undefined,
-): Promise<{ items: StoredItem[]; lastId: string | undefined }> {
-  const result = await call(store, (options) =>
-    store.doc.send(
-      new ScanCommand({
-        TableName: store.itemsTable,
-        Limit: limit + 1,
-        ConsistentRead: true,
-        ExclusiveStartKey: startAfterId === undefined ? undefined : { id: startAfterId },
-      }),
-      options,
-    ),
-  );
-  const scanned = result.Items ?? [];
-  // The cursor follows what DynamoDB returned, so a record that is not an item never shifts it.
-  const onPage = scanned.length > limit ? scanned.slice(0, limit) : scanned;
-  const lastKey: unknown = scanned.length > limit ? onPage[onPage.length - 1]?.id : result.LastEvaluatedKey?.id; // else the table ended or the 1 MB page limit cut in
-  return {
-    items: onPage.map(asItem).filter((item): item is StoredItem => item !== undefined),
-    lastId: typeof lastKey === "string" ? lastKey : undefined,
-  };
+  budget: { bytes: number; sizeOf: (item: StoredItem) => number },
+): Promise<ItemsPage> {
+  const items: StoredItem[] = [];
+  const builder = expressionBuilder();
+  const keyCondition = `${builder.name("owner")} = ${builder.value(store.owner)}`;
+  let covered: string | undefined;
+  let records = 0;
+  let used = 0;
+  let startKey: Record<string, unknown> | undefined =
+    startAfterId === undefined ? undefined : { owner: store.owner, id: startAfterId };
+  for (;;) {
+    const result = await call(store, (options) =>
+      store.doc.send(
+        new QueryCommand({
+          TableName: store.itemsTable,
+          KeyConditionExpression: keyCondition,
+          ExpressionAttributeNames: builder.names,
+          ExpressionAttributeValues: builder.values,
+          ScanIndexForward: false,
+          Limit: limit + 1 - records,
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+        options,
+      ),
+    );
+    for (const record of result.Items ?? []) {
+      const item = asItem(record);
+      const size = item === undefined ? 0 : budget.sizeOf(item);
+      // A record that is not an item is covered but not shown: it never shifts the cursor.
+      if (records === limit || (item !== undefined && items.length > 0 && used + size > budget.bytes)) {
+        return { items, continueAfter: covered };
+      }
+      records += 1;
+      used += size;
+      covered = typeof record.id === "string" ? record.id : covered;
+      if (item !== undefined) {
+        items.push(item);
+      }
+    }
+    if (result.LastEvaluatedKey === undefined) {
+      return { items, continueAfter: undefined };
+    }
+    startKey = result.LastEvaluatedKey;
+  }
 }

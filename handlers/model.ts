@@ -72,6 +72,14 @@ export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/**
+ * The value of a client-chosen key: own properties only. `object[key]` would answer a function
+ * for `toString` or `valueOf` on an object that lacks them (inherited from Object.prototype).
+ */
+export function ownValue(object: JsonObject, key: string): Json | undefined {
+  return Object.hasOwn(object, key) ? object[key] : undefined;
+}
+
 /** Length in Unicode code points, as JSON Schema's maxLength counts it. */
 function characterCount(value: string): number {
   return Array.from(value).length;
@@ -221,7 +229,7 @@ export function applyMergePatch(target: Json | undefined, patch: Json): Json {
     if (value === null) {
       delete result[key];
     } else {
-      result[key] = applyMergePatch(result[key], value);
+      result[key] = applyMergePatch(ownValue(result, key), value);
     }
   }
   return result;

@@ -5,8 +5,8 @@
 import { createHash } from "crypto";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { decodeCursor, encodeCursor } from "./cursor";
-import { badRequest, httpError, notFound } from "./errors";
-import { Invocation, Operation, Reply, handlerFactory } from "./http";
+import { badRequest, httpError, notFound, preconditionFailed } from "./errors";
+import { Invocation, MAX_PROXY_RESULT_BYTES, Operation, Reply, handlerFactory } from "./http";
 import {
   ItemInput,
   Json,
@@ -17,9 +17,17 @@ import {
   parseItemPatch,
   toResponseItem,
 } from "./model";
-import { baseUrlOf, headerOf, ifMatchOf, ifNoneMatchOf, itemIdOf, jsonBodyOf, queryOf, versionOfTag } from "./request";
+import {
+  baseUrlOf,
+  failedPrecondition,
+  headerLinesOf,
+  itemIdOf,
+  jsonBodyOf,
+  preconditionsOf,
+  queryOf,
+} from "./request";
 import { claimIdempotencyKey, completeIdempotencyKey, expireIdempotencyLock } from "./idempotency-store";
-import { insertItem, mergeIntoItem, overwriteItem, readItem, removeItem, scanItems } from "./item-store";
+import { insertItem, mergeIntoItem, overwriteItem, readItem, readItemsPage, removeItem } from "./item-store";
 
 /** Media types of the writes' bodies; the route table declares the same in the document. */
 export const NEW_ITEM_MEDIA_TYPES: readonly string[] = ["application/json"];
@@ -31,7 +39,11 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 /** How long an Idempotency-Key is remembered. */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
-const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x7e]{1,128}$/;
+/**
+ * Printable ASCII without a comma: repeated header lines form one comma-separated list (RFC 9110
+ * §5.3), so a key holding a comma could not be told from two keys.
+ */
+const IDEMPOTENCY_KEY_PATTERN = /^[\x20-\x2b\x2d-\x7e]{1,128}$/;
 
 function itemReply(statusCode: number, item: StoredItem, headers: Record<string, string> = {}): Reply {
   return { statusCode, body: toResponseItem(item), headers: { ETag: etagOf(item), ...headers } };
@@ -60,21 +72,30 @@ export function requestHashOf(input: ItemInput): string {
     .digest("base64url");
 }
 
+/** The one Idempotency-Key of a request; more than one line, or a list, is refused. */
 function idempotencyKeyOf(event: APIGatewayProxyEvent): string | undefined {
-  const key = headerOf(event, "idempotency-key");
-  if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key)) {
-    throw badRequest("Idempotency-Key must be 1 to 128 printable ASCII characters");
+  const lines = headerLinesOf(event, "idempotency-key");
+  if (lines.length === 0) {
+    return undefined;
+  }
+  const key = lines[0]?.trim() ?? "";
+  if (lines.length > 1 || !IDEMPOTENCY_KEY_PATTERN.test(key)) {
+    throw badRequest("Idempotency-Key must be one header line of 1 to 128 printable ASCII characters, without commas");
   }
   return key;
 }
 
 export const createItem: Operation = async (invocation) => {
   const { event, deps, store } = invocation;
+  const preconditions = preconditionsOf(event);
   const input = parseItemInput(jsonBodyOf(event, NEW_ITEM_MEDIA_TYPES));
   const key = idempotencyKeyOf(event);
+  if (failedPrecondition(preconditions, undefined) !== undefined) {
+    throw preconditionFailed();
+  }
   const now = deps.now();
   const timestamp = now.toISOString();
-  const item: StoredItem = { id: deps.newId(), ...input, version: 1, createdAt: timestamp, updatedAt: timestamp };
+  const item: StoredItem = { id: deps.newId(now), ...input, version: 1, createdAt: timestamp, updatedAt: timestamp };
   if (key === undefined) {
     await insertItem(store, item);
     return createdReply(event, item);
@@ -83,9 +104,10 @@ export const createItem: Operation = async (invocation) => {
 };
 
 /**
- * Create with an Idempotency-Key: claim the key, write the item, record the response. A claim
- * abandoned by a crashed invocation is taken over after its lock expires and reuses the item id
- * it had chosen, so a retry can never store the item twice.
+ * Create with an Idempotency-Key: claim the key, write the item, record the response. The claim
+ * names the one item id the key may create (a takeover of an abandoned claim keeps it), and the
+ * item is written under that id if it is not there yet: whatever crashed in between, a key holds
+ * at most one item.
  */
 async function createIdempotently(
   { event, deps, store, context }: Invocation,
@@ -99,8 +121,7 @@ async function createIdempotently(
     {
       id: key,
       requestHash,
-      status: "in_progress",
-      itemId: item.id,
+      freshItemId: item.id,
       expiresAt: Math.floor(nowMs / 1000) + IDEMPOTENCY_TTL_SECONDS,
       lockedUntil: nowMs + context.getRemainingTimeInMillis(),
     },
@@ -115,14 +136,10 @@ async function createIdempotently(
     }
     throw httpError("request_in_progress");
   }
-  const abandoned = claim.previous;
-  const resumed =
-    abandoned !== undefined && abandoned.status === "in_progress" && abandoned.requestHash === requestHash
-      ? { ...item, id: abandoned.itemId }
-      : item;
+  const claimed = { ...item, id: claim.record.itemId };
   let stored: StoredItem;
   try {
-    stored = (await insertItem(store, resumed, resumed !== item)) ?? resumed;
+    stored = (await insertItem(store, claimed, true)) ?? claimed;
   } catch (error) {
     await expireIdempotencyLock(store, key, deps.now().getTime()).catch((unlockError: unknown) =>
       deps.log.warn("could not end the idempotency lock", { key, error: String(unlockError) }),
@@ -139,6 +156,22 @@ async function createIdempotently(
   return createdReply(event, stored);
 }
 
+/**
+ * What the items of one list page may add up to in the proxy result, so that it stays under
+ * Lambda's response payload limit: the rest of the result (status, headers, the envelope and
+ * cursor of the body) takes far less than the margin kept back.
+ */
+const PAGE_ITEMS_BUDGET_BYTES = MAX_PROXY_RESULT_BYTES - 64 * 1024;
+
+/**
+ * The bytes an item adds to the proxy result: its JSON inside the page's JSON, itself a string
+ * inside the result's JSON, so escaped twice (a control character takes 6 bytes, then 7), and a
+ * comma.
+ */
+function itemSizeInResult(item: StoredItem): number {
+  return Buffer.byteLength(JSON.stringify(JSON.stringify(toResponseItem(item)))) - 2 + 1;
+}
+
 function limitOf(event: APIGatewayProxyEvent): number {
   const raw = queryOf(event, "limit");
   if (raw === undefined) {
@@ -151,54 +184,72 @@ function limitOf(event: APIGatewayProxyEvent): number {
   return limit;
 }
 
+/**
+ * The collection always exists and has no entity tag: `If-Match: *` holds and any tag fails it;
+ * `If-None-Match: *` fails (304 for GET and HEAD, 412 for POST) and any tag holds.
+ */
+function collectionPrecondition(event: APIGatewayProxyEvent): "If-Match" | "If-None-Match" | undefined {
+  return failedPrecondition(preconditionsOf(event), undefined);
+}
+
 export const listItems: Operation = async ({ event, deps, store }) => {
+  const failed = collectionPrecondition(event);
+  if (failed === "If-Match") {
+    throw preconditionFailed();
+  }
+  if (failed === "If-None-Match") {
+    return { statusCode: 304 };
+  }
   const limit = limitOf(event);
   const cursor = queryOf(event, "cursor");
-  const startAfter = cursor === undefined ? undefined : decodeCursor(deps.settings.cursorSecret, cursor);
-  const page = await scanItems(store, limit, startAfter);
+  const startAfter = cursor === undefined ? undefined : decodeCursor(deps.settings.cursorSecret, store.owner, cursor);
+  const page = await readItemsPage(store, limit, startAfter, {
+    bytes: PAGE_ITEMS_BUDGET_BYTES,
+    sizeOf: itemSizeInResult,
+  });
   const body: { items: Json[]; nextCursor?: string } = { items: page.items.map(toResponseItem) };
-  if (page.lastId !== undefined) {
-    body.nextCursor = encodeCursor(deps.settings.cursorSecret, page.lastId);
+  if (page.continueAfter !== undefined) {
+    body.nextCursor = encodeCursor(deps.settings.cursorSecret, store.owner, page.continueAfter);
   }
   return { statusCode: 200, body };
 };
 
 export const getItem: Operation = async ({ event, store }) => {
+  const preconditions = preconditionsOf(event);
   const id = itemIdOf(event);
-  const ifNoneMatch = ifNoneMatchOf(event);
   const item = await readItem(store, id);
   if (item === undefined) {
     throw notFound();
   }
-  // Weak comparison (RFC 9110 §8.8.3.2): W/ aside, the opaque text must be this version's, exactly.
-  if (
-    ifNoneMatch !== undefined &&
-    (ifNoneMatch.any || ifNoneMatch.tags.some((tag) => versionOfTag(tag.opaque) === item.version))
-  ) {
+  const failed = failedPrecondition(preconditions, item.version);
+  if (failed === "If-None-Match") {
     return { statusCode: 304, headers: { ETag: etagOf(item) } };
+  }
+  if (failed === "If-Match") {
+    throw preconditionFailed();
   }
   return itemReply(200, item);
 };
 
 export const replaceItem: Operation = async ({ event, deps, store }) => {
+  const preconditions = preconditionsOf(event);
   const id = itemIdOf(event);
-  const versions = ifMatchOf(event);
   const input = parseItemInput(jsonBodyOf(event, NEW_ITEM_MEDIA_TYPES));
-  const item = await overwriteItem(store, id, input, deps.now().toISOString(), versions);
+  const item = await overwriteItem(store, id, input, deps.now().toISOString(), preconditions);
   return itemReply(200, item);
 };
 
 export const patchItem: Operation = async ({ event, deps, store }) => {
+  const preconditions = preconditionsOf(event);
   const id = itemIdOf(event);
-  const versions = ifMatchOf(event);
   const patch = parseItemPatch(jsonBodyOf(event, ITEM_PATCH_MEDIA_TYPES));
-  const item = await mergeIntoItem(store, id, patch, deps.now().toISOString(), versions);
+  const item = await mergeIntoItem(store, id, patch, deps.now().toISOString(), preconditions);
   return itemReply(200, item);
 };
 
 export const deleteItem: Operation = async ({ event, store }) => {
-  const id = itemIdOf(event);
-  await removeItem(store, id, ifMatchOf(event));
+  const preconditions = preconditionsOf(event);
+  await removeItem(store, itemIdOf(event), preconditions);
   return { statusCode: 204 };
 };
 

@@ -4,7 +4,16 @@
  * adds name, description, version, write token and existence, and sends it.
  */
 import { ExpressionBuilder } from "./dynamodb";
-import { Json, JsonObject, LIMITS, StoredItem, applyMergePatch, isJsonObject, tooManyAttributes } from "./model";
+import {
+  Json,
+  JsonObject,
+  LIMITS,
+  StoredItem,
+  applyMergePatch,
+  isJsonObject,
+  ownValue,
+  tooManyAttributes,
+} from "./model";
 
 /** Update actions and conditions of a PATCH, before they are joined into expressions. */
 export interface PatchActions {
@@ -30,7 +39,7 @@ export function compileAttributePatch(
 ): void {
   for (const [key, value] of Object.entries(patch)) {
     const path = [...prefix, key];
-    const current = isJsonObject(known) ? known[key] : undefined;
+    const current = isJsonObject(known) ? ownValue(known, key) : undefined;
     if (value === null) {
       actions.removes.push(builder.path(path));
     } else if (isJsonObject(value) && (!shapeKnown || isJsonObject(current))) {
@@ -56,7 +65,7 @@ export function attributeLimitConditions(
   known: StoredItem | undefined,
 ): string[] {
   const keys = Object.keys(patch);
-  const nonNull = keys.filter((key) => patch[key] !== null);
+  const nonNull = keys.filter((key) => ownValue(patch, key) !== null);
   if (nonNull.length === 0) {
     return [];
   }
@@ -65,9 +74,10 @@ export function attributeLimitConditions(
   if (known === undefined || Object.keys(known.attrs).length <= worstCase) {
     return [`size(${attrs}) <= ${builder.value(worstCase)}`];
   }
-  const present = keys.filter((key) => key in known.attrs);
-  const added = nonNull.filter((key) => !(key in known.attrs)).length;
-  const removed = present.filter((key) => patch[key] === null).length;
+  // Own keys only: `toString in attrs` is true of every object.
+  const present = keys.filter((key) => Object.hasOwn(known.attrs, key));
+  const added = nonNull.filter((key) => !Object.hasOwn(known.attrs, key)).length;
+  const removed = present.filter((key) => ownValue(patch, key) === null).length;
   if (Object.keys(known.attrs).length + added - removed > LIMITS.maxAttributes) {
     throw tooManyAttributes();
   }

@@ -37,10 +37,10 @@ export function itemIdOf(event: APIGatewayProxyEvent): string {
 }
 
 /**
- * Most entity tags one `If-Match` may list: it becomes a DynamoDB `IN`, which takes at most 100
- * operands (Amazon DynamoDB Developer Guide, "Condition and filter expressions, operators, and
- * functions", Comparators; DynamoDB Local answers a 101st with ValidationException; dynalite does
- * not check).
+ * Most entity tags one `If-Match` or `If-None-Match` may list: on a write each becomes a DynamoDB
+ * `IN`, which takes at most 100 operands (Amazon DynamoDB Developer Guide, "Condition and filter
+ * expressions, operators, and functions", Comparators; DynamoDB Local answers a 101st with
+ * ValidationException; dynalite does not check). The same bound holds on every method.
  */
 export const MAX_IF_MATCH_TAGS = 100;
 
@@ -115,6 +115,12 @@ export function parseEntityTags(header: string | undefined, headerName: string):
  * Lambda proxy integrations", multi-value headers); `headers` holds only the last.
  */
 export function headerListOf(event: APIGatewayProxyEvent, name: string): string | undefined {
+  const lines = headerLinesOf(event, name);
+  return lines.length > 0 ? lines.join(", ") : undefined;
+}
+
+/** Every line of a header, in order (`multiValueHeaders`; `headers` alone where it is missing). */
+export function headerLinesOf(event: APIGatewayProxyEvent, name: string): string[] {
   const wanted = name.toLowerCase();
   const values: string[] = [];
   for (const [key, lines] of Object.entries(event.multiValueHeaders ?? {})) {
@@ -122,7 +128,8 @@ export function headerListOf(event: APIGatewayProxyEvent, name: string): string 
       values.push(...lines.filter((line): line is string => typeof line === "string"));
     }
   }
-  return values.length > 0 ? values.join(", ") : headerOf(event, name);
+  const single = headerOf(event, name);
+  return values.length > 0 ? values : single === undefined ? [] : [single];
 }
 
 /** The version an opaque tag names: only the exact text this API writes (`"7"`, never `"07"`). */
@@ -131,30 +138,69 @@ export function versionOfTag(opaque: string): number | undefined {
   return Number.isSafeInteger(version) ? version : undefined;
 }
 
+/** A conditional header as the versions it names: `*`, or the versions of its (usable) tags. */
+export type VersionCondition = { any: true } | { any: false; versions: number[] };
+
 /**
- * `If-Match` as the versions a conditional write accepts; undefined means unconditional. Strong
- * comparison (RFC 9110 §8.8.3.2): weak tags, and tags that are not the exact text of a version,
- * match nothing, so an empty list is a write that can only fail its precondition. `If-Match: *`
- * asks only that the item exists, which every write here requires anyway.
+ * The conditional headers of a request (RFC 9110 §13.1.1, §13.1.2), parsed before anything else
+ * is done: a malformed one, or one listing more than MAX_IF_MATCH_TAGS tags, is 400 on every
+ * method. `If-Match` compares strongly (§8.8.3.2): weak tags, and tags that are not the exact text
+ * of a version, match nothing. `If-None-Match` compares weakly: `W/"3"` names version 3 too.
  */
-export function ifMatchOf(event: APIGatewayProxyEvent): number[] | undefined {
-  const condition = parseEntityTags(headerListOf(event, "if-match"), "If-Match");
-  if (condition === undefined || condition.any) {
-    return undefined;
-  }
-  if (condition.tags.length > MAX_IF_MATCH_TAGS) {
-    throw badRequest(`If-Match may list at most ${MAX_IF_MATCH_TAGS} entity tags`);
-  }
-  const versions = condition.tags
-    .filter((tag) => !tag.weak)
-    .map((tag) => versionOfTag(tag.opaque))
-    .filter((version): version is number => version !== undefined);
-  return [...new Set(versions)];
+export interface Preconditions {
+  ifMatch: VersionCondition | undefined;
+  ifNoneMatch: VersionCondition | undefined;
 }
 
-/** `If-None-Match` (weak comparison, compared in the handler: no limit on the list). */
-export function ifNoneMatchOf(event: APIGatewayProxyEvent): EntityTagCondition | undefined {
-  return parseEntityTags(headerListOf(event, "if-none-match"), "If-None-Match");
+function versionConditionOf(event: APIGatewayProxyEvent, header: string, weakMatches: boolean) {
+  const condition = parseEntityTags(headerListOf(event, header), header);
+  if (condition === undefined || condition.any) {
+    return condition;
+  }
+  if (condition.tags.length > MAX_IF_MATCH_TAGS) {
+    throw badRequest(`${header} may list at most ${MAX_IF_MATCH_TAGS} entity tags`);
+  }
+  const versions = condition.tags
+    .filter((tag) => weakMatches || !tag.weak)
+    .map((tag) => versionOfTag(tag.opaque))
+    .filter((version): version is number => version !== undefined);
+  return { any: false as const, versions: [...new Set(versions)] };
+}
+
+export function preconditionsOf(event: APIGatewayProxyEvent): Preconditions {
+  return {
+    ifMatch: versionConditionOf(event, "If-Match", false),
+    ifNoneMatch: versionConditionOf(event, "If-None-Match", true),
+  };
+}
+
+/**
+ * Whether a request's preconditions can fail for an item that exists: `If-Match: *` cannot, nor
+ * an `If-None-Match` that names no version.
+ */
+export function isConditional({ ifMatch, ifNoneMatch }: Preconditions): boolean {
+  return (
+    (ifMatch !== undefined && !ifMatch.any) ||
+    (ifNoneMatch !== undefined && (ifNoneMatch.any || ifNoneMatch.versions.length > 0))
+  );
+}
+
+/**
+ * Which precondition fails for a resource that exists, in RFC 9110 §13.2.2's order: `If-Match`
+ * first, then `If-None-Match`. `version` is the representation's, or undefined for one without
+ * an entity tag (the collection). GET and HEAD answer a failed If-None-Match with 304, every
+ * other method with 412 (§13.1.2).
+ */
+export function failedPrecondition(
+  { ifMatch, ifNoneMatch }: Preconditions,
+  version: number | undefined,
+): "If-Match" | "If-None-Match" | undefined {
+  const named = (condition: VersionCondition) =>
+    condition.any || (version !== undefined && condition.versions.includes(version));
+  if (ifMatch !== undefined && !named(ifMatch)) {
+    return "If-Match";
+  }
+  return ifNoneMatch !== undefined && named(ifNoneMatch) ? "If-None-Match" : undefined;
 }
 
 /**

@@ -57,7 +57,7 @@ const OPERATIONS: Record<DynamoDbAction, DynamoDbOperation> = {
   "dynamodb:PutItem": "PutItem",
   "dynamodb:UpdateItem": "UpdateItem",
   "dynamodb:DeleteItem": "DeleteItem",
-  "dynamodb:Scan": "Scan",
+  "dynamodb:Query": "Query",
 };
 
 /** DynamoDB operations (metric `Operation` dimension) the routes perform on a table. */

@@ -11,7 +11,7 @@ import { describeFindings, importRestApi } from "./apigateway-import";
 import { permissionPath, restApiBody } from "./apigateway-openapi";
 import type { Settings } from "./config";
 import type { RouteFunction } from "./functions";
-import type { Route } from "./routes";
+import { Route, methodsOf, operationIdOf } from "./routes";
 
 export interface ItemsRestApiArgs {
   /** Physical API name, e.g. `items-api-prod`. */
@@ -22,8 +22,16 @@ export interface ItemsRestApiArgs {
   functions: Record<string, RouteFunction>;
   settings: Pick<
     Settings,
-    "corsAllowedOrigins" | "apiKeys" | "throttle" | "tracing" | "logRetentionDays" | "manageApiGatewayAccount"
+    | "corsAllowedOrigins"
+    | "apiKeys"
+    | "signIn"
+    | "throttle"
+    | "tracing"
+    | "logRetentionDays"
+    | "manageApiGatewayAccount"
   >;
+  /** With sign-in: the user pool the Cognito authorizer trusts. */
+  userPoolArn?: pulumi.Input<string>;
 }
 
 /**
@@ -175,8 +183,8 @@ export class ItemsRestApi extends pulumi.ComponentResource {
         routeFunction.function.invokeArn,
       ]),
     );
-    return pulumi.all(invokeArns).apply((arns) => {
-      const body = restApiBody(args.settings, args.routes, arns);
+    return pulumi.all([pulumi.all(invokeArns), args.userPoolArn]).apply(([arns, userPoolArn]) => {
+      const body = restApiBody(args.settings, args.routes, arns, userPoolArn);
       const { findings } = importRestApi(body);
       if (findings.length > 0) {
         throw new pulumi.ResourceError(
@@ -188,25 +196,31 @@ export class ItemsRestApi extends pulumi.ComponentResource {
     });
   }
 
-  /** One permission per route, scoped to its method and path on any stage of this API. */
+  /**
+   * One permission per route and method (HEAD reaches the GET route's function), scoped to that
+   * method and path on any stage of this API. Keyed by the operation's id.
+   */
   private createPermissions(name: string, args: ItemsRestApiArgs): Record<string, aws.lambda.Permission> {
     return Object.fromEntries(
-      args.routes.map((route) => {
+      args.routes.flatMap((route) => {
         const routeFunction = args.functions[route.operationId];
         if (routeFunction === undefined) {
           throw new pulumi.ResourceError(`no function for route ${route.operationId}`, this);
         }
-        const permission = new aws.lambda.Permission(
-          `${name}-${route.operationId}-permission`,
-          {
-            action: "lambda:InvokeFunction",
-            function: routeFunction.function.name,
-            principal: "apigateway.amazonaws.com",
-            sourceArn: pulumi.interpolate`${this.restApi.executionArn}/*/${route.method}${permissionPath(route.path)}`,
-          },
-          { parent: this },
-        );
-        return [route.operationId, permission];
+        return methodsOf(route).map((method) => {
+          const operationId = operationIdOf(route, method);
+          const permission = new aws.lambda.Permission(
+            `${name}-${operationId}-permission`,
+            {
+              action: "lambda:InvokeFunction",
+              function: routeFunction.function.name,
+              principal: "apigateway.amazonaws.com",
+              sourceArn: pulumi.interpolate`${this.restApi.executionArn}/*/${method}${permissionPath(route.path)}`,
+            },
+            { parent: this },
+          );
+          return [operationId, permission] as const;
+        });
       }),
     );
   }

@@ -19,6 +19,10 @@
  * - [any]         api-gateway-swagger-extensions-any-method
  * - [apikey]      api-gateway-api-key-source
  * - [mock]        how-to-mock-integration
+ * - [cognito]     apigateway-enable-cognito-user-pool: "Integrate a REST API with an Amazon Cognito
+ *                 user pool", and apigateway-invoke-api-integrated-with-cognito-user-pool
+ * - [tokens]      Amazon Cognito Developer Guide, amazon-cognito-user-pools-using-the-id-token and
+ *                 amazon-cognito-user-pools-using-tokens-verifying-a-jwt
  *
  * `importRestApi` never throws on a document: what API Gateway would ignore or drop comes back as
  * findings, each naming its place in the document (a JSON pointer), and the imported API is what
@@ -72,12 +76,22 @@ export interface MockIntegration {
   responses: IntegrationResponse[];
 }
 
+/** A `cognito_user_pools` authorizer on a method [cognito]. */
+export interface UserPoolAuthorizer {
+  /** The user pools whose tokens it accepts. */
+  providerArns: string[];
+  /** The request header that carries the token: the security scheme's `name`. */
+  header: string;
+}
+
 export interface ImportedMethod {
   /** `GET`, `POST`, ..., or `ANY` for `x-amazon-apigateway-any-method`. */
   httpMethod: string;
   resourcePath: string;
   operationId: string | undefined;
   apiKeyRequired: boolean;
+  /** The method's Cognito authorizer; undefined: none. */
+  authorizer: UserPoolAuthorizer | undefined;
   validateBody: boolean;
   /** Model name by media type (lower case, no parameters). */
   requestModels: Record<string, string>;
@@ -111,15 +125,32 @@ export const PAYLOAD_TOO_LARGE_TEXT = `HTTP content length exceeded ${MAX_PAYLOA
 /** [limits] Integration timeout: 50 ms to 29 s for every integration type. */
 export const INTEGRATION_TIMEOUT_RANGE_MS = { min: 50, max: 29000 } as const;
 /**
- * Lambda's quota for a synchronous invocation's request payload (Lambda Developer Guide,
- * "Lambda quotas": 6 MB). An event larger than this cannot be delivered: the invocation fails,
- * which reaches API Gateway as an integration failure (502).
+ * Lambda's quota for a synchronous invocation's payload, request and response alike (Lambda
+ * Developer Guide, "Lambda quotas": "6 MB each for request and response (synchronous)"). An event
+ * larger than this cannot be delivered: Lambda rejects the invocation. A proxy result larger than
+ * this is not returned: the invocation fails after the function ran ("Lambda Customer Function
+ * Error: Response payload size exceeded maximum allowed payload size (6291556 bytes)", which API
+ * Gateway logs with response type INTEGRATION_FAILURE and answers 502, as reported in
+ * DataBiosphere/azul#8258 and #7466). handlers/http.ts MAX_PROXY_RESULT_BYTES keeps results under
+ * it (a test ties the two).
  */
 export const LAMBDA_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /**
- * Status API Gateway answers when a Lambda proxy integration fails: the function throws, runs past
- * its own timeout, or returns something that is not a proxy result ([proxy]: "If the function
- * output is of a different format, API Gateway returns a 502 Bad Gateway error response").
+ * Status API Gateway gives an invocation Lambda rejects, before the function runs (throttled for
+ * concurrency, an event over the payload quota): "If the Lambda API rejects the invocation
+ * request, API Gateway returns a 500 error code" (Lambda Developer Guide, "Handling Lambda errors
+ * with an API Gateway API"). It reaches the client through the INTEGRATION_FAILURE gateway
+ * response ("Lambda 429 now maps to the INTEGRATION_FAILURE API Gateway response", AWS's answer
+ * quoted on Stack Overflow 36363280; re:Post "Inconsistencies in response codes depending on
+ * whether API Gateway response settings are configured": with INTEGRATION_FAILURE customized, a
+ * function over its concurrency limit answers that response's status).
+ */
+export const INVOKE_REJECTED_STATUS = 500;
+/**
+ * Status API Gateway answers when a Lambda proxy integration fails after the function ran: it
+ * throws, runs past its own timeout, returns something that is not a proxy result ([proxy]: "If
+ * the function output is of a different format, API Gateway returns a 502 Bad Gateway error
+ * response"), or a result over the payload quota. Also through INTEGRATION_FAILURE.
  */
 export const FUNCTION_ERROR_STATUS = 502;
 /** [types] INTEGRATION_TIMEOUT: the integration ran past its timeout (at most 29 s). */
@@ -133,6 +164,40 @@ export const HTTP_METHODS: readonly string[] = ["DELETE", "GET", "HEAD", "OPTION
 export const METHOD_OVERRIDE_HEADER = "x-http-method-override";
 /** [apikey] With the HEADER source, clients send the key in this header. */
 export const API_KEY_HEADER = "x-api-key";
+/**
+ * [cognito] "if the OAuth Scopes option isn't specified, API Gateway treats the supplied token as
+ * an identity token": a method without scopes (as every method here) accepts the ID token, which
+ * Cognito marks with `token_use` "id" [tokens]. The authorizer "verifies the claimed identity
+ * against the one from the user pool": a token signed with the pool's keys (its JWKS), not
+ * expired, issued by the pool. It does not compare `aud` with the pool's app clients (only an
+ * optional identityValidationExpression would), so the functions do (handlers/caller.ts). The
+ * token goes in the header as it is ("Include the token in the Authorization header"); the docs
+ * never mention a `Bearer ` prefix, and public reports conflict on it, so only the bare token is
+ * taken here.
+ */
+export const USER_POOL_TOKEN_USE = "id";
+/**
+ * [proxy] With a `COGNITO_USER_POOLS` authorizer the event's request context "includes
+ * `$context.authorizer.claims.*` properties": `requestContext.authorizer.claims`. The docs do not
+ * type the values; API Gateway passes them as strings (lists joined by commas, as public reports
+ * show for `cognito:groups`), and so does the local gateway.
+ */
+export function claimsOf(payload: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(payload).map(([name, value]) => [
+      name,
+      Array.isArray(value) ? value.map(String).join(",") : typeof value === "string" ? value : JSON.stringify(value),
+    ]),
+  );
+}
+/** [tokens] The issuer (`iss`) of a user pool's tokens: "https://cognito-idp.{region}.amazonaws.com/{userPoolId}". */
+export function userPoolIssuer(userPoolArn: string): string | undefined {
+  const match = USER_POOL_ARN.exec(userPoolArn);
+  return match === null ? undefined : `https://cognito-idp.${match[1]}.amazonaws.com/${match[2]}`;
+}
+/** [cognito] `providerARNs` entries: "arn:aws:cognito-idp:{region}:{account_id}:userpool/{user_pool_id}". */
+const USER_POOL_ARN = /^arn:aws[a-z-]*:cognito-idp:([a-z0-9-]+):\d{12}:userpool\/([\w-]+_[0-9a-zA-Z]+)$/;
+
 /** [passthrough] A request without Content-Type is treated as `application/json`. */
 export const DEFAULT_CONTENT_TYPE = "application/json";
 
@@ -286,6 +351,8 @@ class Importer {
       const pointer = pointerOf("components", "securitySchemes", name);
       if (!isObject(scheme) || scheme.type !== "apiKey") {
         this.find(pointer, "notes", "the securitySchemes type, if used, must be apiKey");
+      } else if (scheme["x-amazon-apigateway-authtype"] !== undefined) {
+        this.userPoolAuthorizer(scheme, pointer);
       } else if (scheme.in !== "header" || String(scheme.name).toLowerCase() !== API_KEY_HEADER) {
         this.find(pointer, "apikey", `API keys from the HEADER source are read from ${API_KEY_HEADER}`);
       }
@@ -428,7 +495,7 @@ class Importer {
         httpMethod,
         resourcePath: path,
         operationId: typeof operation.operationId === "string" ? operation.operationId : undefined,
-        apiKeyRequired: this.apiKeyRequired(operation.security, schemes, `${pointer}/security`),
+        ...this.security(operation.security, schemes, `${pointer}/security`),
         validateBody: typeof validatorName === "string" && validators.byName[validatorName] === true,
         requestModels: this.requestModels(operation.requestBody, models, `${pointer}/requestBody`),
         integration,
@@ -437,27 +504,66 @@ class Importer {
     return { path, methods };
   }
 
-  /** [notes] security applies per operation; a requirement naming an apiKey scheme requires a key. */
-  apiKeyRequired(security: unknown, schemes: JsonObject, pointer: string): boolean {
+  /**
+   * [cognito] A user pool scheme: `type: apiKey`, the token's header as `name`,
+   * `x-amazon-apigateway-authtype: cognito_user_pools` and an `x-amazon-apigateway-authorizer` of
+   * type `cognito_user_pools` listing the pools' ARNs. Undefined, with a finding, when it is not.
+   */
+  userPoolAuthorizer(scheme: JsonObject, pointer: string): UserPoolAuthorizer | undefined {
+    const authorizer = scheme["x-amazon-apigateway-authorizer"];
+    const arns = isObject(authorizer) && Array.isArray(authorizer.providerARNs) ? authorizer.providerARNs : [];
+    if (
+      scheme["x-amazon-apigateway-authtype"] !== "cognito_user_pools" ||
+      !isObject(authorizer) ||
+      authorizer.type !== "cognito_user_pools" ||
+      scheme.in !== "header" ||
+      typeof scheme.name !== "string" ||
+      arns.length === 0 ||
+      !arns.every((arn) => typeof arn === "string" && USER_POOL_ARN.test(arn))
+    ) {
+      this.find(
+        pointer,
+        "cognito",
+        "a user pool scheme is an apiKey scheme in a header with x-amazon-apigateway-authtype cognito_user_pools and an x-amazon-apigateway-authorizer of type cognito_user_pools whose providerARNs are user pool ARNs",
+      );
+      return undefined;
+    }
+    return { providerArns: arns.map(String), header: scheme.name };
+  }
+
+  /** [notes] security applies per operation; every scheme of a requirement must hold. */
+  security(
+    security: unknown,
+    schemes: JsonObject,
+    pointer: string,
+  ): { apiKeyRequired: boolean; authorizer: UserPoolAuthorizer | undefined } {
     if (security === undefined) {
-      return false;
+      return { apiKeyRequired: false, authorizer: undefined };
     }
     if (!Array.isArray(security)) {
       this.find(pointer, "notes", "security must be a list of requirements");
-      return false;
+      return { apiKeyRequired: false, authorizer: undefined };
     }
-    return security.some(
-      (requirement) =>
-        isObject(requirement) &&
-        Object.keys(requirement).some((name) => {
-          const scheme = schemes[name];
-          if (!isObject(scheme)) {
-            this.find(pointer, "notes", `security names ${name}, which securitySchemes does not declare`);
-            return false;
-          }
-          return scheme.type === "apiKey";
-        }),
-    );
+    if (security.length > 1) {
+      this.find(
+        pointer,
+        "notes",
+        "a method takes one security requirement here (one object naming each scheme it needs)",
+      );
+    }
+    let apiKeyRequired = false;
+    let authorizer: UserPoolAuthorizer | undefined;
+    for (const name of Object.keys(isObject(security[0]) ? security[0] : {})) {
+      const scheme = schemes[name];
+      if (!isObject(scheme)) {
+        this.find(pointer, "notes", `security names ${name}, which securitySchemes does not declare`);
+      } else if (scheme["x-amazon-apigateway-authtype"] !== undefined) {
+        authorizer = this.userPoolAuthorizer(scheme, pointer);
+      } else if (scheme.type === "apiKey") {
+        apiKeyRequired = true;
+      }
+    }
+    return { apiKeyRequired, authorizer };
   }
 
   requestModels(requestBody: unknown, models: Record<string, JsonObject>, pointer: string): Record<string, string> {

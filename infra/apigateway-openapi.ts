@@ -17,11 +17,12 @@ import {
   CORS_EXPOSED_HEADERS,
   CORS_MAX_AGE_SECONDS,
   SECURITY_HEADERS,
+  WWW_AUTHENTICATE,
 } from "../handlers/headers";
 import { INTEGRATION_TIMEOUT_RANGE_MS } from "./apigateway-import";
 import type { Settings } from "./config";
-import { OpenApiDocument, buildOpenApiDocument } from "./openapi";
-import { Route, routesByPath } from "./routes";
+import { OpenApiDocument, USER_POOL_SCHEME, buildOpenApiDocument, documentOptionsOf } from "./openapi";
+import { Route, allowedMethods, methodsOf, operationIdOf, routesByPath } from "./routes";
 
 export interface ApiGatewayDocumentInputs {
   /** The public document (`buildOpenApiDocument`), left untouched. */
@@ -31,6 +32,8 @@ export interface ApiGatewayDocumentInputs {
   invokeArns: Record<string, string>;
   corsAllowedOrigins: readonly string[];
   apiKeyRequired: boolean;
+  /** With sign-in: the ARN of the user pool whose ID tokens the authorizer accepts. */
+  userPoolArn?: string;
 }
 
 /** Every integration gets API Gateway's longest timeout; the functions' own are shorter. */
@@ -66,9 +69,19 @@ export const GATEWAY_RESPONSES: Record<string, GatewayResponseSpec> = {
     code: "validation_failed",
     message: "the request body is not JSON or does not match the operation's request schema (see /openapi.json)",
   },
-  EXPIRED_TOKEN: { code: "forbidden", message: "the token has expired" },
-  // The function failed: it threw, ran past its timeout or answered something that is not a proxy result.
-  INTEGRATION_FAILURE: { code: "bad_gateway", message: "the function failed to answer" },
+  // An expired AWS signature (SigV4), not an expired ID token (that one is UNAUTHORIZED).
+  EXPIRED_TOKEN: { code: "forbidden", message: "the request signature has expired" },
+  // Lambda refused the invocation (throttled: the function's or the account's concurrency), or
+  // the function failed (threw, ran past its timeout, answered no proxy result or one over 6 MB).
+  // API Gateway gives all of these this one response (infra/apigateway-import.ts,
+  // INVOKE_REJECTED_STATUS): 503 with Retry-After, because the common cause in production is
+  // throttling, which a retry after a pause gets through; a failing function also raises the
+  // Lambda errors alarm. A fixed 502 would make a throttled function look broken.
+  INTEGRATION_FAILURE: {
+    code: "unavailable",
+    message: "the function could not answer (throttled or failed); retry later",
+    headers: { "Retry-After": String(RETRY_AFTER_SECONDS.unavailable) },
+  },
   INTEGRATION_TIMEOUT: { code: "gateway_timeout", message: "the function did not answer in time" },
   INVALID_API_KEY: { code: "forbidden", message: "a valid API key is required in x-api-key" },
   INVALID_SIGNATURE: { code: "forbidden", message: "the request signature is invalid" },
@@ -82,8 +95,11 @@ export const GATEWAY_RESPONSES: Record<string, GatewayResponseSpec> = {
     message: "too many requests",
     headers: { "Retry-After": String(RETRY_AFTER_SECONDS.throttled) },
   },
-  // No authorizers here; answer like a refused key.
-  UNAUTHORIZED: { code: "forbidden", message: "the request is not authorized" },
+  // The Cognito authorizer found no valid ID token: missing, expired, forged, another pool's.
+  UNAUTHORIZED: {
+    code: "unauthorized",
+    headers: { "WWW-Authenticate": WWW_AUTHENTICATE },
+  },
   UNSUPPORTED_MEDIA_TYPE: {
     code: "unsupported_media_type",
     message: "this method accepts no body of this media type",
@@ -269,7 +285,7 @@ function mockOperation(
 
 /** `OPTIONS` on a path: the CORS preflight, 204. */
 export function preflightOperation(pathRoutes: readonly Route[], origins: readonly string[]): Record<string, unknown> {
-  const methods = [...pathRoutes.map((route) => route.method), "OPTIONS"].join(", ");
+  const methods = allowedMethods(pathRoutes).join(", ");
   return mockOperation(
     "CORS preflight",
     {
@@ -294,7 +310,7 @@ export function methodNotAllowedOperation(
   pathRoutes: readonly Route[],
   origins: readonly string[],
 ): Record<string, unknown> {
-  const allow = pathRoutes.map((route) => route.method).join(", ");
+  const allow = allowedMethods(pathRoutes).join(", ");
   const status = ERROR_STATUS.method_not_allowed;
   return mockOperation(
     `Any other method: ${status} method_not_allowed`,
@@ -394,11 +410,13 @@ export function apiGatewayDocument(inputs: ApiGatewayDocumentInputs): OpenApiDoc
     if (pathItem === undefined) {
       throw new Error(`the document has no path ${path}`);
     }
-    for (const route of pathRoutes) {
-      const operation = pathItem[route.method.toLowerCase()] as Record<string, unknown> | undefined;
+    for (const [route, method] of pathRoutes.flatMap((route) =>
+      methodsOf(route).map((method) => [route, method] as const),
+    )) {
+      const operation = pathItem[method.toLowerCase()] as Record<string, unknown> | undefined;
       const uri = inputs.invokeArns[route.operationId];
       if (operation === undefined || uri === undefined) {
-        throw new Error(`no operation or function for ${route.operationId}`);
+        throw new Error(`no operation or function for ${operationIdOf(route, method)}`);
       }
       operation["x-amazon-apigateway-integration"] = {
         type: "aws_proxy",
@@ -421,7 +439,7 @@ export function apiGatewayDocument(inputs: ApiGatewayDocumentInputs): OpenApiDoc
   return {
     ...source,
     paths,
-    components: { ...otherComponents, schemas: models },
+    components: withUserPoolAuthorizer({ ...otherComponents, schemas: models }, inputs.userPoolArn),
     "x-amazon-apigateway-request-validators": {
       [BODY_VALIDATOR]: { validateRequestBody: true, validateRequestParameters: false },
     },
@@ -431,20 +449,53 @@ export function apiGatewayDocument(inputs: ApiGatewayDocumentInputs): OpenApiDoc
 }
 
 /**
+ * The user pool scheme as API Gateway's importer reads it: a `cognito_user_pools` authorizer
+ * trusting the pool, its token from the `Authorization` header (the scheme's `name`; see
+ * infra/apigateway-import.ts for the rules this relies on).
+ */
+function withUserPoolAuthorizer(
+  components: OpenApiDocument["components"],
+  userPoolArn: string | undefined,
+): OpenApiDocument["components"] {
+  const schemes = components.securitySchemes as Record<string, Record<string, unknown>> | undefined;
+  const scheme = schemes?.[USER_POOL_SCHEME];
+  if (scheme === undefined) {
+    return components;
+  }
+  if (userPoolArn === undefined) {
+    throw new Error("the document requires sign-in, but no user pool ARN was given for its authorizer");
+  }
+  const { description: _description, ...imported } = scheme;
+  return {
+    ...components,
+    securitySchemes: {
+      ...schemes,
+      [USER_POOL_SCHEME]: {
+        ...imported,
+        "x-amazon-apigateway-authtype": "cognito_user_pools",
+        "x-amazon-apigateway-authorizer": { type: "cognito_user_pools", providerARNs: [userPoolArn] },
+      },
+    },
+  };
+}
+
+/**
  * The REST API body of a stack: its public document with API Gateway's extensions. The stack
  * deploys it (infra/api.ts) and the local runtime serves it, each with its own invoke ARNs.
  */
 export function restApiBody(
-  settings: Pick<Settings, "corsAllowedOrigins" | "apiKeys">,
+  settings: Pick<Settings, "corsAllowedOrigins" | "apiKeys" | "signIn">,
   routes: readonly Route[],
   invokeArns: Record<string, string>,
+  userPoolArn?: string,
 ): OpenApiDocument {
   return apiGatewayDocument({
-    document: buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required }, routes),
+    document: buildOpenApiDocument(documentOptionsOf(settings), routes),
     routes,
     invokeArns,
     corsAllowedOrigins: settings.corsAllowedOrigins,
     apiKeyRequired: settings.apiKeys.required,
+    userPoolArn,
   });
 }
 

@@ -9,7 +9,13 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "./config";
-import { LAMBDA_ASSUME_ROLE_POLICY, functionPolicyDocument } from "./policies";
+import { HANDLER_VARIABLES } from "../handlers/env";
+import {
+  LAMBDA_ASSUME_ROLE_POLICY,
+  dataAccessPolicyDocument,
+  dataAccessTrustPolicy,
+  functionPolicyDocument,
+} from "./policies";
 import type { Route } from "./routes";
 import type { TableName } from "./tables";
 
@@ -18,9 +24,16 @@ import type { TableName } from "./tables";
  * unless the stack sets `bundleAwsSdk`. Shipping them adds about 3,300 files (7.8 MB, 2.8 MB
  * zipped) to every function and, measured by `npm run bench`, buys no faster init; the handlers
  * use only long-stable SDK APIs (DynamoDBClient options, DynamoDBDocumentClient.from,
- * Get/Put/Update/Delete/Scan commands). `bundleAwsSdk: true` pins the SDK version instead.
+ * Get/Put/Update/Delete/Query commands, STS AssumeRole). `bundleAwsSdk: true` pins the SDK
+ * version instead. The Lambda Developer Guide says the Node.js runtimes include the AWS SDK for
+ * JavaScript v3, not which clients; the nodejs18.x image held all of them (419 @aws-sdk
+ * packages, client-sts among them), and `bundleAwsSdk` is the way out should one be missing.
  */
-export const RUNTIME_PROVIDED_PACKAGES: readonly string[] = ["@aws-sdk/client-dynamodb", "@aws-sdk/lib-dynamodb"];
+export const RUNTIME_PROVIDED_PACKAGES: readonly string[] = [
+  "@aws-sdk/client-dynamodb",
+  "@aws-sdk/lib-dynamodb",
+  "@aws-sdk/client-sts",
+];
 
 export const LAMBDA_RUNTIME = "nodejs22.x";
 
@@ -43,6 +56,11 @@ export interface RouteFunctionArgs {
   /** Environment variables (handlers/env.ts `handlerEnvironment`). */
   environment: Record<string, pulumi.Input<string>>;
   settings: Pick<Settings, "logRetentionDays" | "lambda" | "tracing">;
+  /**
+   * With sign-in: the function reaches DynamoDB through sessions of a data access role of its
+   * own, tagged with the caller (infra/policies.ts); its own role has no DynamoDB access.
+   */
+  ownerSessions?: boolean;
 }
 
 export class RouteFunction extends pulumi.ComponentResource {
@@ -51,6 +69,8 @@ export class RouteFunction extends pulumi.ComponentResource {
   readonly policy: aws.iam.RolePolicy;
   readonly function: aws.lambda.CallbackFunction<APIGatewayProxyEvent, APIGatewayProxyResult>;
   readonly route: Route;
+  /** With sign-in: the role whose owner-tagged sessions reach DynamoDB, and its policy. */
+  readonly dataAccess: { role: aws.iam.Role; policy: aws.iam.RolePolicy } | undefined;
 
   constructor(name: string, args: RouteFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
     super("items-api:lambda:RouteFunction", name, {}, opts);
@@ -64,6 +84,7 @@ export class RouteFunction extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    this.dataAccess = args.ownerSessions === true ? this.createDataAccess(name, args) : undefined;
     this.policy = this.createPolicy(name, args);
     this.function = this.createFunction(name, args);
     this.registerOutputs({ functionName: this.function.name, logGroupName: this.logGroup.name });
@@ -77,16 +98,44 @@ export class RouteFunction extends pulumi.ComponentResource {
     );
   }
 
-  private createPolicy(name: string, args: RouteFunctionArgs): aws.iam.RolePolicy {
-    const tableArns = Object.fromEntries(Object.entries(args.tables).map(([key, table]) => [key, table.arn]));
-    const document = pulumi.all([pulumi.all(tableArns), this.logGroup.arn]).apply(([arns, logGroupArn]) =>
-      functionPolicyDocument({
-        route: args.route,
-        tableArns: arns as Record<TableName, string>,
-        logGroupArn,
-        tracing: args.settings.tracing,
-      }),
+  private tableArns(args: RouteFunctionArgs): pulumi.Output<Record<TableName, string>> {
+    return pulumi.all(
+      Object.fromEntries(Object.entries(args.tables).map(([key, table]) => [key, table.arn])),
+    ) as pulumi.Output<Record<TableName, string>>;
+  }
+
+  private createDataAccess(name: string, args: RouteFunctionArgs): { role: aws.iam.Role; policy: aws.iam.RolePolicy } {
+    const role = new aws.iam.Role(
+      `${name}-data-role`,
+      {
+        description: `Sessions of the ${args.route.operationId} function, each limited to its owner's partition`,
+        assumeRolePolicy: pulumi.jsonStringify(this.role.arn.apply(dataAccessTrustPolicy)),
+      },
+      { parent: this },
     );
+    const policy = new aws.iam.RolePolicy(
+      `${name}-data-policy`,
+      {
+        role: role.id,
+        policy: pulumi.jsonStringify(this.tableArns(args).apply((arns) => dataAccessPolicyDocument(args.route, arns))),
+      },
+      { parent: this },
+    );
+    return { role, policy };
+  }
+
+  private createPolicy(name: string, args: RouteFunctionArgs): aws.iam.RolePolicy {
+    const document = pulumi
+      .all([this.tableArns(args), this.logGroup.arn, this.dataAccess?.role.arn])
+      .apply(([tableArns, logGroupArn, dataAccessRoleArn]) =>
+        functionPolicyDocument({
+          route: args.route,
+          tableArns,
+          logGroupArn,
+          tracing: args.settings.tracing,
+          dataAccessRoleArn,
+        }),
+      );
     return new aws.iam.RolePolicy(
       `${name}-policy`,
       { role: this.role.id, policy: pulumi.jsonStringify(document) },
@@ -111,15 +160,24 @@ export class RouteFunction extends pulumi.ComponentResource {
         memorySize: lambda.memoryMb,
         reservedConcurrentExecutions: lambda.reservedConcurrency,
         timeout: lambda.timeoutSeconds,
-        environment: { variables: args.environment },
+        environment: {
+          variables:
+            this.dataAccess === undefined
+              ? args.environment
+              : { ...args.environment, [HANDLER_VARIABLES.dataAccessRoleArn]: this.dataAccess.role.arn },
+        },
         loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
         tracingConfig: { mode: args.settings.tracing ? "Active" : "PassThrough" },
         // A fresh object per function: CallbackFunction appends to the list it is given.
         codePathOptions: { extraExcludePackages: lambda.bundleAwsSdk ? [] : [...RUNTIME_PROVIDED_PACKAGES] },
       },
-      // The policy must exist before the first invocation tries to write logs or read the table.
+      // The policies must exist before the first invocation tries to write logs or read the table.
       // A fixed name cannot be created before the old function is deleted.
-      { parent: this, dependsOn: [this.policy], deleteBeforeReplace: true },
+      {
+        parent: this,
+        dependsOn: [this.policy, ...(this.dataAccess === undefined ? [] : [this.dataAccess.policy])],
+        deleteBeforeReplace: true,
+      },
     );
   }
 }

@@ -7,11 +7,19 @@ import { ERROR_STATUS, ErrorCode, RETRY_AFTER_SECONDS } from "../handlers/errors
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../handlers/operations";
 import { MAX_BODY_BYTES, MAX_IF_MATCH_TAGS } from "../handlers/request";
 import { API_KEY_HEADER } from "./apigateway-import";
-import { Route, ParameterName, routes as defaultRoutes, routesByPath } from "./routes";
+import type { Settings } from "./config";
+import { Route, ParameterName, methodsOf, operationIdOf, routes as defaultRoutes, routesByPath } from "./routes";
 import { JsonSchema, errorSchema, itemListSchema, itemSchema } from "./schemas";
 
 export interface OpenApiOptions {
   apiKeyRequired: boolean;
+  /** Every item operation needs a user pool ID token (`Authorization`). */
+  signIn: boolean;
+}
+
+/** The document options of a stack's settings. */
+export function documentOptionsOf(settings: Pick<Settings, "apiKeys" | "signIn">): OpenApiOptions {
+  return { apiKeyRequired: settings.apiKeys.required, signIn: settings.signIn.mode === "cognito" };
 }
 
 export type OpenApiDocument = {
@@ -24,6 +32,8 @@ export type OpenApiDocument = {
 
 export const API_TITLE = "Items API";
 const API_KEY_SCHEME = "api_key";
+/** The security scheme of the user pool's ID tokens; infra/apigateway-openapi.ts adds the authorizer. */
+export const USER_POOL_SCHEME = "user_pool";
 export const API_VERSION = "1.0.0";
 
 /** Errors that tell the client when to retry (`Retry-After`). */
@@ -58,14 +68,14 @@ const PARAMETERS: Record<ParameterName, JsonSchema> = {
     name: "If-Match",
     in: "header",
     required: false,
-    description: `Write only if the item's ETag is one of these entity tags, e.g. "3" (strong comparison; at most ${MAX_IF_MATCH_TAGS}, or 400); otherwise 412. * asks only that the item exists.`,
+    description: `Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most ${MAX_IF_MATCH_TAGS}, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2).`,
     schema: { type: "string" },
   },
   "If-None-Match": {
     name: "If-None-Match",
     in: "header",
     required: false,
-    description: "304 Not Modified when the item's ETag is one of these entity tags (weak comparison), or *",
+    description: `Only if the target's ETag is none of these entity tags (weak comparison; at most ${MAX_IF_MATCH_TAGS}, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412.`,
     schema: { type: "string" },
   },
   "Idempotency-Key": {
@@ -73,7 +83,7 @@ const PARAMETERS: Record<ParameterName, JsonSchema> = {
     in: "header",
     required: false,
     description:
-      "1 to 128 printable characters; a retry with the same key and body within 24 h returns the first response",
+      "1 to 128 printable ASCII characters without commas, on one header line (repeated lines or a list: 400); a retry with the same key and body within 24 h returns the first response, another body 422",
     schema: { type: "string", minLength: 1, maxLength: 128 },
   },
 };
@@ -104,7 +114,12 @@ function parameterKey(name: ParameterName): string {
 }
 
 function errorResponses(route: Route, options: OpenApiOptions): Record<string, unknown> {
-  const codes = [...route.errors, ...COMMON_ERRORS, ...(options.apiKeyRequired ? (["forbidden"] as const) : [])];
+  const codes = [
+    ...route.errors,
+    ...COMMON_ERRORS,
+    ...(options.apiKeyRequired ? (["forbidden"] as const) : []),
+    ...(options.signIn ? (["unauthorized"] as const) : []),
+  ];
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) {
     const status = ERROR_STATUS[code];
@@ -146,15 +161,31 @@ function operationOf(route: Route, options: OpenApiOptions): Record<string, unkn
         ? {}
         : { content: { "application/json": { schema: { $ref: `#/components/schemas/${route.success.body}` } } } }),
     },
-    ...(route.parameters.includes("If-None-Match")
-      ? { "304": { description: "Not modified", headers: { ETag: { $ref: "#/components/headers/ETag" } } } }
+    ...(route.parameters.includes("If-None-Match") && route.method === "GET"
+      ? {
+          "304": {
+            description: "Not modified (If-None-Match)",
+            headers:
+              route.success.headers?.includes("ETag") === true ? { ETag: { $ref: "#/components/headers/ETag" } } : {},
+          },
+        }
       : {}),
     ...errorResponses(route, options),
   };
   return {
     operationId: route.operationId,
-    // Per operation: API Gateway ignores root-level security (infra/apigateway-import.ts).
-    ...(options.apiKeyRequired ? { security: [{ [API_KEY_SCHEME]: [] }] } : {}),
+    // Per operation: API Gateway ignores root-level security (infra/apigateway-import.ts). One
+    // requirement naming both schemes: the key and the token are both needed.
+    ...(options.apiKeyRequired || options.signIn
+      ? {
+          security: [
+            {
+              ...(options.apiKeyRequired ? { [API_KEY_SCHEME]: [] } : {}),
+              ...(options.signIn ? { [USER_POOL_SCHEME]: [] } : {}),
+            },
+          ],
+        }
+      : {}),
     summary: route.summary,
     description: route.description,
     tags: ["items"],
@@ -177,6 +208,23 @@ function operationOf(route: Route, options: OpenApiOptions): Record<string, unkn
   };
 }
 
+/** HEAD of a GET operation: its parameters, statuses and headers, no content (RFC 9110 §9.3.2). */
+function headOperationOf(get: Record<string, unknown>, operationId: string): Record<string, unknown> {
+  const responses = Object.fromEntries(
+    Object.entries(get.responses as Record<string, Record<string, unknown>>).map(([status, response]) => {
+      const { content: _content, ...headers } = response;
+      return [status, headers];
+    }),
+  );
+  return {
+    ...get,
+    operationId,
+    summary: `${String(get.summary)} (headers only)`,
+    description: `HEAD: the status and headers GET answers, without a body. ${String(get.description)}`,
+    responses,
+  };
+}
+
 export function buildOpenApiDocument(
   options: OpenApiOptions,
   routes: readonly Route[] = defaultRoutes,
@@ -184,7 +232,13 @@ export function buildOpenApiDocument(
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [path, pathRoutes] of routesByPath(routes)) {
     paths[path] = Object.fromEntries(
-      pathRoutes.map((route) => [route.method.toLowerCase(), operationOf(route, options)]),
+      pathRoutes.flatMap((route) => {
+        const operation = operationOf(route, options);
+        return methodsOf(route).map((method) => [
+          method.toLowerCase(),
+          method === route.method ? operation : headOperationOf(operation, operationIdOf(route, method)),
+        ]);
+      }),
     );
   }
   const requestSchemas = Object.fromEntries(
@@ -214,8 +268,25 @@ export function buildOpenApiDocument(
       },
       parameters: Object.fromEntries(usedParameters.map((name) => [parameterKey(name), PARAMETERS[name]])),
       headers: HEADERS,
-      ...(options.apiKeyRequired
-        ? { securitySchemes: { [API_KEY_SCHEME]: { type: "apiKey", name: API_KEY_HEADER, in: "header" } } }
+      ...(options.apiKeyRequired || options.signIn
+        ? {
+            securitySchemes: {
+              ...(options.apiKeyRequired
+                ? { [API_KEY_SCHEME]: { type: "apiKey", name: API_KEY_HEADER, in: "header" } }
+                : {}),
+              ...(options.signIn
+                ? {
+                    [USER_POOL_SCHEME]: {
+                      type: "apiKey",
+                      name: "Authorization",
+                      in: "header",
+                      description:
+                        "The ID token of a user signed in to the stack's Cognito user pool, as it is (no Bearer prefix). Every item belongs to the user who created it.",
+                    },
+                  }
+                : {}),
+            },
+          }
         : {}),
     },
   };

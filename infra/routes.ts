@@ -18,10 +18,16 @@ import {
 import { JsonSchema, itemPatchSchema, newItemSchema } from "./schemas";
 import { IDEMPOTENCY_TABLE, ITEMS_TABLE, TableDefinition } from "./table-definitions";
 
-export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
 
+/**
+ * The DynamoDB actions a route may name. No Scan: it reads every partition, and a LeadingKeys
+ * condition does not limit it (Amazon DynamoDB Developer Guide, "Using IAM policy conditions for
+ * fine-grained access control": "The list of actions does not include permissions for Scan
+ * because Scan returns all items regardless of the leading keys").
+ */
 export type DynamoDbAction =
-  "dynamodb:GetItem" | "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:DeleteItem" | "dynamodb:Scan";
+  "dynamodb:GetItem" | "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:DeleteItem" | "dynamodb:Query";
 
 export type ParameterName = "id" | "limit" | "cursor" | "If-Match" | "If-None-Match" | "Idempotency-Key";
 
@@ -61,7 +67,7 @@ export const routes: readonly Route[] = [
       "Stores a new item with a server-assigned id. With an Idempotency-Key, a retry of the same body within 24 hours returns the first response instead of storing a second item.",
     handlerFactory: createItemFactory,
     requestSchema: { name: "NewItem", schema: newItemSchema, contentTypes: JSON_BODY },
-    parameters: ["Idempotency-Key"],
+    parameters: ["If-Match", "If-None-Match", "Idempotency-Key"],
     success: { status: 201, description: "Created", body: "Item", headers: ["Location", "ETag"] },
     errors: [
       "malformed_json",
@@ -69,6 +75,7 @@ export const routes: readonly Route[] = [
       "read_only_field",
       "payload_too_large",
       "unsupported_media_type",
+      "precondition_failed",
       "request_in_progress",
       "idempotency_key_reused",
     ],
@@ -85,12 +92,13 @@ export const routes: readonly Route[] = [
     method: "GET",
     path: "/items",
     summary: "List items",
-    description: "One page of items. Pass nextCursor back as cursor for the next page; it is absent on the last page.",
+    description:
+      "One page of the caller's items, newest first. Pass nextCursor back as cursor for the next page; it is absent on the last page.",
     handlerFactory: listItemsFactory,
-    parameters: ["limit", "cursor"],
+    parameters: ["limit", "cursor", "If-Match", "If-None-Match"],
     success: { status: 200, description: "A page of items", body: "ItemList" },
-    errors: ["validation_failed", "invalid_cursor"],
-    dynamodb: [{ table: ITEMS_TABLE, actions: ["dynamodb:Scan"] }],
+    errors: ["validation_failed", "invalid_cursor", "precondition_failed"],
+    dynamodb: [{ table: ITEMS_TABLE, actions: ["dynamodb:Query"] }],
   },
   {
     operationId: "getItem",
@@ -99,9 +107,9 @@ export const routes: readonly Route[] = [
     summary: "Get an item",
     description: "The item and its ETag. With If-None-Match naming the current ETag, 304 without a body.",
     handlerFactory: getItemFactory,
-    parameters: ["id", "If-None-Match"],
+    parameters: ["id", "If-Match", "If-None-Match"],
     success: { status: 200, description: "The item", body: "Item", headers: ["ETag"] },
-    errors: ["not_found", "validation_failed"],
+    errors: ["not_found", "validation_failed", "precondition_failed"],
     dynamodb: [{ table: ITEMS_TABLE, actions: ["dynamodb:GetItem"] }],
   },
   {
@@ -113,7 +121,7 @@ export const routes: readonly Route[] = [
       "Replaces every client field of an existing item (never creates one). With If-Match, only if the ETag still matches.",
     handlerFactory: replaceItemFactory,
     requestSchema: { name: "NewItem", schema: newItemSchema, contentTypes: JSON_BODY },
-    parameters: ["id", "If-Match"],
+    parameters: ["id", "If-Match", "If-None-Match"],
     success: { status: 200, description: "The replaced item", body: "Item", headers: ["ETag"] },
     errors: [
       "malformed_json",
@@ -135,7 +143,7 @@ export const routes: readonly Route[] = [
       "Applies a JSON Merge Patch (RFC 7396): null removes an attribute, objects merge. With If-Match, only if the ETag still matches.",
     handlerFactory: patchItemFactory,
     requestSchema: { name: "ItemPatch", schema: itemPatchSchema, contentTypes: MERGE_PATCH_BODY },
-    parameters: ["id", "If-Match"],
+    parameters: ["id", "If-Match", "If-None-Match"],
     success: { status: 200, description: "The patched item", body: "Item", headers: ["ETag"] },
     errors: [
       "malformed_json",
@@ -155,12 +163,32 @@ export const routes: readonly Route[] = [
     summary: "Delete an item",
     description: "Deletes an existing item. With If-Match, only if the ETag still matches.",
     handlerFactory: deleteItemFactory,
-    parameters: ["id", "If-Match"],
+    parameters: ["id", "If-Match", "If-None-Match"],
     success: { status: 204, description: "Deleted" },
     errors: ["not_found", "precondition_failed", "validation_failed"],
     dynamodb: [{ table: ITEMS_TABLE, actions: ["dynamodb:DeleteItem", "dynamodb:GetItem"] }],
   },
 ];
+
+/**
+ * The methods a route answers: HEAD wherever GET is (RFC 9110 §9.1: "All general-purpose servers
+ * MUST support the methods GET and HEAD"), by the GET route's function, which sends no body.
+ */
+export function methodsOf(route: Route): HttpMethod[] {
+  return route.method === "GET" ? ["GET", "HEAD"] : [route.method];
+}
+
+/** The operationId of a route's operation for one of its methods. */
+export function operationIdOf(route: Route, method: HttpMethod): string {
+  return method === route.method
+    ? route.operationId
+    : `${route.operationId}${method[0]}${method.slice(1).toLowerCase()}`;
+}
+
+/** Every method a path answers, OPTIONS (the CORS preflight) last: its 405's `Allow`. */
+export function allowedMethods(pathRoutes: readonly Route[]): string[] {
+  return [...pathRoutes.flatMap(methodsOf), "OPTIONS"];
+}
 
 /** Paths in the order they first appear, each with its routes. */
 export function routesByPath(table: readonly Route[] = routes): Map<string, Route[]> {

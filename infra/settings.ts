@@ -7,7 +7,7 @@
  * are code, each in a named function below. infra/config.ts feeds this `pulumi.Config`; the
  * local runtime feeds it a stack's YAML. Importing this module loads no Pulumi package.
  */
-import { LOG_LEVELS, LogLevel } from "../handlers/env";
+import { LOG_LEVELS, LogLevel, SIGN_IN_MODES, SignIn } from "../handlers/env";
 import { INTEGRATION_TIMEOUT_RANGE_MS } from "./apigateway-import";
 import { routes } from "./routes";
 
@@ -192,6 +192,24 @@ export const CONFIG = {
     },
     description: 'Origins allowed by CORS, e.g. ["https://app.example.com"]; ["*"] allows any (not with API keys).',
   },
+  signIn: {
+    type: "string",
+    default: "none",
+    enum: SIGN_IN_MODES,
+    description:
+      "Who may call: none (anyone the gateway lets through, one shared partition of items) or cognito (users signed in to a Cognito user pool; each user's items are their own, down to IAM). API keys may be required beside either.",
+  },
+  cognitoUserPoolId: {
+    type: "string",
+    default: "",
+    pattern: {
+      label: "a Cognito user pool id such as us-east-1_AbC123xyz",
+      matches: (value) => /^[\w-]+_[0-9a-zA-Z]+$/.test(value),
+    },
+    empty: "the stack creates its own user pool",
+    description:
+      "With signIn cognito: an existing user pool whose users may call (the stack adds an app client to it).",
+  },
   apiKeyRequired: {
     type: "boolean",
     default: false,
@@ -303,6 +321,8 @@ export interface Settings {
   /** Exact origins CORS allows; `*` allows any (refused when API keys are on). Empty: no CORS. */
   corsAllowedOrigins: string[];
   apiKeys: { required: boolean; quotaPerDay: number; rateLimit: number; burstLimit: number };
+  /** Who may call; with Cognito, the pool to take (undefined: the stack creates one). */
+  signIn: { mode: SignIn; userPoolId: string | undefined };
   tracing: boolean;
   pointInTimeRecovery: boolean;
   deletionProtection: boolean;
@@ -415,6 +435,16 @@ function checkNoAnyOriginWithApiKeys(settings: Settings): void {
   }
 }
 
+/** Rule: a user pool means nothing without sign-in; say so rather than ignore it. */
+function checkUserPoolNeedsSignIn(signIn: Settings["signIn"]): void {
+  if (signIn.userPoolId !== undefined && signIn.mode !== "cognito") {
+    fail(
+      "cognitoUserPoolId",
+      `is set but signIn is ${signIn.mode}; set signIn to cognito, or leave cognitoUserPoolId empty`,
+    );
+  }
+}
+
 /**
  * Rule: a reservation per function must leave LAMBDA_MIN_UNRESERVED_CONCURRENCY of the
  * account's limit unreserved, or AWS refuses it in the middle of `pulumi up`. The program cannot
@@ -492,6 +522,7 @@ export function parseSettings(read: ReadRaw, functionCount: number = routes.leng
       rateLimit: integer(read, "usagePlanRateLimit"),
       burstLimit: integer(read, "usagePlanBurstLimit"),
     },
+    signIn: { mode: oneOf(read, "signIn"), userPoolId: optionalString(read, "cognitoUserPoolId") },
     tracing: boolean(read, "tracingEnabled"),
     pointInTimeRecovery: boolean(read, "pointInTimeRecovery"),
     deletionProtection: boolean(read, "deletionProtection"),
@@ -499,6 +530,7 @@ export function parseSettings(read: ReadRaw, functionCount: number = routes.leng
     manageApiGatewayAccount: boolean(read, "manageApiGatewayAccount"),
   };
   checkNoAnyOriginWithApiKeys(settings);
+  checkUserPoolNeedsSignIn(settings.signIn);
   checkReservationsLeaveUnreserved(settings.lambda, functionCount);
   checkUsagePlanFitsStage(settings.throttle, settings.apiKeys);
   return settings;

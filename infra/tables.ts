@@ -49,7 +49,11 @@ function createTable(
       // On demand: no capacity to plan, and an idle stack costs nothing but storage.
       billingMode: "PAY_PER_REQUEST",
       hashKey: definition.hashKey,
-      attributes: [{ name: definition.hashKey, type: "S" }],
+      rangeKey: definition.rangeKey,
+      attributes: [
+        { name: definition.hashKey, type: "S" },
+        { name: definition.rangeKey, type: "S" },
+      ],
       ttl:
         definition.ttlAttribute === undefined ? undefined : { attributeName: definition.ttlAttribute, enabled: true },
       // Encrypted with the AWS managed key (aws/dynamodb), so CloudTrail records its use.

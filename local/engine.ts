@@ -53,8 +53,14 @@ export async function ensureTables(
         new CreateTableCommand({
           TableName: name,
           BillingMode: "PAY_PER_REQUEST",
-          AttributeDefinitions: [{ AttributeName: definition.hashKey, AttributeType: "S" }],
-          KeySchema: [{ AttributeName: definition.hashKey, KeyType: "HASH" }],
+          AttributeDefinitions: [
+            { AttributeName: definition.hashKey, AttributeType: "S" },
+            { AttributeName: definition.rangeKey, AttributeType: "S" },
+          ],
+          KeySchema: [
+            { AttributeName: definition.hashKey, KeyType: "HASH" },
+            { AttributeName: definition.rangeKey, KeyType: "RANGE" },
+          ],
         }),
       );
     } catch (error) {
@@ -64,6 +70,12 @@ export async function ensureTables(
     }
     for (let waited = 0; ; waited += 50) {
       const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+      const keys = (Table?.KeySchema ?? []).map((key) => `${key.AttributeName}:${key.KeyType}`).join(",");
+      if (keys !== `${definition.hashKey}:HASH,${definition.rangeKey}:RANGE`) {
+        throw new Error(
+          `table ${name} has the key schema ${keys}, not ${definition.hashKey} and ${definition.rangeKey}: it was made by an earlier version. Start on another data folder (DATA_DIR) or delete this one`,
+        );
+      }
       if (Table?.TableStatus === "ACTIVE") {
         break;
       }

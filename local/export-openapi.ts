@@ -7,12 +7,12 @@
 import { writeFileSync } from "fs";
 import { resolve } from "path";
 import { Settings } from "../infra/config";
-import { buildOpenApiDocument } from "../infra/openapi";
+import { buildOpenApiDocument, documentOptionsOf } from "../infra/openapi";
 import { PROJECT_ROOT, readStackSettings } from "./stack-settings";
 
 /** The serialization `/openapi.json` serves: two-space indentation, no trailing newline. */
 export function openApiJson(settings: Settings): string {
-  return JSON.stringify(buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required }), null, 2);
+  return JSON.stringify(buildOpenApiDocument(documentOptionsOf(settings)), null, 2);
 }
 
 /** The value of `--name VALUE` or `--name=VALUE`; undefined when the option is absent. */

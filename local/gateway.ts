@@ -11,6 +11,7 @@ import { randomBytes, randomUUID } from "crypto";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import Ajv, { ValidateFunction } from "ajv-draft-04";
 import { Compile, parse as parseVtl } from "velocityjs";
+import { JSONWebKeySet, createLocalJWKSet, jwtVerify } from "jose";
 import { lambdaContext, proxyEvent, proxyIdentity } from "../handlers/events";
 import type { ProxyHandler } from "../handlers/http";
 import {
@@ -24,16 +25,21 @@ import {
   ImportedMethod,
   IntegrationResponse,
   INTEGRATION_TIMEOUT_STATUS,
+  INVOKE_REJECTED_STATUS,
   LAMBDA_SYNC_PAYLOAD_BYTES,
   MAX_PAYLOAD_BYTES,
   METHOD_OVERRIDE_HEADER,
   MockIntegration,
   PAYLOAD_TOO_LARGE_TEXT,
   ProxyIntegration,
+  USER_POOL_TOKEN_USE,
+  UserPoolAuthorizer,
   ValueSource,
+  claimsOf,
   describeFindings,
   importRestApi,
   renderGatewayTemplate,
+  userPoolIssuer,
 } from "../infra/apigateway-import";
 
 export interface GatewayRequest {
@@ -65,7 +71,7 @@ export interface GatewayOptions {
   functions: Record<string, ProxyHandler>;
   /** API keys the usage plan accepts. */
   apiKeys: readonly string[];
-  /** Each function's own timeout; past it the invocation fails (502). */
+  /** Each function's own timeout; past it the invocation fails (INTEGRATION_FAILURE). */
   functionTimeoutMs: number;
   memoryMb: number;
   stage: string;
@@ -73,37 +79,39 @@ export interface GatewayOptions {
   domainName: () => string;
   /** Serve a document that API Gateway would import only with warnings (its `failOnWarnings: false`). */
   acceptImportFindings?: boolean;
+  /** The public keys of each user pool an authorizer names, by pool ARN (as the pool publishes them). */
+  userPools?: Record<string, JSONWebKeySet>;
 }
 
 /** API Gateway's extended request ids are 16 base64 characters (e.g. `Abcd1EfGhIjKlM=`). */
 const newExtendedRequestId = (): string => randomBytes(11).toString("base64");
 
 interface RequestHeaders {
-  /** Client casing (first seen), last value: the event's `headers`. */
-  single: Record<string, string>;
-  multi: Record<string, string[]>;
-  /** Lower-cased name -> the casing used in `single`/`multi`. */
+  /**
+   * Client casing (first seen) -> the last value: the event's `headers`. A Map, so that a name
+   * such as `__proto__` or `toString` is data, never an inherited property.
+   */
+  single: Map<string, string>;
+  /** Lower-cased name -> the casing used in `single`. */
   names: Map<string, string>;
 }
 
 /** Linear in the number of header lines. */
 function requestHeaders(rawHeaders: readonly string[]): RequestHeaders {
-  const headers: RequestHeaders = { single: {}, multi: {}, names: new Map() };
+  const headers: RequestHeaders = { single: new Map(), names: new Map() };
   for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
     const name = rawHeaders[index] ?? "";
-    const value = rawHeaders[index + 1] ?? "";
     const lower = name.toLowerCase();
     const key = headers.names.get(lower) ?? name;
     headers.names.set(lower, key);
-    headers.single[key] = value;
-    (headers.multi[key] ??= []).push(value);
+    headers.single.set(key, rawHeaders[index + 1] ?? "");
   }
   return headers;
 }
 
 function headerValue(headers: RequestHeaders, name: string): string | undefined {
   const key = headers.names.get(name.toLowerCase());
-  return key === undefined ? undefined : headers.single[key];
+  return key === undefined ? undefined : headers.single.get(key);
 }
 
 const mediaTypeOf = (contentType: string | undefined): string =>
@@ -154,7 +162,8 @@ function router(api: ImportedApi): (method: string, path: string) => Routing {
       if (!matches) {
         continue;
       }
-      const found = resource.methods[method] ?? resource.methods.ANY;
+      const found =
+        (Object.hasOwn(resource.methods, method) ? resource.methods[method] : undefined) ?? resource.methods.ANY;
       if (found === undefined) {
         return { kind: "none" };
       }
@@ -193,6 +202,9 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
   }
   const route = router(api);
   const validate = modelValidators(api);
+  const keySets = new Map(
+    Object.entries(options.userPools ?? {}).map(([arn, jwks]) => [arn, createLocalJWKSet(jwks)] as const),
+  );
 
   return async (request) => {
     const ids = { requestId: randomUUID(), extendedRequestId: newExtendedRequestId() };
@@ -232,6 +244,15 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
     const operationId = method.operationId;
     const withOperation = (response: GatewayResponse): GatewayResponse => ({ ...response, operationId });
 
+    // The authorizer before the API key: AWS does not document the order; a request that fails
+    // both is answered 401, which tells the client what to fix first.
+    let claims: Record<string, string> | undefined;
+    if (method.authorizer !== undefined) {
+      claims = await verifiedClaims(method.authorizer, headerValue(headers, method.authorizer.header), keySets);
+      if (claims === undefined) {
+        return withOperation(gatewayResponse(api, "UNAUTHORIZED", context));
+      }
+    }
     if (method.apiKeyRequired && api.apiKeySource === "HEADER") {
       const key = headerValue(headers, API_KEY_HEADER);
       if (key === undefined || !options.apiKeys.includes(key)) {
@@ -257,7 +278,7 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
     } catch {
       return gatewayResponse(api, "MISSING_AUTHENTICATION_TOKEN", context);
     }
-    const event = eventOf(request, method, options, context, query, decodedParameters);
+    const event = eventOf(request, method, options, context, query, decodedParameters, claims);
     return withOperation(await runProxy(api, method.integration, event, options, context));
   };
 }
@@ -422,10 +443,13 @@ function renderVtl(
   request: { body: Buffer; query: URLSearchParams; pathParameters: Record<string, string> | null },
   state: VtlState,
 ): string {
-  const asMap = (values: Record<string, string>) => ({ ...values, get: (name: string) => values[name] });
+  const asMap = (values: Map<string, string>) => ({
+    ...Object.fromEntries(values),
+    get: (name: string) => values.get(name),
+  });
   const header = asMap(context.headers.single);
-  const querystring = asMap(Object.fromEntries(request.query));
-  const path = asMap(request.pathParameters ?? {});
+  const querystring = asMap(new Map(request.query));
+  const path = asMap(new Map(Object.entries(request.pathParameters ?? {})));
   const input = {
     body: request.body.toString("utf8"),
     params: (name?: string) =>
@@ -505,6 +529,42 @@ function runMock(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Cognito user pool authorizers
+
+type KeySet = ReturnType<typeof createLocalJWKSet>;
+
+/**
+ * The claims of a token the authorizer accepts, as API Gateway hands them on; undefined when it
+ * refuses the token: a signature by none of the pools' keys, expired or not yet valid, another
+ * issuer than the pool's, or not an ID token (see infra/apigateway-import.ts for the rules).
+ */
+async function verifiedClaims(
+  authorizer: UserPoolAuthorizer,
+  token: string | undefined,
+  keySets: ReadonlyMap<string, KeySet>,
+): Promise<Record<string, string> | undefined> {
+  if (token === undefined || token === "") {
+    return undefined;
+  }
+  for (const arn of authorizer.providerArns) {
+    const keys = keySets.get(arn);
+    const issuer = userPoolIssuer(arn);
+    if (keys === undefined || issuer === undefined) {
+      continue;
+    }
+    try {
+      const { payload } = await jwtVerify(token, keys, { issuer, algorithms: ["RS256"], clockTolerance: 0 });
+      if (payload.token_use === USER_POOL_TOKEN_USE) {
+        return claimsOf(payload);
+      }
+    } catch {
+      // Not this pool's: try the next.
+    }
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Lambda proxy integrations
 
 function eventOf(
@@ -514,6 +574,7 @@ function eventOf(
   context: GatewayContext,
   query: URLSearchParams,
   pathParameters: Record<string, string> | null,
+  claims: Record<string, string> | undefined,
 ): APIGatewayProxyEvent {
   // The gateway's own forwarding headers; a client's copies, in any casing, never win.
   const forwarding = new Set(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-port"]);
@@ -548,6 +609,8 @@ function eventOf(
       ),
       requestId: context.requestId,
       stage: options.stage,
+      // [proxy] what a COGNITO_USER_POOLS authorizer hands the integration.
+      ...(claims === undefined ? {} : { authorizer: { claims } }),
     },
   });
 }
@@ -566,13 +629,18 @@ async function runProxy(
   const handler = options.functions[functionName];
   // Lambda refuses a synchronous invocation whose event exceeds its payload quota.
   if (handler === undefined || Buffer.byteLength(JSON.stringify(event)) > LAMBDA_SYNC_PAYLOAD_BYTES) {
-    return gatewayResponse(api, "INTEGRATION_FAILURE", context, FUNCTION_ERROR_STATUS);
+    return gatewayResponse(api, "INTEGRATION_FAILURE", context, INVOKE_REJECTED_STATUS);
   }
   const outcome = await invoke(handler, event, functionName, integration, options);
   if (outcome.kind === "integration-timeout") {
     return gatewayResponse(api, "INTEGRATION_TIMEOUT", context, INTEGRATION_TIMEOUT_STATUS);
   }
-  if (outcome.kind !== "ok" || !isProxyResult(outcome.value)) {
+  // A result over the payload quota fails the invocation after the function ran, like a throw.
+  if (
+    outcome.kind !== "ok" ||
+    !isProxyResult(outcome.value) ||
+    Buffer.byteLength(JSON.stringify(outcome.value)) > LAMBDA_SYNC_PAYLOAD_BYTES
+  ) {
     return gatewayResponse(api, "INTEGRATION_FAILURE", context, FUNCTION_ERROR_STATUS);
   }
   const result = outcome.value;

@@ -67,6 +67,12 @@ async function main(): Promise<void> {
   if (api.apiKey !== undefined) {
     process.stdout.write(`apiKey: ${api.apiKey}\n`);
   }
+  if (api.issuer !== undefined) {
+    process.stdout.write(
+      `sign-in: send an ID token of the local user pool in Authorization: npm run -s token -- --user NAME${stack === "dev" ? "" : ` --stack ${stack}`}\n` +
+        "sign-in: DynamoDB calls use this process's credentials: per-user STS sessions need AWS (the tests prove their policy)\n",
+    );
+  }
   process.stdout.write(`stack: ${stack}\n`);
   process.stdout.write(`apiUrl: ${api.url}\n`);
 

@@ -16,12 +16,13 @@ import type { ProxyHandler } from "../handlers/http";
 import { MAX_PAYLOAD_BYTES } from "../infra/apigateway-import";
 import { lambdaInvokeArn, restApiBody } from "../infra/apigateway-openapi";
 import { Settings } from "../infra/config";
-import { OpenApiDocument, buildOpenApiDocument } from "../infra/openapi";
+import { OpenApiDocument, buildOpenApiDocument, documentOptionsOf } from "../infra/openapi";
 import { Route, routes as defaultRoutes } from "../infra/routes";
 import { createLocalPages } from "./docs";
 import { withEnvironmentSync } from "./environment";
 import { Engine, ensureApiTables, startEmbeddedEngine } from "./engine";
 import { createGateway } from "./gateway";
+import { LocalIssuer, localIssuer } from "./issuer";
 import { PROJECT_NAME } from "./stack-settings";
 
 export interface LocalApiOptions {
@@ -61,6 +62,8 @@ export interface LocalApi {
   tableNames: { items: string; idempotency: string };
   /** Environment the handlers were built with. */
   environment: Record<string, string>;
+  /** With sign-in: the local token issuer standing in for the stack's user pool. */
+  issuer: LocalIssuer | undefined;
   /** Stops accepting, waits for requests in flight, then closes the engine. */
   close(): Promise<void>;
 }
@@ -135,10 +138,53 @@ function envelope(code: ErrorCode, message: string, requestId: string): string {
   return JSON.stringify({ error: { code, message, requestId } });
 }
 
-/** The status line of an error the runtime writes to the socket itself, e.g. `HTTP/1.1 400 Bad Request`. */
-function statusLine(code: ErrorCode): string {
-  const status = ERROR_STATUS[code];
-  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}`;
+/** A response written to a socket Node no longer manages (a parse error, CONNECT), then closed. */
+function writeRaw(
+  socket: Socket,
+  status: number,
+  headers: Record<string, string | string[]>,
+  body: Buffer | string,
+): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const lines = Object.entries({ ...headers, "Content-Length": String(Buffer.byteLength(body)), Connection: "close" })
+    .flatMap(([name, value]) => (Array.isArray(value) ? value : [value]).map((line) => `${name}: ${line}\r\n`))
+    .join("");
+  socket.end(
+    Buffer.concat([Buffer.from(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n${lines}\r\n`), Buffer.from(body)]),
+  );
+}
+
+/**
+ * An absolute-form target (`http://host/items?limit=2`) as origin-form (`/items?limit=2`): a server
+ * MUST accept the absolute form (RFC 9112 §3.2.2). Any other target is kept as it came.
+ */
+function originFormOf(target: string): string {
+  const match = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(target);
+  if (match === null) {
+    return target;
+  }
+  const rest = target.slice(match[0].length);
+  return rest.startsWith("/") ? rest : `/${rest}`;
+}
+
+/**
+ * "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1 request message that
+ * lacks a Host header field" (RFC 9112 §3.2), answered here in the envelope.
+ */
+function hostRefusal(request: IncomingMessage) {
+  if (request.httpVersion !== "1.1" || request.headers.host !== undefined) {
+    return undefined;
+  }
+  const requestId = randomUUID();
+  return {
+    statusCode: ERROR_STATUS.validation_failed,
+    headers: { "Content-Type": "application/json", ...localHeaders(requestId) } as Record<string, string>,
+    body: envelope("validation_failed", "an HTTP/1.1 request must carry a Host header", requestId),
+    operationId: undefined,
+  };
 }
 
 /** What Node's parser refused, as the client reads it (the details stay in the log). */
@@ -175,6 +221,8 @@ async function serve(
   const routes = options.routes ?? defaultRoutes;
   const settings = options.settings;
   await ensureApiTables(endpoint, tableNames);
+  const issuer =
+    settings.signIn.mode === "cognito" ? await localIssuer(options.stack ?? "local", options.dataDir) : undefined;
   // LAMBDA_TIMEOUT_MS (options.timeoutMs) stands for the function's timeout everywhere the stack's
   // would apply: the gateway's deadline and the DynamoDB timeout per attempt derived from it.
   const functionTimeoutMs = options.timeoutMs ?? settings.lambda.timeoutSeconds * 1000;
@@ -191,6 +239,7 @@ async function serve(
         logLevel: parseLogLevel(process.env.HANDLER_LOG_LEVEL ?? "warn", "HANDLER_LOG_LEVEL"),
       },
       dynamoDb: { endpoint },
+      signIn: issuer === undefined ? undefined : { cognitoClientIds: issuer.clientId },
     }),
     ...options.environment,
   };
@@ -206,7 +255,7 @@ async function serve(
       lambdaInvokeArn(LOCAL_REGION, `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}`),
     ]),
   );
-  const built = restApiBody(settings, routes, invokeArns);
+  const built = restApiBody(settings, routes, invokeArns, issuer?.userPoolArn);
   const body = options.transformBody?.(built) ?? built;
   const handlers = options.handlers ?? buildHandlers(routes, environment);
   let domainName = "";
@@ -224,21 +273,20 @@ async function serve(
     stage: stack,
     domainName: () => domainName,
     acceptImportFindings: options.acceptImportFindings,
+    userPools: issuer === undefined ? {} : { [issuer.userPoolArn]: issuer.jwks },
   });
-  const pages = createLocalPages(
-    JSON.stringify(buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required }, routes), null, 2),
-  );
+  const pages = createLocalPages(JSON.stringify(buildOpenApiDocument(documentOptionsOf(settings), routes), null, 2));
   const accessLog = options.accessLog ?? ((line: string) => process.stdout.write(line + "\n"));
   const log = (entry: Record<string, unknown>) =>
     accessLog(JSON.stringify({ time: new Date().toISOString(), ...entry }));
 
   let inFlight = 0;
   let drained: (() => void) | undefined;
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+  const handleRequest = (request: IncomingMessage, response: ServerResponse) => {
     inFlight += 1;
     const started = Date.now();
     const method = request.method ?? "GET";
-    const url = request.url ?? "/";
+    const url = originFormOf(request.url ?? "/");
     const path = url.split("?")[0] ?? "/";
     void (async () => {
       try {
@@ -249,15 +297,18 @@ async function serve(
           return;
         }
         const page = pages(method, path);
-        const result = page
-          ? { ...page, headers: { ...page.headers, ...localHeaders(randomUUID()) }, operationId: undefined }
-          : await gateway({
-              method,
-              url,
-              rawHeaders: request.rawHeaders,
-              body,
-              sourceIp: request.socket.remoteAddress ?? "",
-            });
+        const refusal = hostRefusal(request);
+        const result =
+          refusal ??
+          (page
+            ? { ...page, headers: { ...page.headers, ...localHeaders(randomUUID()) }, operationId: undefined }
+            : await gateway({
+                method,
+                url,
+                rawHeaders: request.rawHeaders,
+                body,
+                sourceIp: request.socket.remoteAddress ?? "",
+              }));
         response.writeHead(result.statusCode, result.headers);
         response.end(result.body);
         log({
@@ -287,6 +338,31 @@ async function serve(
         }
       }
     })();
+  };
+  // Node's own answers would be bare status lines: a missing Host (400) is answered above, in
+  // the envelope; an Expect other than 100-continue is ignored, as RFC 9110 §10.1.1 allows ("MAY
+  // respond with a 417"), and the request answered as any other.
+  const server = createServer({ requireHostHeader: false }, handleRequest);
+  server.on("checkExpectation", handleRequest);
+  // CONNECT: Node hands over the socket. Answered by the gateway like any method it does not
+  // route (an authority-form target such as `example.com:443` names no resource: 404), then closed.
+  server.on("connect", (request: IncomingMessage, socket: Socket) => {
+    void (async () => {
+      const result = await gateway({
+        method: request.method ?? "CONNECT",
+        url: request.url ?? "",
+        rawHeaders: request.rawHeaders,
+        body: Buffer.alloc(0),
+        sourceIp: request.socket.remoteAddress ?? "",
+      });
+      writeRaw(socket, result.statusCode, result.headers, result.body);
+      log({
+        requestId: result.extendedRequestId,
+        method: request.method,
+        path: request.url,
+        status: result.statusCode,
+      });
+    })().catch(() => socket.destroy());
   });
   // Requests Node's parser refuses (a bad method token, headers over 16 KB, a malformed line)
   // get the envelope too, instead of Node's bare status line.
@@ -298,14 +374,11 @@ async function serve(
     }
     const requestId = randomUUID();
     const code = "validation_failed";
-    const body = envelope(code, clientErrorMessage(error), requestId);
-    const headers = { "Content-Type": "application/json", ...localHeaders(requestId), Connection: "close" };
-    socket.end(
-      `${statusLine(code)}\r\n` +
-        Object.entries({ ...headers, "Content-Length": String(Buffer.byteLength(body)) })
-          .map(([name, value]) => `${name}: ${value}\r\n`)
-          .join("") +
-        `\r\n${body}`,
+    writeRaw(
+      socket,
+      ERROR_STATUS[code],
+      { "Content-Type": "application/json", ...localHeaders(requestId) },
+      envelope(code, clientErrorMessage(error), requestId),
     );
     log({
       level: "info",
@@ -329,6 +402,7 @@ async function serve(
     dynamoDbEndpoint: endpoint,
     tableNames,
     environment,
+    issuer,
     close: () => {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -11,8 +11,8 @@ import { join } from "path";
 import { expect } from "chai";
 import { BrowserContext, Locator, Page, chromium } from "playwright-core";
 import { ERROR_STATUS } from "../../handlers/errors";
-import { OpenApiDocument, buildOpenApiDocument } from "../../infra/openapi";
-import { Route, routes } from "../../infra/routes";
+import { OpenApiDocument, buildOpenApiDocument, documentOptionsOf } from "../../infra/openapi";
+import { Route, methodsOf, routes } from "../../infra/routes";
 import { LocalApi, startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
 import { client } from "../support/http-client";
@@ -31,7 +31,7 @@ const CHROMIUM_ARGS = [
 ];
 
 const settings = readStackSettings("dev");
-const document: OpenApiDocument = buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required });
+const document: OpenApiDocument = buildOpenApiDocument(documentOptionsOf(settings));
 
 interface Operation {
   tags: string[];
@@ -81,7 +81,7 @@ describe("API reference page (/docs) in Chromium", function () {
     if (!existsSync(CHROMIUM)) {
       throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
     }
-    api = await startLocalApi({ settings, accessLog: () => undefined });
+    api = await startLocalApi({ settings, stack: "dev", accessLog: () => undefined });
     userDataDir = mkdtempSync(join(tmpdir(), "items-api-chromium-"));
     // A persistent context is how Playwright takes an explicit, fresh --user-data-dir.
     context = await chromium.launchPersistentContext(userDataDir, {
@@ -130,7 +130,11 @@ describe("API reference page (/docs) in Chromium", function () {
   });
 
   it("lists every operation of the route table with its method, path and summary", async () => {
-    expect(await page.locator(".opblock").count()).to.equal(routes.length);
+    // Every route, and HEAD beside each GET (the same function; RFC 9110 §9.1).
+    expect(await page.locator(".opblock").count()).to.equal(routes.flatMap(methodsOf).length);
+    expect(await page.locator(".opblock-head").count()).to.equal(
+      routes.filter((route) => route.method === "GET").length,
+    );
     for (const route of routes) {
       const summary = block(route).locator(".opblock-summary");
       expect(await summary.locator(".opblock-summary-method").innerText(), route.operationId).to.equal(route.method);
@@ -199,8 +203,16 @@ describe("API reference page (/docs) in Chromium", function () {
     }
   });
 
-  it('"Try it out" on listItems and createItem calls the running API, which then serves the item', async () => {
-    const http = client(api.url);
+  it('"Authorize" takes a user\'s ID token; "Try it out" on listItems and createItem then calls the running API as that user', async () => {
+    const token = (await api.issuer?.token("alice")) ?? "";
+    expect(token, "dev signs users in").not.to.equal("");
+    const http = client(api.url, { Authorization: token });
+    // Swagger UI's Authorize dialog: one field per security scheme, user_pool's being the token.
+    await page.locator(".auth-wrapper .authorize").click();
+    const scheme = page.locator(".auth-container").filter({ hasText: "user_pool" });
+    await scheme.locator("input").fill(token);
+    await scheme.locator("button.authorize").click();
+    await page.locator(".auth-btn-wrapper .btn-done").click();
     const existing = await http("POST", "items", { json: { name: "made over HTTP" } });
     expect(existing.status).to.equal(201);
 
@@ -212,6 +224,7 @@ describe("API reference page (/docs) in Chromium", function () {
       list.locator("button.execute").click(),
     ]);
     expect(listed.url()).to.equal(`${api.url}items?limit=100`);
+    expect(listed.request().headers().authorization).to.equal(token);
     expect(listed.status()).to.equal(200);
     const page1 = (await listed.json()) as { items: { id: string }[] };
     expect(page1.items.map((item) => item.id)).to.include(existing.json.id);

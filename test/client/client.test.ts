@@ -123,13 +123,14 @@ describe("generated client (openapi-typescript types, openapi-fetch client)", fu
       const api = await startLocalApi({ settings: readStackSettings(stack), stack, accessLog: () => undefined });
       try {
         expect(api.apiKey === undefined, "only prod requires a key").to.equal(stack === "dev");
-        const answers = await quickStart(api.url, { idempotencyKey: "order-42", apiKey: api.apiKey });
+        const token = await api.issuer?.token("alice");
+        const answers = await quickStart(api.url, { idempotencyKey: "order-42", apiKey: api.apiKey, token });
         const expected = expectedAnswers(api.url, answers);
         expect(answers.map((answer) => answer.call)).to.deep.equal(expected.map((answer) => answer.call));
         answers.forEach((answer, index) => expect(answer, answer.call).to.deep.equal(expected[index]));
         if (api.apiKey !== undefined) {
           // Without the key the first call is refused by the gateway, and the flow stops there.
-          const refused = await quickStart(api.url, { idempotencyKey: "order-42" }).then(
+          const refused = await quickStart(api.url, { idempotencyKey: "order-42", token }).then(
             () => "answered",
             (error: Error) => error.message,
           );

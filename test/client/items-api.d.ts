@@ -15,7 +15,7 @@ export interface paths {
         };
         /**
          * List items
-         * @description One page of items. Pass nextCursor back as cursor for the next page; it is absent on the last page.
+         * @description One page of the caller's items, newest first. Pass nextCursor back as cursor for the next page; it is absent on the last page.
          */
         get: operations["listItems"];
         put?: never;
@@ -26,7 +26,11 @@ export interface paths {
         post: operations["createItem"];
         delete?: never;
         options?: never;
-        head?: never;
+        /**
+         * List items (headers only)
+         * @description HEAD: the status and headers GET answers, without a body. One page of the caller's items, newest first. Pass nextCursor back as cursor for the next page; it is absent on the last page.
+         */
+        head: operations["listItemsHead"];
         patch?: never;
         trace?: never;
     };
@@ -54,7 +58,11 @@ export interface paths {
          */
         delete: operations["deleteItem"];
         options?: never;
-        head?: never;
+        /**
+         * Get an item (headers only)
+         * @description HEAD: the status and headers GET answers, without a body. The item and its ETag. With If-None-Match naming the current ETag, 304 without a body.
+         */
+        head: operations["getItemHead"];
         /**
          * Patch an item
          * @description Applies a JSON Merge Patch (RFC 7396): null removes an attribute, objects merge. With If-Match, only if the ETag still matches.
@@ -144,7 +152,11 @@ export interface components {
     };
     responses: never;
     parameters: {
-        /** @description 1 to 128 printable characters; a retry with the same key and body within 24 h returns the first response */
+        /** @description Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2). */
+        IfMatch: string;
+        /** @description Only if the target's ETag is none of these entity tags (weak comparison; at most 100, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412. */
+        IfNoneMatch: string;
+        /** @description 1 to 128 printable ASCII characters without commas, on one header line (repeated lines or a list: 400); a retry with the same key and body within 24 h returns the first response, another body 422 */
         IdempotencyKey: string;
         /** @description Items per page */
         limit: number;
@@ -152,10 +164,6 @@ export interface components {
         cursor: string;
         /** @description The item's id, a UUID the server assigned. Any other value names no item: 404 not_found. */
         id: string;
-        /** @description 304 Not Modified when the item's ETag is one of these entity tags (weak comparison), or * */
-        IfNoneMatch: string;
-        /** @description Write only if the item's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the item exists. */
-        IfMatch: string;
     };
     requestBodies: never;
     headers: {
@@ -182,7 +190,12 @@ export interface operations {
                 /** @description nextCursor of the previous page (opaque) */
                 cursor?: components["parameters"]["cursor"];
             };
-            header?: never;
+            header?: {
+                /** @description Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Only if the target's ETag is none of these entity tags (weak comparison; at most 100, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -199,8 +212,37 @@ export interface operations {
                     "application/json": components["schemas"]["ItemList"];
                 };
             };
+            /** @description Not modified (If-None-Match) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Error: validation_failed, invalid_cursor */
             400: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: precondition_failed */
+            412: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
@@ -251,7 +293,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description 1 to 128 printable characters; a retry with the same key and body within 24 h returns the first response */
+                /** @description Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Only if the target's ETag is none of these entity tags (weak comparison; at most 100, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description 1 to 128 printable ASCII characters without commas, on one header line (repeated lines or a list: 400); a retry with the same key and body within 24 h returns the first response, another body 422 */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -288,12 +334,34 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error: request_in_progress */
             409: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: precondition_failed */
+            412: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -370,11 +438,106 @@ export interface operations {
             };
         };
     };
+    listItemsHead: {
+        parameters: {
+            query?: {
+                /** @description Items per page */
+                limit?: components["parameters"]["limit"];
+                /** @description nextCursor of the previous page (opaque) */
+                cursor?: components["parameters"]["cursor"];
+            };
+            header?: {
+                /** @description Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Only if the target's ETag is none of these entity tags (weak comparison; at most 100, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of items */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["x-request-id"];
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified (If-None-Match) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: validation_failed, invalid_cursor */
+            400: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: precondition_failed */
+            412: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: throttled */
+            429: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: internal_error */
+            500: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: unavailable */
+            503: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     getItem: {
         parameters: {
             query?: never;
             header?: {
-                /** @description 304 Not Modified when the item's ETag is one of these entity tags (weak comparison), or * */
+                /** @description Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Only if the target's ETag is none of these entity tags (weak comparison; at most 100, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412. */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {
@@ -397,7 +560,7 @@ export interface operations {
                     "application/json": components["schemas"]["Item"];
                 };
             };
-            /** @description Not modified */
+            /** @description Not modified (If-None-Match) */
             304: {
                 headers: {
                     ETag: components["headers"]["ETag"];
@@ -416,8 +579,30 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error: not_found */
             404: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: precondition_failed */
+            412: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
@@ -468,8 +653,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Write only if the item's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the item exists. */
+                /** @description Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2). */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Only if the target's ETag is none of these entity tags (weak comparison; at most 100, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {
                 /** @description The item's id, a UUID the server assigned. Any other value names no item: 404 not_found. */
@@ -498,6 +685,17 @@ export interface operations {
             };
             /** @description Error: malformed_json, validation_failed, read_only_field */
             400: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
@@ -592,8 +790,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Write only if the item's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the item exists. */
+                /** @description Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2). */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Only if the target's ETag is none of these entity tags (weak comparison; at most 100, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {
                 /** @description The item's id, a UUID the server assigned. Any other value names no item: 404 not_found. */
@@ -614,6 +814,17 @@ export interface operations {
             };
             /** @description Error: validation_failed */
             400: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
@@ -682,12 +893,116 @@ export interface operations {
             };
         };
     };
+    getItemHead: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Only if the target's ETag is none of these entity tags (weak comparison; at most 100, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /** @description The item's id, a UUID the server assigned. Any other value names no item: 404 not_found. */
+                id: components["parameters"]["id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The item */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified (If-None-Match) */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: validation_failed */
+            400: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: not_found */
+            404: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: precondition_failed */
+            412: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: throttled */
+            429: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: internal_error */
+            500: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: unavailable */
+            503: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     patchItem: {
         parameters: {
             query?: never;
             header?: {
-                /** @description Write only if the item's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the item exists. */
+                /** @description Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most 100, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2). */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Only if the target's ETag is none of these entity tags (weak comparison; at most 100, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {
                 /** @description The item's id, a UUID the server assigned. Any other value names no item: 404 not_found. */
@@ -717,6 +1032,17 @@ export interface operations {
             };
             /** @description Error: malformed_json, validation_failed, read_only_field */
             400: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
                 headers: {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];

@@ -30,11 +30,15 @@ interface Result<T> {
 /** Runs the flow and returns what every call answered, in order. */
 export async function quickStart(
   baseUrl: string,
-  options: { idempotencyKey: string; apiKey?: string },
+  options: { idempotencyKey: string; apiKey?: string; token?: string },
 ): Promise<Answer[]> {
   const api = createClient<paths>({
     baseUrl,
-    headers: options.apiKey === undefined ? {} : { "x-api-key": options.apiKey },
+    headers: {
+      ...(options.apiKey === undefined ? {} : { "x-api-key": options.apiKey }),
+      // A signed-in user's ID token, as it is (`npm run -s token -- --user alice` locally).
+      ...(options.token === undefined ? {} : { Authorization: options.token }),
+    },
   });
   const answers: Answer[] = [];
   function record<T>(call: string, result: Result<T>): Result<T> {

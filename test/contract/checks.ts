@@ -8,32 +8,56 @@
  */
 import { randomUUID } from "crypto";
 import { expect } from "chai";
+import { uuidv7 } from "../../handlers/dependencies";
 import { CORS_ALLOWED_HEADERS } from "../../handlers/headers";
 import { GATEWAY_RESPONSES } from "../../infra/apigateway-openapi";
 import type { Settings } from "../../infra/config";
 import { expectErrorEnvelope } from "../support/error-envelope";
-import { ApiResponse, Exchange, Observer, Request, client } from "../support/http-client";
+import { ApiResponse, Exchange, Observer, Request, RequestOptions, client } from "../support/http-client";
 import { TIMESTAMP, UUID } from "../support/quick-start-items";
 
 /** Direct access to the tables, where the driver owns them. */
 export interface ContractTables {
-  /** How many items the items table holds (a consistent scan). */
-  countItems(): Promise<number>;
-  /** Writes an idempotency record as a create in flight or abandoned would leave it. */
-  putIdempotencyRecord(record: Record<string, unknown>): Promise<void>;
+  /** How many items the owner's partition of the items table holds (a consistent query). */
+  countItems(owner: string): Promise<number>;
+  /** Writes the owner's idempotency record as a create in flight or abandoned would leave it. */
+  putIdempotencyRecord(owner: string, record: Record<string, unknown>): Promise<void>;
   /** The request hash a create of this input records (handlers/operations.ts). */
   requestHash(input: { name: string; description: string; attrs: Record<string, unknown> }): string;
+}
+
+/** The users a driver signs in as, on a stack with sign-in. */
+export interface ContractUsers {
+  /** The ID token of the user the checks act as, and that user's `sub`. */
+  token: string;
+  owner: string;
+  /** The ID token of a second user. */
+  otherToken: string;
+  /**
+   * Tokens the authorizer must refuse, by what is wrong with them (expired, another issuer, a bad
+   * signature...); a driver gives the ones it can make.
+   */
+  refused: Record<string, string>;
 }
 
 export interface ContractContext {
   /** Base URL ending with `/`. */
   url: string;
-  /** Requests with the API key where the stack requires one. */
+  /** Requests as the user the checks act as: the API key and the ID token where the stack needs them. */
   api: Request;
-  /** Requests without any key. */
+  /** Requests as a second user (as `api` on a stack without sign-in). */
+  other: Request;
+  /** Requests with neither key nor token. */
   anonymous: Request;
+  /** Requests with the user's token but no API key. */
+  withoutKey: Request;
+  /** Requests with the API key (where needed) and these headers, e.g. another Authorization. */
+  withHeaders(headers: Record<string, string>): Request;
   apiKey: string | undefined;
-  settings: Pick<Settings, "corsAllowedOrigins" | "apiKeys">;
+  /** The owner of the items `api` creates: the user's sub, or `anonymous`. */
+  owner: string;
+  users: ContractUsers | undefined;
+  settings: Pick<Settings, "corsAllowedOrigins" | "apiKeys" | "signIn">;
   tables: ContractTables | undefined;
   /** POST /items that must answer 201. */
   create(body: unknown, headers?: Record<string, string>): Promise<ApiResponse>;
@@ -46,6 +70,8 @@ export interface ContractCheck {
   title: string;
   /** Runs only where the driver owns the tables. */
   needsTables?: boolean;
+  /** Runs only on a stack with sign-in. */
+  needsSignIn?: boolean;
   run(ctx: ContractContext): Promise<void>;
 }
 
@@ -63,6 +89,7 @@ export function expectError(response: ApiResponse, status: number, code: string)
 export interface ContextOptions {
   url: string;
   apiKey: string | undefined;
+  users: ContractUsers | undefined;
   settings: ContractContext["settings"];
   tables: ContractTables | undefined;
   /** Sees every exchange (the document checks, latency figures). */
@@ -79,13 +106,21 @@ export function contractContext(options: ContextOptions): ContractContext & { cr
     }
     options.observe?.(exchange);
   };
-  const api = client(options.url, options.apiKey === undefined ? {} : { "x-api-key": options.apiKey }, observe);
+  const key: Record<string, string> = options.apiKey === undefined ? {} : { "x-api-key": options.apiKey };
+  const token = (value: string | undefined): Record<string, string> =>
+    value === undefined ? {} : { Authorization: value };
+  const api = client(options.url, { ...key, ...token(options.users?.token) }, observe);
   let own: Promise<string[]> = Promise.resolve([]);
   const ctx: ContractContext & { created: Set<string> } = {
     url: options.url,
     api,
+    other: client(options.url, { ...key, ...token(options.users?.otherToken ?? options.users?.token) }, observe),
     anonymous: client(options.url, {}, observe),
+    withoutKey: client(options.url, token(options.users?.token), observe),
+    withHeaders: (headers) => client(options.url, { ...key, ...headers }, observe),
     apiKey: options.apiKey,
+    owner: options.users?.owner ?? "anonymous",
+    users: options.users,
     settings: options.settings,
     tables: options.tables,
     created,
@@ -112,9 +147,9 @@ export function contractContext(options: ContextOptions): ContractContext & { cr
   return ctx;
 }
 
-/** The number of stored items where the driver can count them; undefined elsewhere. */
+/** The number of the user's stored items where the driver can count them; undefined elsewhere. */
 function itemCount(ctx: ContractContext): Promise<number | undefined> {
-  return ctx.tables === undefined ? Promise.resolve(undefined) : ctx.tables.countItems();
+  return ctx.tables === undefined ? Promise.resolve(undefined) : ctx.tables.countItems(ctx.owner);
 }
 
 function tablesOf(ctx: ContractContext): ContractTables {
@@ -155,6 +190,45 @@ const invalidBodies: [string, unknown, string][] = [
   ["version", { name: "x", version: 7 }, "read_only_field"],
   ["createdAt", { name: "x", createdAt: "2020-01-01T00:00:00.000Z" }, "read_only_field"],
   ["updatedAt", { name: "x", updatedAt: "2020-01-01T00:00:00.000Z" }, "read_only_field"],
+];
+
+/** Names every object inherits, each a valid attribute name: the API must treat them as data. */
+const PROTOTYPE_NAMES = [
+  "toString",
+  "valueOf",
+  "hasOwnProperty",
+  "isPrototypeOf",
+  "propertyIsEnumerable",
+  "toLocaleString",
+];
+
+/** An item with exactly `count` attributes besides name and description: `a0` .. `a{count-1}`. */
+function attributes(count: number): Record<string, number> {
+  return Object.fromEntries(Array.from({ length: count }, (_, index) => [`a${index}`, index]));
+}
+
+/** The item as GET answers it now (status checked). */
+async function current(ctx: ContractContext, id: string): Promise<ApiResponse> {
+  const response = await ctx.api("GET", `items/${id}`);
+  expect(response.status, response.text).to.equal(200);
+  return response;
+}
+
+/**
+ * Every conditional form a write or a read can carry, and what RFC 9110 §13.2.2 makes of it on an
+ * item at version 1 (`"1"` is its ETag).
+ */
+const CONDITIONS_ON_VERSION_1: { headers: Record<string, string>; read: number; write: "412" | "applied" }[] = [
+  { headers: { "If-Match": '"1"' }, read: 200, write: "applied" },
+  { headers: { "If-Match": "*" }, read: 200, write: "applied" },
+  { headers: { "If-Match": '"2"' }, read: 412, write: "412" },
+  { headers: { "If-Match": 'W/"1"' }, read: 412, write: "412" },
+  { headers: { "If-None-Match": "*" }, read: 304, write: "412" },
+  { headers: { "If-None-Match": '"1"' }, read: 304, write: "412" },
+  { headers: { "If-None-Match": 'W/"1"' }, read: 304, write: "412" },
+  { headers: { "If-None-Match": '"2", "3"' }, read: 200, write: "applied" },
+  { headers: { "If-Match": '"1"', "If-None-Match": '"1"' }, read: 304, write: "412" },
+  { headers: { "If-Match": '"2"', "If-None-Match": '"2"' }, read: 412, write: "412" },
 ];
 
 export const CONTRACT_CHECKS: readonly ContractCheck[] = [
@@ -885,11 +959,11 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
       const key = `key-${randomUUID()}`;
       const body = { name: "slow" };
       const now = Date.now();
-      await tablesOf(ctx).putIdempotencyRecord({
+      await tablesOf(ctx).putIdempotencyRecord(ctx.owner, {
         id: key,
         requestHash: tablesOf(ctx).requestHash({ name: "slow", description: "", attrs: {} }),
         status: "in_progress",
-        itemId: randomUUID(),
+        itemId: uuidv7(),
         expiresAt: Math.floor(now / 1000) + 3600,
         lockedUntil: now + 60000,
       });
@@ -904,9 +978,9 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
     needsTables: true,
     run: async (ctx) => {
       const key = `key-${randomUUID()}`;
-      const itemId = randomUUID();
+      const itemId = uuidv7();
       const now = Date.now();
-      await tablesOf(ctx).putIdempotencyRecord({
+      await tablesOf(ctx).putIdempotencyRecord(ctx.owner, {
         id: key,
         requestHash: tablesOf(ctx).requestHash({ name: "resumed", description: "", attrs: {} }),
         status: "in_progress",
@@ -918,6 +992,62 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
       expect(response.json.id).to.equal(itemId);
       const replay = await ctx.create({ name: "resumed" }, { "Idempotency-Key": key });
       expect(replay.json).to.deep.equal(response.json);
+    },
+  },
+  {
+    group: "idempotent create",
+    title:
+      "never lets another body take over an abandoned claim: 422, however long ago it lapsed, and the key keeps one item",
+    needsTables: true,
+    run: async (ctx) => {
+      const key = `key-${randomUUID()}`;
+      const itemId = uuidv7();
+      const now = Date.now();
+      await tablesOf(ctx).putIdempotencyRecord(ctx.owner, {
+        id: key,
+        requestHash: tablesOf(ctx).requestHash({ name: "first body", description: "", attrs: {} }),
+        status: "in_progress",
+        itemId,
+        expiresAt: Math.floor(now / 1000) + 3600,
+        lockedUntil: now - 60000,
+      });
+      const before = await itemCount(ctx);
+      const other = await ctx.api("POST", "items", {
+        json: { name: "second body" },
+        headers: { "Idempotency-Key": key },
+      });
+      expectError(other, 422, "idempotency_key_reused");
+      expect(await itemCount(ctx)).to.equal(before);
+      const resumed = await ctx.create({ name: "first body" }, { "Idempotency-Key": key });
+      expect(resumed.json.id).to.equal(itemId);
+      expect(await itemCount(ctx)).to.equal(before === undefined ? undefined : before + 1);
+    },
+  },
+  {
+    group: "idempotent create",
+    title: "refuses repeated Idempotency-Key lines and a comma list with 400, storing nothing",
+    run: async (ctx) => {
+      const key = `key-${randomUUID()}`;
+      const before = await itemCount(ctx);
+      for (const headerLines of [
+        [
+          ["Idempotency-Key", key],
+          ["Idempotency-Key", key],
+        ],
+        [
+          ["Idempotency-Key", key],
+          ["idempotency-key", `${key}-other`],
+        ],
+        [["Idempotency-Key", `${key}, ${key}-other`]],
+      ] as [string, string][][]) {
+        const answer = await ctx.api("POST", "items", { json: { name: "listed keys" }, headerLines });
+        expectError(answer, 400, "validation_failed");
+      }
+      expect(await itemCount(ctx)).to.equal(before);
+      // The key itself is still free.
+      const first = await ctx.create({ name: "listed keys" }, { "Idempotency-Key": key });
+      const replay = await ctx.create({ name: "listed keys" }, { "Idempotency-Key": key });
+      expect(replay.json).to.deep.equal(first.json);
     },
   },
   {
@@ -951,6 +1081,321 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
     },
   },
   {
+    group: "conditional requests (RFC 9110 §13.2.2)",
+    title:
+      "evaluates If-Match, then If-None-Match, on GET, HEAD, PUT, PATCH and DELETE: 304 or 412, and a refused write changes nothing",
+    run: async (ctx) => {
+      for (const { headers, read, write } of CONDITIONS_ON_VERSION_1) {
+        const label = JSON.stringify(headers);
+        const { json: item } = await ctx.create({ name: "conditional", keep: 1 });
+        for (const method of ["GET", "HEAD"]) {
+          const answer = await ctx.api(method, `items/${item.id}`, { headers });
+          expect(answer.status, `${method} ${label}`).to.equal(read);
+          expect(answer.headers.get("etag"), `${method} ${label}`).to.equal(read === 412 ? null : '"1"');
+          if (read === 412 && method === "GET") {
+            expectError(answer, 412, "precondition_failed");
+          }
+        }
+        const writes: [string, RequestOptions, number][] = [
+          ["PUT", { json: { name: "replaced" }, headers }, 200],
+          ["PATCH", { json: { keep: 2 }, headers }, 200],
+          ["DELETE", { headers }, 204],
+        ];
+        for (const [method, options, applied] of writes) {
+          const answer = await ctx.api(method, `items/${item.id}`, options);
+          if (write === "412") {
+            expectError(answer, 412, "precondition_failed");
+            expect((await current(ctx, item.id)).json, `${method} ${label}`).to.deep.equal(item);
+          } else {
+            expect(answer.status, `${method} ${label}: ${answer.text}`).to.equal(applied);
+            break; // the item has changed: the other writes' conditions are about version 1
+          }
+        }
+      }
+    },
+  },
+  {
+    group: "conditional requests (RFC 9110 §13.2.2)",
+    title:
+      "answers 404 for a missing item whatever the conditional headers say, and 400 for a malformed one on every method",
+    run: async (ctx) => {
+      const missing = `items/${randomUUID()}`;
+      const conditions: Record<string, string>[] = [
+        { "If-Match": "*" },
+        { "If-Match": '"1"' },
+        { "If-None-Match": "*" },
+      ];
+      for (const headers of conditions) {
+        expectError(await ctx.api("GET", missing, { headers }), 404, "not_found");
+        expectError(await ctx.api("PUT", missing, { json: { name: "x" }, headers }), 404, "not_found");
+        expectError(await ctx.api("PATCH", missing, { json: { a: 1 }, headers }), 404, "not_found");
+        expectError(await ctx.api("DELETE", missing, { headers }), 404, "not_found");
+      }
+      const { json: item } = await ctx.create({ name: "malformed conditions" });
+      const malformed: Record<string, string>[] = [
+        { "If-Match": "garbage" },
+        { "If-None-Match": "3" },
+        { "If-Match": '"1", *' },
+      ];
+      for (const headers of malformed) {
+        const label = JSON.stringify(headers);
+        for (const [method, path, json] of [
+          ["GET", "items", undefined],
+          ["POST", "items", { name: "never stored" }],
+          ["GET", `items/${item.id}`, undefined],
+          ["PUT", `items/${item.id}`, { name: "never" }],
+          ["PATCH", `items/${item.id}`, { never: 1 }],
+          ["DELETE", `items/${item.id}`, undefined],
+        ] as const) {
+          expectError(await ctx.api(method, path, { json, headers }), 400, "validation_failed");
+          expect((await current(ctx, item.id)).json, `${method} ${path} ${label}`).to.deep.equal(item);
+        }
+      }
+    },
+  },
+  {
+    group: "conditional requests (RFC 9110 §13.2.2)",
+    title:
+      "takes the collection as existing without an entity tag: If-Match * holds, tags fail (412); If-None-Match * fails (GET 304, POST 412)",
+    run: async (ctx) => {
+      const before = await itemCount(ctx);
+      const refusing: Record<string, string>[] = [
+        { "If-Match": '"1"' },
+        { "If-None-Match": "*" },
+        { "If-Match": 'W/"1"' },
+      ];
+      for (const headers of refusing) {
+        expectError(await ctx.api("POST", "items", { json: { name: "refused" }, headers }), 412, "precondition_failed");
+      }
+      expect(await itemCount(ctx)).to.equal(before);
+      const created = await ctx.create({ name: "collection conditions" }, { "If-Match": "*" });
+      const alsoCreated = await ctx.create({ name: "collection conditions" }, { "If-None-Match": '"1"' });
+      expect(created.json.id).not.to.equal(alsoCreated.json.id);
+      expectError(
+        await ctx.api("GET", "items?limit=1", { headers: { "If-Match": '"1"' } }),
+        412,
+        "precondition_failed",
+      );
+      const notModified = await ctx.api("GET", "items?limit=1", { headers: { "If-None-Match": "*" } });
+      expect(notModified.status).to.equal(304);
+      expect(notModified.text).to.equal("");
+      expect((await ctx.api("GET", "items?limit=1", { headers: { "If-Match": "*" } })).status).to.equal(200);
+    },
+  },
+  {
+    group: "HEAD",
+    title: "answers HEAD wherever GET is: GET's status and headers, no body",
+    run: async (ctx) => {
+      const { json: item } = await ctx.create({ name: "headed" });
+      for (const path of [`items/${item.id}`, "items?limit=2"]) {
+        const get = await ctx.api("GET", path);
+        const head = await ctx.api("HEAD", path);
+        expect(head.status, path).to.equal(get.status).and.equal(200);
+        expect(head.text, path).to.equal("");
+        for (const header of ["content-type", "etag", "cache-control", "x-content-type-options"]) {
+          expect(head.headers.get(header), `${path} ${header}`).to.equal(get.headers.get(header));
+        }
+      }
+      const missing = await ctx.api("HEAD", `items/${randomUUID()}`);
+      expect(missing.status).to.equal(404);
+      expect(missing.text).to.equal("");
+      expect(missing.headers.get("x-request-id")).to.be.a("string");
+      const notModified = await ctx.api("HEAD", `items/${item.id}`, { headers: { "If-None-Match": '"1"' } });
+      expect(notModified.status).to.equal(304);
+      expect(notModified.headers.get("etag")).to.equal('"1"');
+    },
+  },
+  {
+    group: "attribute names are data",
+    title: "stores, patches, replaces and removes attributes named like Object.prototype members, as any other",
+    run: async (ctx) => {
+      const named = Object.fromEntries(PROTOTYPE_NAMES.map((name, index) => [name, index]));
+      const { json: item } = await ctx.create({ name: "prototype names", ...named });
+      expect(item).to.include(named);
+      const patched = await ctx.api("PATCH", `items/${item.id}`, {
+        json: { toString: { nested: true }, valueOf: null, hasOwnProperty: [1] },
+      });
+      expect(patched.status, patched.text).to.equal(200);
+      expect(patched.json).to.include({ isPrototypeOf: 3, version: 2 });
+      expect(patched.json.toString).to.deep.equal({ nested: true });
+      expect(patched.json.hasOwnProperty).to.deep.equal([1]);
+      expect(Object.keys(patched.json)).not.to.include("valueOf");
+      const merged = await ctx.api("PATCH", `items/${item.id}`, { json: { toString: { more: 1 } } });
+      expect(merged.json.toString).to.deep.equal({ nested: true, more: 1 });
+      const replaced = await ctx.api("PUT", `items/${item.id}`, { json: { name: "replaced", valueOf: "v" } });
+      expect(replaced.json).to.include({ valueOf: "v", version: 4 });
+      expect(Object.keys(replaced.json)).not.to.include("toString");
+    },
+  },
+  {
+    group: "attribute names are data",
+    title: "counts Object.prototype names like any other against the 50-attribute limit, in one round",
+    run: async (ctx) => {
+      for (const name of PROTOTYPE_NAMES) {
+        const { json: item } = await ctx.create({ name: "full", ...attributes(50) });
+        // A swap that ends at 50 attributes: 200.
+        const swapped = await ctx.api("PATCH", `items/${item.id}`, { json: { [name]: 1, a0: null } });
+        expect(swapped.status, `${name}: ${swapped.text}`).to.equal(200);
+        expect(swapped.json).to.include({ [name]: 1, version: 2 });
+        expect(Object.keys(swapped.json)).not.to.include("a0");
+        // One more: 51, refused, nothing written.
+        const refused = await ctx.api("PATCH", `items/${item.id}`, { json: { a0: 0, [`${name}X`]: 1 } });
+        expectError(refused, 400, "validation_failed");
+        expect((await current(ctx, item.id)).json).to.deep.equal(swapped.json);
+      }
+    },
+  },
+  {
+    group: "attribute names are data",
+    title: "answers header and query parameter names like __proto__ or toString as any other name",
+    run: async (ctx) => {
+      const { json: item } = await ctx.create({ name: "hostile names" });
+      for (const name of ["__proto__", "toString", "constructor", "hasOwnProperty"]) {
+        const answer = await ctx.api("GET", `items/${item.id}?${name}=1`, { headerLines: [[name, "x"]] });
+        expect(answer.status, name).to.equal(200);
+        expect(answer.json).to.deep.equal(item);
+        const page = await ctx.api("GET", `items?limit=1&${name}=1`, { headerLines: [[name, "x"]] });
+        expect(page.status, name).to.equal(200);
+      }
+    },
+  },
+  {
+    group: "ownership (sign-in)",
+    title: "answers another user 404 for an item on every route, and leaves the item as it was",
+    needsSignIn: true,
+    run: async (ctx) => {
+      const { json: item } = await ctx.create({ name: "alice's", secret: "s" });
+      for (const headers of [{}, { "If-Match": "*" }, { "If-Match": '"1"' }] as Record<string, string>[]) {
+        const label = JSON.stringify(headers);
+        for (const [method, json] of [
+          ["GET", undefined],
+          ["HEAD", undefined],
+          ["PUT", { name: "bob's now" }],
+          ["PATCH", { secret: null }],
+          ["DELETE", undefined],
+        ] as const) {
+          const answer = await ctx.other(method, `items/${item.id}`, { json, headers });
+          expect(answer.status, `${method} ${label}`).to.equal(404);
+          if (method !== "HEAD") {
+            expectError(answer, 404, "not_found");
+          }
+        }
+      }
+      expect((await current(ctx, item.id)).json).to.deep.equal(item);
+    },
+  },
+  {
+    group: "ownership (sign-in)",
+    title: "lists only the caller's items, newest first, on every page",
+    needsSignIn: true,
+    run: async (ctx) => {
+      const mine: string[] = [];
+      for (let index = 0; index < 5; index++) {
+        mine.push(String((await ctx.create({ name: `mine ${index}` })).json.id));
+      }
+      const theirs = String((await ctx.other("POST", "items", { json: { name: "theirs" } })).json.id);
+      const walk = async (request: Request): Promise<{ id: string; createdAt: string }[]> => {
+        const seen: { id: string; createdAt: string }[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await request("GET", `items?limit=3${cursor === undefined ? "" : `&cursor=${cursor}`}`);
+          expect(page.status, page.text).to.equal(200);
+          seen.push(...(page.json.items as { id: string; createdAt: string }[]));
+          cursor = page.json.nextCursor;
+        } while (cursor !== undefined && seen.length < MAX_WALKED_ITEMS);
+        return seen;
+      };
+      const own = await walk(ctx.api);
+      const ids = own.map((item) => item.id);
+      expect(ids).to.include.members(mine);
+      expect(ids).not.to.include(theirs);
+      // Newest first: ids are time-ordered, and the walk goes down them.
+      expect(ids).to.deep.equal([...ids].sort().reverse());
+      expect(own.map((item) => item.createdAt)).to.deep.equal(
+        own
+          .map((item) => item.createdAt)
+          .sort()
+          .reverse(),
+      );
+      expect(ids.indexOf(mine[4] ?? "")).to.be.below(ids.indexOf(mine[0] ?? ""));
+      const others = (await walk(ctx.other)).map((item) => item.id);
+      expect(others).to.include(theirs);
+      expect(others.filter((id) => ids.includes(id))).to.deep.equal([]);
+      expect(own.length).to.equal((await itemCount(ctx)) ?? own.length);
+    },
+  },
+  {
+    group: "ownership (sign-in)",
+    title: "keeps Idempotency-Keys per user: one user's key never replays, refuses or blocks for another",
+    needsSignIn: true,
+    run: async (ctx) => {
+      const key = `shared-${randomUUID()}`;
+      const body = { name: "same key, same body" };
+      const alice = await ctx.create(body, { "Idempotency-Key": key });
+      const bob = await ctx.other("POST", "items", { json: body, headers: { "Idempotency-Key": key } });
+      expect(bob.status, bob.text).to.equal(201);
+      expect(bob.json.id).not.to.equal(alice.json.id);
+      const bobOther = await ctx.other("POST", "items", {
+        json: { name: "another body" },
+        headers: { "Idempotency-Key": `${key}-2` },
+      });
+      expect(bobOther.status).to.equal(201);
+      const aliceOther = await ctx.create({ name: "yet another body" }, { "Idempotency-Key": `${key}-2` });
+      expect(aliceOther.json.id).not.to.equal(bobOther.json.id);
+      // Each replays their own.
+      expect((await ctx.create(body, { "Idempotency-Key": key })).json).to.deep.equal(alice.json);
+      const bobAgain = await ctx.other("POST", "items", { json: body, headers: { "Idempotency-Key": key } });
+      expect(bobAgain.json).to.deep.equal(bob.json);
+    },
+  },
+  {
+    group: "ownership (sign-in)",
+    title: "refuses one user's cursor to another with 400 invalid_cursor",
+    needsSignIn: true,
+    run: async (ctx) => {
+      await ctx.ownItems(3);
+      const { json: page } = await ctx.api("GET", "items?limit=1");
+      const cursor = String(page.nextCursor);
+      expect((await ctx.api("GET", `items?limit=1&cursor=${cursor}`)).status).to.equal(200);
+      expectError(await ctx.other("GET", `items?limit=1&cursor=${cursor}`), 400, "invalid_cursor");
+    },
+  },
+  {
+    group: "ownership (sign-in)",
+    title:
+      "answers 401 unauthorized in the envelope, with WWW-Authenticate, to a request without a valid ID token on every route",
+    needsSignIn: true,
+    run: async (ctx) => {
+      const { json: item } = await ctx.create({ name: "guarded" });
+      const users = ctx.users;
+      if (users === undefined) {
+        throw new Error("this check needs signed-in users");
+      }
+      const cases: [string, Request][] = [
+        ["no token", ctx.withHeaders({})],
+        ...Object.entries(users.refused).map(([label, token]): [string, Request] => [
+          label,
+          ctx.withHeaders({ Authorization: token }),
+        ]),
+      ];
+      for (const [label, request] of cases) {
+        for (const [method, path, json] of [
+          ["GET", "items", undefined],
+          ["POST", "items", { name: "never" }],
+          ["GET", `items/${item.id}`, undefined],
+          ["PUT", `items/${item.id}`, { name: "never" }],
+          ["PATCH", `items/${item.id}`, { never: 1 }],
+          ["DELETE", `items/${item.id}`, undefined],
+        ] as const) {
+          const answer = await request(method, path, { json });
+          expectError(answer, 401, "unauthorized");
+          expect(answer.headers.get("www-authenticate"), `${label}: ${method} ${path}`).to.match(/^Bearer /);
+        }
+      }
+      expect((await current(ctx, item.id)).json).to.deep.equal(item);
+    },
+  },
+  {
     group: "gateway behaviour",
     title: "requires the API key on every route exactly where the stack does: 403 forbidden without one",
     run: async (ctx) => {
@@ -963,7 +1408,7 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
         ["PATCH", `items/${item.id}`, { a: 1 }],
         ["DELETE", `items/${item.id}`, undefined],
       ] as const) {
-        const anonymous = await ctx.anonymous(method, path, body === undefined ? {} : { json: body });
+        const anonymous = await ctx.withoutKey(method, path, body === undefined ? {} : { json: body });
         if (ctx.settings.apiKeys.required) {
           expectError(anonymous, 403, "forbidden");
         } else {
@@ -979,8 +1424,8 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
       const origins = ctx.settings.corsAllowedOrigins;
       const allowed = origins.includes("*") ? "https://any.example" : origins[0];
       for (const [path, methods] of [
-        ["items", "POST, GET, OPTIONS"],
-        [`items/${randomUUID()}`, "GET, PUT, PATCH, DELETE, OPTIONS"],
+        ["items", "POST, GET, HEAD, OPTIONS"],
+        [`items/${randomUUID()}`, "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"],
       ]) {
         if (allowed !== undefined) {
           const preflight = await ctx.anonymous("OPTIONS", path, {
@@ -1014,10 +1459,10 @@ export const CONTRACT_CHECKS: readonly ContractCheck[] = [
     run: async (ctx) => {
       const collection = await ctx.api("DELETE", "items");
       expectError(collection, 405, "method_not_allowed");
-      expect(collection.headers.get("allow")).to.equal("POST, GET");
+      expect(collection.headers.get("allow")).to.equal("POST, GET, HEAD, OPTIONS");
       const single = await ctx.api("POST", `items/${randomUUID()}`, { json: { name: "x" } });
       expectError(single, 405, "method_not_allowed");
-      expect(single.headers.get("allow")).to.equal("GET, PUT, PATCH, DELETE");
+      expect(single.headers.get("allow")).to.equal("GET, HEAD, PUT, PATCH, DELETE, OPTIONS");
     },
   },
   {

@@ -6,10 +6,11 @@
  */
 import { expect } from "chai";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { requestHashOf } from "../../handlers/operations";
 import type { Settings } from "../../infra/config";
-import { CONTRACT_CHECKS, ContractTables, contractContext } from "./checks";
+import { LocalIssuer, localIssuer } from "../../local/issuer";
+import { CONTRACT_CHECKS, ContractTables, ContractUsers, contractContext } from "./checks";
 import { DocumentChecker } from "./document-checks";
 
 export { expectError } from "./checks";
@@ -30,25 +31,56 @@ export interface ContractTarget {
   tableNames: { items: string; idempotency: string };
   /** The API key, where the stack requires one. */
   apiKey?: string;
+  /** With sign-in: the local issuer standing in for the stack's user pool. */
+  issuer?: LocalIssuer;
   close(): Promise<void>;
+}
+
+/** The two users the checks sign in as, and tokens the API must refuse, from a local issuer. */
+export async function contractUsers(issuer: LocalIssuer): Promise<ContractUsers> {
+  const token = await issuer.token("alice");
+  const [header = "", payload = "", signature = ""] = token.split(".");
+  const elsewhere = await localIssuer("elsewhere", undefined);
+  return {
+    token,
+    owner: issuer.subOf("alice"),
+    otherToken: await issuer.token("bob"),
+    refused: {
+      "an expired token": await issuer.token("alice", { expiresIn: -60 }),
+      "a token of another user pool": await elsewhere.token("alice"),
+      "a token with a bad signature": `${header}.${payload}.${signature.startsWith("A") ? "B" : "A"}${signature.slice(1)}`,
+      "an access token": await issuer.token("alice", { claims: { token_use: "access" } }),
+      "a token issued to another app client": await issuer.token("alice", { claims: { aud: "another-app-client" } }),
+      "a token with a Bearer prefix": `Bearer ${token}`,
+      "not a token": "alice",
+    },
+  };
 }
 
 function tablesOf(doc: DynamoDBDocumentClient, tableNames: ContractTarget["tableNames"]): ContractTables {
   return {
-    countItems: async () => {
+    countItems: async (owner) => {
       let count = 0;
       let start: Record<string, unknown> | undefined;
       do {
         const page = await doc.send(
-          new ScanCommand({ TableName: tableNames.items, ExclusiveStartKey: start, ConsistentRead: true }),
+          new QueryCommand({
+            TableName: tableNames.items,
+            KeyConditionExpression: "#owner = :owner",
+            ExpressionAttributeNames: { "#owner": "owner" },
+            ExpressionAttributeValues: { ":owner": owner },
+            ExclusiveStartKey: start,
+            ConsistentRead: true,
+            Select: "COUNT",
+          }),
         );
-        count += page.Items?.length ?? 0;
+        count += page.Count ?? 0;
         start = page.LastEvaluatedKey;
       } while (start !== undefined);
       return count;
     },
-    putIdempotencyRecord: async (record) => {
-      await doc.send(new PutCommand({ TableName: tableNames.idempotency, Item: record }));
+    putIdempotencyRecord: async (owner, record) => {
+      await doc.send(new PutCommand({ TableName: tableNames.idempotency, Item: { owner, ...record } }));
     },
     requestHash: requestHashOf,
   };
@@ -56,7 +88,7 @@ function tablesOf(doc: DynamoDBDocumentClient, tableNames: ContractTarget["table
 
 export function describeContract(
   label: string,
-  settings: Pick<Settings, "corsAllowedOrigins" | "apiKeys">,
+  settings: Pick<Settings, "corsAllowedOrigins" | "apiKeys" | "signIn">,
   startTarget: () => Promise<ContractTarget>,
 ): void {
   describe(`HTTP contract: ${label}`, function () {
@@ -72,6 +104,7 @@ export function describeContract(
       context = contractContext({
         url: target.url,
         apiKey: target.apiKey,
+        users: target.issuer === undefined ? undefined : await contractUsers(target.issuer),
         settings,
         tables: tablesOf(doc, target.tableNames),
         observe: documents.observe,
@@ -89,7 +122,7 @@ export function describeContract(
     }
     for (const [group, checks] of groups) {
       describe(group, () => {
-        for (const check of checks) {
+        for (const check of checks.filter((each) => settings.signIn.mode === "cognito" || !each.needsSignIn)) {
           it(check.title, () => check.run(context));
         }
       });

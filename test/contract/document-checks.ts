@@ -11,7 +11,7 @@ import OpenAPIBackend from "openapi-backend";
 import type { AjvCustomizer, Operation } from "openapi-backend";
 import { MAX_BODY_BYTES } from "../../handlers/request";
 import type { Settings } from "../../infra/config";
-import { buildOpenApiDocument } from "../../infra/openapi";
+import { buildOpenApiDocument, documentOptionsOf } from "../../infra/openapi";
 import type { Exchange } from "../support/http-client";
 
 export interface Mismatch {
@@ -41,8 +41,12 @@ const UNSTATABLE_RULES: readonly { rule: string; message: RegExp; phrase: string
   },
   { rule: "name removal", message: /^name cannot be removed$/, phrase: "name cannot be removed" },
   { rule: "entity tags", message: /must be \* or a list of entity tags/, phrase: "entity tags" },
-  { rule: "If-Match length", message: /If-Match may list at most 100/, phrase: "at most 100, or 400" },
-  { rule: "Idempotency-Key characters", message: /printable ASCII/, phrase: "printable characters" },
+  { rule: "entity tag list length", message: /If-(None-)?Match may list at most 100/, phrase: "at most 100, or 400" },
+  {
+    rule: "Idempotency-Key",
+    message: /printable ASCII/,
+    phrase: "printable ASCII characters without commas, on one header line",
+  },
   { rule: "cursors", message: /cursor is not one this API issued/, phrase: "nextCursor of the previous page" },
 ];
 
@@ -96,8 +100,8 @@ export class DocumentChecker {
   private readonly document: ReturnType<typeof buildOpenApiDocument>;
   private backend: Promise<OpenAPIBackend> | undefined;
 
-  constructor(settings: Pick<Settings, "apiKeys">) {
-    this.document = buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required });
+  constructor(settings: Pick<Settings, "apiKeys" | "signIn">) {
+    this.document = buildOpenApiDocument(documentOptionsOf(settings));
   }
 
   /** An observer for the contract's client. */

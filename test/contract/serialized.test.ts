@@ -6,6 +6,7 @@
 import { randomUUID } from "crypto";
 import { handlerEnvironment } from "../../handlers/env";
 import { startEmbeddedEngine } from "../../local/engine";
+import { localClientId } from "../../local/issuer";
 import { startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
 import { loadSerializedHandlers } from "../support/serialized-handlers";
@@ -23,6 +24,7 @@ for (const stack of ["dev", "prod"]) {
         cursorSecret: `serialized-${suffix}-cursor-secret`,
         settings: { ...settings, logLevel: "warn" },
         dynamoDb: { endpoint: engine.endpoint, requestTimeoutMs: CONTRACT_DYNAMODB_TIMEOUT_MS },
+        signIn: settings.signIn.mode === "cognito" ? { cognitoClientIds: localClientId(stack) } : undefined,
       }),
     });
     const api = await startLocalApi({

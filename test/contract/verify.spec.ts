@@ -9,6 +9,7 @@ import { AddressInfo } from "net";
 import { join } from "path";
 import { expect } from "chai";
 import { LocalApi, startLocalApi } from "../../local/server";
+import { apiUserHeaders } from "../support/users";
 import { PROJECT_ROOT, readStackSettings } from "../../local/stack-settings";
 import type { VerifyReport } from "./verify";
 import { SWC_REGISTER } from "../support/process";
@@ -105,7 +106,12 @@ describe("npm run verify", function () {
   for (const stack of ["dev", "prod"]) {
     it(`passes against npm start for ${stack}, reports latency per operation, and deletes what it created`, async () => {
       api = await startLocalApi({ settings: readStackSettings(stack), stack, accessLog: () => undefined });
-      const args = ["--url", api.url, "--stack", stack, "--calls", "5"];
+      // Two users' ID tokens, as a user of a deployed stack passes them.
+      const tokens =
+        api.issuer === undefined
+          ? []
+          : ["--token", await api.issuer.token("alice"), "--other-token", await api.issuer.token("bob")];
+      const args = ["--url", api.url, "--stack", stack, "--calls", "5", ...tokens];
       const { code, report, stderr } = await runVerify(
         api.apiKey === undefined ? args : [...args, "--api-key", api.apiKey],
       );
@@ -116,6 +122,7 @@ describe("npm run verify", function () {
       expect(report?.checks.filter((check) => check.status === "skipped").map((check) => check.title)).to.deep.equal([
         "answers 409 request_in_progress while the first request is in flight",
         "takes over an abandoned attempt and creates the item under the id it chose",
+        "never lets another body take over an abandoned claim: 422, however long ago it lapsed, and the key keeps one item",
       ]);
       expect(Object.keys(report?.latency ?? {})).to.deep.equal([
         "createItem",
@@ -130,10 +137,15 @@ describe("npm run verify", function () {
         expect(figure.p95Ms).to.be.at.least(figure.p50Ms);
       }
       expect(report?.cleanup.failed).to.equal(0);
-      const left = await fetch(new URL("items?limit=100", api.url), {
-        headers: api.apiKey === undefined ? {} : { "x-api-key": api.apiKey },
-      });
-      expect(((await left.json()) as { items: unknown[] }).items).to.deep.equal([]);
+      for (const user of ["alice", "bob"]) {
+        const left = await fetch(new URL("items?limit=100", api.url), {
+          headers: {
+            ...(api.apiKey === undefined ? {} : { "x-api-key": api.apiKey }),
+            ...(await apiUserHeaders(api, user)),
+          },
+        });
+        expect(((await left.json()) as { items: unknown[] }).items, user).to.deep.equal([]);
+      }
     });
   }
 
@@ -154,7 +166,13 @@ describe("npm run verify", function () {
       return { status, headers, body };
     });
     try {
-      const { code, report } = await runVerify(["--url", wrong.url, "--grep", "Item", "--calls", "1"]);
+      const signIn = [
+        "--token",
+        (await api.issuer?.token("alice")) ?? "",
+        "--other-token",
+        (await api.issuer?.token("bob")) ?? "",
+      ];
+      const { code, report } = await runVerify(["--url", wrong.url, "--grep", "Item", "--calls", "1", ...signIn]);
       expect(code).to.equal(1);
       const failed = failedTitles(report);
       expect(failed).to.include("createItem: stores an item and answers 201 with Location, ETag and the item");

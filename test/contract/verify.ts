@@ -7,6 +7,11 @@
  *   npm run verify -- --url <apiUrl> [--api-key KEY] [--stack NAME] [--json] [--grep TEXT] [--calls N]
  *   npm run verify -- --stack dev    # apiUrl and apiKey from `pulumi stack output`
  *
+ * On a stack with sign-in it acts as two users: `--token ID_TOKEN --other-token ID_TOKEN`, or
+ * `--create-users`, which creates two test users in the stack's pool (its userPoolId and
+ * userPoolClientId outputs, or `--user-pool-id` and `--client-id`) and deletes them at the end
+ * (test/contract/verify-users.ts says which IAM actions that takes).
+ *
  * `--stack` (default dev) also names the settings the checks expect (API keys, CORS origins).
  * Exit code 0 only when every check that ran passed.
  */
@@ -18,7 +23,8 @@ import { join } from "path";
 import { optionValue } from "../../local/export-openapi";
 import { readStackSettings } from "../../local/stack-settings";
 import type { Exchange } from "../support/http-client";
-import { CONTRACT_CHECKS, ContractContext, contractContext } from "./checks";
+import { CONTRACT_CHECKS, ContractContext, ContractUsers, contractContext } from "./checks";
+import { createTestUsers, refusedTokens, usersFromTokens } from "./verify-users";
 import { DocumentChecker, Mismatch } from "./document-checks";
 
 export interface CheckResult {
@@ -49,6 +55,8 @@ export interface VerifyReport {
 interface Target {
   url: string;
   apiKey: string | undefined;
+  userPoolId?: string;
+  userPoolClientId?: string;
 }
 
 const CHECK_TIMEOUT_MS = 120000;
@@ -69,11 +77,17 @@ function stackOutputs(stack: string): Target {
   if (result.status !== 0) {
     throw new Error(`pulumi stack output --stack ${stack} failed: ${result.stderr.trim()}`);
   }
-  const outputs = JSON.parse(result.stdout) as { apiUrl?: unknown; apiKey?: unknown };
+  const outputs = JSON.parse(result.stdout) as Record<string, unknown>;
   if (typeof outputs.apiUrl !== "string") {
     throw new Error(`stack ${stack} has no apiUrl output: has it been deployed?`);
   }
-  return { url: outputs.apiUrl, apiKey: typeof outputs.apiKey === "string" ? outputs.apiKey : undefined };
+  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+  return {
+    url: outputs.apiUrl,
+    apiKey: text(outputs.apiKey),
+    userPoolId: text(outputs.userPoolId),
+    userPoolClientId: text(outputs.userPoolClientId),
+  };
 }
 
 function percentile(sorted: number[], fraction: number): number {
@@ -142,6 +156,7 @@ export async function verify(argv: readonly string[], out: (line: string) => voi
     url === undefined
       ? stackOutputs(stack)
       : { url: url.endsWith("/") ? url : `${url}/`, apiKey: optionValue(argv, "--api-key") };
+  const signIn = await signedInUsers(argv, settings.signIn.mode === "cognito", stack, target);
   const documents = new DocumentChecker(settings);
   const pending = journal(target.url);
   const durations = new Map<string, number[]>();
@@ -156,7 +171,14 @@ export async function verify(argv: readonly string[], out: (line: string) => voi
       durations.set(sampling, [...(durations.get(sampling) ?? []), exchange.durationMs]);
     }
   };
-  const ctx = contractContext({ url: target.url, apiKey: target.apiKey, settings, tables: undefined, observe });
+  const ctx = contractContext({
+    url: target.url,
+    apiKey: target.apiKey,
+    users: signIn?.users,
+    settings,
+    tables: undefined,
+    observe,
+  });
   let interrupted = false;
   const interrupt = () => {
     interrupted = true;
@@ -206,6 +228,9 @@ export async function verify(argv: readonly string[], out: (line: string) => voi
         report({ group: check.group, title: check.title, status: "skipped", durationMs: 0 });
         continue;
       }
+      if (check.needsSignIn === true && signIn === undefined) {
+        continue;
+      }
       await run(check.group, check.title, () => check.run(ctx));
     }
     if (!interrupted) {
@@ -233,6 +258,7 @@ export async function verify(argv: readonly string[], out: (line: string) => voi
     if (cleanup.failed === 0) {
       pending.clear();
     }
+    await signIn?.remove();
     process.removeListener("SIGINT", interrupt);
     process.removeListener("SIGTERM", interrupt);
   }
@@ -270,7 +296,38 @@ export async function verify(argv: readonly string[], out: (line: string) => voi
   return summary;
 }
 
-/** Deletes every item the run created (404: already gone). */
+/**
+ * The two users on a sign-in stack: tokens from the command line, or test users created for the
+ * run; none elsewhere. A sign-in stack without either is an error that names the flags.
+ */
+async function signedInUsers(
+  argv: readonly string[],
+  signIn: boolean,
+  stack: string,
+  target: Target,
+): Promise<{ users: ContractUsers; remove: () => Promise<void> } | undefined> {
+  if (!signIn) {
+    return undefined;
+  }
+  const token = optionValue(argv, "--token");
+  const otherToken = optionValue(argv, "--other-token");
+  if (token !== undefined && otherToken !== undefined) {
+    return { users: usersFromTokens(token, otherToken, await refusedTokens(token)), remove: () => Promise.resolve() };
+  }
+  if (argv.includes("--create-users")) {
+    const userPoolId = optionValue(argv, "--user-pool-id") ?? target.userPoolId;
+    const clientId = optionValue(argv, "--client-id") ?? target.userPoolClientId;
+    if (userPoolId === undefined || clientId === undefined) {
+      throw new Error("--create-users needs the user pool: --user-pool-id and --client-id (or the stack's outputs)");
+    }
+    return createTestUsers(userPoolId, clientId);
+  }
+  throw new Error(
+    `stack ${stack} signs users in: pass two users' ID tokens (--token ID_TOKEN --other-token ID_TOKEN), or --create-users to create two test users in its user pool`,
+  );
+}
+
+/** Deletes every item the run created, as whichever user owns it (404: already gone). */
 async function deleteCreated(
   ctx: ContractContext & { created: Set<string> },
 ): Promise<{ deleted: number; failed: number }> {
@@ -278,7 +335,8 @@ async function deleteCreated(
   let failed = 0;
   for (const id of ctx.created) {
     try {
-      const response = await ctx.api("DELETE", `items/${id}`);
+      const own = await ctx.api("DELETE", `items/${id}`);
+      const response = own.status === 404 ? await ctx.other("DELETE", `items/${id}`) : own;
       if (response.status === 204 || response.status === 404) {
         deleted += response.status === 204 ? 1 : 0;
         ctx.created.delete(id);

@@ -7,11 +7,21 @@ import { createServer, Server } from "net";
 import { AddressInfo } from "net";
 import { expect } from "chai";
 import type { APIGatewayProxyResult } from "aws-lambda";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { ANONYMOUS_OWNER } from "../../handlers/caller";
 import type { Dependencies } from "../../handlers/dependencies";
 import type { DynamoDbOptions } from "../../handlers/env";
 import { createHandler, Operation } from "../../handlers/http";
 import { createLogger } from "../../handlers/logger";
-import { createItem, deleteItem, getItem, listItems, patchItem, replaceItem } from "../../handlers/operations";
+import {
+  createItem,
+  deleteItem,
+  getItem,
+  listItems,
+  patchItem,
+  replaceItem,
+  requestHashOf,
+} from "../../handlers/operations";
 import type { Engine } from "../../local/engine";
 import { startTestEngine, testDependencies } from "../support/handler-dependencies";
 import { lambdaContext, proxyEvent } from "../support/lambda";
@@ -186,7 +196,7 @@ describe("handlers under injected faults", function () {
         deps,
         proxyEvent({ method: "GET", path: "/items", resource: "/items", query: { limit: "5" } }),
       );
-      expect(calls.splice(0)).to.deep.equal(["ScanCommand"]);
+      expect(calls.splice(0)).to.deep.equal(["QueryCommand"]);
       await invoke(deleteItem, deps, itemEvent("DELETE", id, undefined, { "If-Match": '"3"' }));
       expect(calls.splice(0)).to.deep.equal(["DeleteItemCommand"]);
     });
@@ -200,7 +210,7 @@ describe("handlers under injected faults", function () {
         createEvent({ name: "x" }, { "Idempotency-Key": `k-${Date.now()}` }),
       );
       expect(created.status).to.equal(201);
-      expect(calls.splice(0)).to.deep.equal(["PutItemCommand", "PutItemCommand", "UpdateItemCommand"]);
+      expect(calls.splice(0)).to.deep.equal(["UpdateItemCommand", "PutItemCommand", "UpdateItemCommand"]);
       const stale = await invoke(
         deleteItem,
         deps,
@@ -264,6 +274,53 @@ describe("handlers under injected faults", function () {
         expect(matching).to.deep.equal([retry.body]);
       });
     }
+  });
+
+  describe("a claim taken over from a crashed create", () => {
+    it("keeps the abandoned claim's item id through another failed takeover, so the key never holds two items", async () => {
+      const deps = dependencies(engine.endpoint, { maxAttempts: 1 });
+      const key = `crashed-${Date.now()}`;
+      const body = { name: "crashed twice" };
+      const now = new Date();
+      const abandonedId = "0b6b7d53-3c5e-4d8e-9d55-000000000001";
+      // What a create killed after its item write leaves: the item, and its claim in progress.
+      const item = { owner: ANONYMOUS_OWNER, id: abandonedId, ...body, description: "", attrs: {}, version: 1 };
+      const timestamps = { createdAt: now.toISOString(), updatedAt: now.toISOString() };
+      await deps.doc.send(new PutCommand({ TableName: TABLES.items, Item: { ...item, ...timestamps } }));
+      await deps.doc.send(
+        new PutCommand({
+          TableName: TABLES.idempotency,
+          Item: {
+            owner: ANONYMOUS_OWNER,
+            id: key,
+            requestHash: requestHashOf({ name: body.name, description: "", attrs: {} }),
+            status: "in_progress",
+            itemId: abandonedId,
+            expiresAt: Math.floor(now.getTime() / 1000) + 3600,
+            lockedUntil: now.getTime() - 1,
+          },
+        }),
+      );
+      // The first retry takes the claim over and fails before its item write reaches DynamoDB.
+      let failed = false;
+      failEveryAttempt(
+        deps,
+        () => namedError("TimeoutError", "socket timed out"),
+        (command) => {
+          const input = command.input as { TableName?: string };
+          const fails = !failed && command.name === "PutItemCommand" && input.TableName === TABLES.items;
+          failed ||= fails;
+          return fails;
+        },
+      );
+      expect((await invoke(createItem, deps, createEvent(body, { "Idempotency-Key": key }))).status).to.equal(503);
+      // The next takes it over again: still the crashed create's id, so it finds that item.
+      const resumed = await invoke(createItem, deps, createEvent(body, { "Idempotency-Key": key }));
+      expect(resumed.status).to.equal(201);
+      expect(resumed.body).to.include({ id: abandonedId, name: body.name, version: 1 });
+      const other = await invoke(createItem, deps, createEvent({ name: "another" }, { "Idempotency-Key": key }));
+      expect([other.status, other.body.error.code]).to.deep.equal([422, "idempotency_key_reused"]);
+    });
   });
 
   describe("request log", () => {

@@ -15,6 +15,7 @@ import { randomUUID } from "crypto";
 import { expect } from "chai";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { ANONYMOUS_OWNER } from "../../handlers/caller";
 import type { Dependencies } from "../../handlers/dependencies";
 import { Operation, createHandler } from "../../handlers/http";
 import {
@@ -167,18 +168,24 @@ describe("handlers: each route's IAM policy allows exactly the DynamoDB commands
   }
 
   /** A live claim of `key` by another request for this body, written behind the API's back. */
-  async function claimedElsewhere(key: string, body: { name: string }): Promise<void> {
+  async function claimedElsewhere(
+    key: string,
+    body: { name: string },
+    overrides: Record<string, unknown> = {},
+  ): Promise<void> {
     const nowMs = Date.now();
     await setup.doc.send(
       new PutCommand({
         TableName: TABLES.idempotency,
         Item: {
+          owner: ANONYMOUS_OWNER,
           id: key,
           requestHash: requestHashOf({ name: body.name, description: "", attrs: {} }),
           status: "in_progress",
           itemId: randomUUID(),
           expiresAt: Math.floor(nowMs / 1000) + 3600,
           lockedUntil: nowMs + 60000,
+          ...overrides,
         },
       }),
     );
@@ -233,7 +240,7 @@ describe("handlers: each route's IAM policy allows exactly the DynamoDB commands
 
   /** A keyed create whose item write fails: the claim, the write, and the claim's lock ended. */
   const ITEM_WRITE_FAILED: Access[] = [
-    "idempotency dynamodb:PutItem",
+    "idempotency dynamodb:UpdateItem",
     "items dynamodb:PutItem",
     "idempotency dynamodb:UpdateItem",
   ];
@@ -250,19 +257,19 @@ describe("handlers: each route's IAM policy allows exactly the DynamoDB commands
         name: "with a new Idempotency-Key: claim, write, complete",
         run: (call) => statusOf(call(createEvent({ name: "keyed" }, idempotent(randomUUID())))),
         statuses: [201],
-        sends: ["idempotency dynamodb:PutItem", "items dynamodb:PutItem", "idempotency dynamodb:UpdateItem"],
+        sends: ["idempotency dynamodb:UpdateItem", "items dynamodb:PutItem", "idempotency dynamodb:UpdateItem"],
       },
       {
         name: "replayed: the claim fails and the record is read",
         run: (call) => keyedAfterAnother(call, "replayed", "replayed"),
         statuses: [201],
-        sends: ["idempotency dynamodb:PutItem", "idempotency dynamodb:GetItem"],
+        sends: ["idempotency dynamodb:UpdateItem", "idempotency dynamodb:GetItem"],
       },
       {
         name: "the key reused with another body: 422",
         run: (call) => keyedAfterAnother(call, "first", "second"),
         statuses: [422],
-        sends: ["idempotency dynamodb:PutItem", "idempotency dynamodb:GetItem"],
+        sends: ["idempotency dynamodb:UpdateItem", "idempotency dynamodb:GetItem"],
       },
       {
         name: "the key held by a request in flight: 409",
@@ -272,7 +279,23 @@ describe("handlers: each route's IAM policy allows exactly the DynamoDB commands
           return statusOf(call(createEvent({ name: "in flight" }, idempotent(key))));
         },
         statuses: [409],
-        sends: ["idempotency dynamodb:PutItem", "idempotency dynamodb:GetItem"],
+        sends: ["idempotency dynamodb:UpdateItem", "idempotency dynamodb:GetItem"],
+      },
+      {
+        name: "a record past its 24 h window: the claim fails, and a fresh record replaces that one",
+        run: async (call) => {
+          const key = randomUUID();
+          await claimedElsewhere(key, { name: "expired" }, { expiresAt: Math.floor(Date.now() / 1000) - 1 });
+          return statusOf(call(createEvent({ name: "renewed" }, idempotent(key))));
+        },
+        statuses: [201],
+        sends: [
+          "idempotency dynamodb:UpdateItem",
+          "idempotency dynamodb:GetItem",
+          "idempotency dynamodb:PutItem",
+          "items dynamodb:PutItem",
+          "idempotency dynamodb:UpdateItem",
+        ],
       },
       {
         name: "the item write throttled: 503 and the claim's lock ended; the retry takes the claim over",
@@ -284,7 +307,7 @@ describe("handlers: each route's IAM policy allows exactly the DynamoDB commands
         statuses: [503, 201],
         sends: [
           ...ITEM_WRITE_FAILED,
-          "idempotency dynamodb:PutItem",
+          "idempotency dynamodb:UpdateItem",
           "items dynamodb:PutItem",
           "idempotency dynamodb:UpdateItem",
         ],
@@ -296,7 +319,7 @@ describe("handlers: each route's IAM policy allows exactly the DynamoDB commands
         statuses: [503, 201],
         sends: [
           ...ITEM_WRITE_FAILED,
-          "idempotency dynamodb:PutItem",
+          "idempotency dynamodb:UpdateItem",
           "items dynamodb:PutItem",
           "items dynamodb:GetItem",
           "idempotency dynamodb:UpdateItem",
@@ -314,7 +337,7 @@ describe("handlers: each route's IAM policy allows exactly the DynamoDB commands
           return [first.status, next.status];
         },
         statuses: [200, 200],
-        sends: ["items dynamodb:Scan", "items dynamodb:Scan"],
+        sends: ["items dynamodb:Query", "items dynamodb:Query"],
       },
       {
         name: "a cursor this API did not issue: 400 before any call",
@@ -322,7 +345,7 @@ describe("handlers: each route's IAM policy allows exactly the DynamoDB commands
         statuses: [400],
         sends: [],
       },
-      throttledPath(listEvent({}), "items dynamodb:Scan"),
+      throttledPath(listEvent({}), "items dynamodb:Query"),
     ],
     getItem: [
       {

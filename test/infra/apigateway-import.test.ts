@@ -4,7 +4,7 @@
  * Gateway would run without it.
  */
 import { expect } from "chai";
-import { importRestApi, renderGatewayTemplate } from "../../infra/apigateway-import";
+import { claimsOf, importRestApi, renderGatewayTemplate, userPoolIssuer } from "../../infra/apigateway-import";
 
 const FUNCTION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:f";
 const URI = `arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/${FUNCTION_ARN}/invocations`;
@@ -49,6 +49,7 @@ describe("infra: API Gateway's import rules", () => {
             resourcePath: "/things",
             operationId: "op",
             apiKeyRequired: false,
+            authorizer: undefined,
             validateBody: false,
             requestModels: {},
             integration: { type: "aws_proxy", functionArn: FUNCTION_ARN, timeoutMs: 29000 },
@@ -67,6 +68,66 @@ describe("infra: API Gateway's import rules", () => {
     expect(perOperation.api.resources[0]?.methods.POST?.apiKeyRequired).to.equal(true);
     const keyless = importRestApi(documentWith({}, { security: [] }));
     expect(keyless.api.resources[0]?.methods.POST?.apiKeyRequired).to.equal(false);
+  });
+
+  it("reads a cognito_user_pools authorizer from its security scheme, alone or beside an API key [cognito]", () => {
+    const pool = "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbC123xyz";
+    const scheme = (overrides: Record<string, unknown> = {}, authorizer: Record<string, unknown> = {}) => ({
+      type: "apiKey",
+      name: "Authorization",
+      in: "header",
+      "x-amazon-apigateway-authtype": "cognito_user_pools",
+      "x-amazon-apigateway-authorizer": { type: "cognito_user_pools", providerARNs: [pool], ...authorizer },
+      ...overrides,
+    });
+    const withPool = (poolScheme: Record<string, unknown>, security: unknown) =>
+      importRestApi({
+        ...documentWith({}, { security }),
+        components: {
+          schemas: {},
+          securitySchemes: { key: { type: "apiKey", name: "x-api-key", in: "header" }, pool: poolScheme },
+        },
+      });
+    const both = withPool(scheme(), [{ key: [], pool: [] }]);
+    expect(both.findings).to.deep.equal([]);
+    expect(both.api.resources[0]?.methods.POST).to.deep.include({
+      apiKeyRequired: true,
+      authorizer: { providerArns: [pool], header: "Authorization" },
+    });
+    const alone = withPool(scheme(), [{ pool: [] }]);
+    expect(alone.api.resources[0]?.methods.POST).to.deep.include({
+      apiKeyRequired: false,
+      authorizer: { providerArns: [pool], header: "Authorization" },
+    });
+    for (const broken of [
+      scheme({ "x-amazon-apigateway-authtype": "custom" }),
+      scheme({ in: "query" }),
+      scheme({}, { type: "token" }),
+      scheme({}, { providerARNs: [] }),
+      scheme({}, { providerARNs: ["arn:aws:cognito-idp:eu-west-1:123456789012:identitypool/x"] }),
+      scheme({}, { providerARNs: "not a list" }),
+    ]) {
+      const imported = withPool(broken, [{ pool: [] }]);
+      expect(imported.findings.map((finding) => finding.rule)).to.include("cognito");
+      expect(imported.api.resources[0]?.methods.POST?.authorizer).to.equal(undefined);
+    }
+    // Two requirements would let either one through; the body states one with both schemes.
+    expect(withPool(scheme(), [{ key: [] }, { pool: [] }]).findings.map((finding) => finding.pointer)).to.deep.equal([
+      "#/paths/~1things/post/security",
+    ]);
+  });
+
+  it("takes a pool's issuer from its ARN, and passes claims on as strings [tokens] [proxy]", () => {
+    expect(userPoolIssuer("arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_AbC123xyz")).to.equal(
+      "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz",
+    );
+    expect(userPoolIssuer("arn:aws:iam::123456789012:role/x")).to.equal(undefined);
+    expect(claimsOf({ sub: "s", exp: 1700000000, email_verified: true, "cognito:groups": ["a", "b"] })).to.deep.equal({
+      sub: "s",
+      exp: "1700000000",
+      email_verified: "true",
+      "cognito:groups": "a,b",
+    });
   });
 
   it("accepts only apiKey security schemes, read from x-api-key", () => {

@@ -63,8 +63,18 @@ describe("infra: Lambda archives and their serialized code", function () {
 
       it("requires only Node built-ins and the SDK packages, through their package entry points", () => {
         for (const fn of Object.values(serializedFunctions(snapshot))) {
+          // The STS client is required inside the function that starts owner sessions (handlers/
+          // dependencies.ts), so only a sign-in stack's container loads it, from the runtime's SDK.
           expect(requiredModules(fn.code), fn.operationId).to.deep.equal(
-            [sdkEntryPoint("@aws-sdk/client-dynamodb"), sdkEntryPoint("@aws-sdk/lib-dynamodb"), "crypto"].sort(),
+            [
+              sdkEntryPoint("@aws-sdk/client-dynamodb"),
+              sdkEntryPoint("@aws-sdk/lib-dynamodb"),
+              "@aws-sdk/client-sts",
+              "crypto",
+            ].sort(),
+          );
+          expect(fn.code, fn.operationId).to.match(
+            /^\s+const \{ AssumeRoleCommand, STSClient \} = require\("@aws-sdk\/client-sts"\)/m,
           );
           // The factory runs once when Lambda loads the module (init phase), not per request.
           expect(fn.code.trimEnd().split("\n").pop(), fn.operationId).to.match(/^exports\.handler = __f\d+\(\);$/);

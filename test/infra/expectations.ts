@@ -16,7 +16,7 @@ export const EXPECTED_DYNAMODB_ACTIONS: Record<string, { items?: string[]; idemp
     items: ["dynamodb:PutItem", "dynamodb:GetItem"],
     idempotency: ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
   },
-  listItems: { items: ["dynamodb:Scan"] },
+  listItems: { items: ["dynamodb:Query"] },
   getItem: { items: ["dynamodb:GetItem"] },
   replaceItem: { items: ["dynamodb:UpdateItem", "dynamodb:GetItem"] },
   patchItem: { items: ["dynamodb:UpdateItem", "dynamodb:GetItem"] },

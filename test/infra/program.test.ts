@@ -4,7 +4,7 @@
  */
 import { createHash } from "crypto";
 import { expect } from "chai";
-import { buildOpenApiDocument } from "../../infra/openapi";
+import { buildOpenApiDocument, documentOptionsOf } from "../../infra/openapi";
 import { startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
 import {
@@ -26,7 +26,7 @@ const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
 /** The DynamoDB operations (metric `Operation` dimension) the routes perform, per table. */
 const TABLE_OPERATIONS = {
-  items: ["DeleteItem", "GetItem", "PutItem", "Scan", "UpdateItem"],
+  items: ["DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
   idempotency: ["GetItem", "PutItem", "UpdateItem"],
 };
 
@@ -35,11 +35,11 @@ const EXPECTED_COUNTS: Record<Stack, Record<string, number>> = {
   dev: {
     "aws:dynamodb/table:Table": 2,
     "aws:cloudwatch/logGroup:LogGroup": 8,
-    "aws:iam/role:Role": 7,
-    "aws:iam/rolePolicy:RolePolicy": 6,
+    "aws:iam/role:Role": 13,
+    "aws:iam/rolePolicy:RolePolicy": 12,
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 1,
     "aws:lambda/function:Function": 6,
-    "aws:lambda/permission:Permission": 6,
+    "aws:lambda/permission:Permission": 8,
     "aws:apigateway/restApi:RestApi": 1,
     "aws:apigateway/deployment:Deployment": 1,
     "aws:apigateway/stage:Stage": 1,
@@ -48,6 +48,9 @@ const EXPECTED_COUNTS: Record<Stack, Record<string, number>> = {
     "aws:sns/topic:Topic": 1,
     "aws:cloudwatch/dashboard:Dashboard": 1,
     "aws:cloudwatch/metricAlarm:MetricAlarm": 18,
+    "aws:cognito/userPool:UserPool": 1,
+    "aws:cognito/userPoolClient:UserPoolClient": 1,
+    "items-api:auth:UserPoolSignIn": 1,
     "items-api:data:Tables": 1,
     "items-api:lambda:RouteFunction": 6,
     "items-api:api:RestApi": 1,
@@ -56,10 +59,10 @@ const EXPECTED_COUNTS: Record<Stack, Record<string, number>> = {
   prod: {
     "aws:dynamodb/table:Table": 2,
     "aws:cloudwatch/logGroup:LogGroup": 8,
-    "aws:iam/role:Role": 6,
-    "aws:iam/rolePolicy:RolePolicy": 6,
+    "aws:iam/role:Role": 12,
+    "aws:iam/rolePolicy:RolePolicy": 12,
     "aws:lambda/function:Function": 6,
-    "aws:lambda/permission:Permission": 6,
+    "aws:lambda/permission:Permission": 8,
     "aws:apigateway/restApi:RestApi": 1,
     "aws:apigateway/deployment:Deployment": 1,
     "aws:apigateway/stage:Stage": 1,
@@ -71,6 +74,9 @@ const EXPECTED_COUNTS: Record<Stack, Record<string, number>> = {
     "aws:cloudwatch/dashboard:Dashboard": 1,
     "aws:sns/topicSubscription:TopicSubscription": 1,
     "aws:cloudwatch/metricAlarm:MetricAlarm": 18,
+    "aws:cognito/userPool:UserPool": 1,
+    "aws:cognito/userPoolClient:UserPoolClient": 1,
+    "items-api:auth:UserPoolSignIn": 1,
     "items-api:data:Tables": 1,
     "items-api:lambda:RouteFunction": 6,
     "items-api:api:RestApi": 1,
@@ -158,13 +164,17 @@ describe("infra: index.ts under Pulumi mocks", function () {
         }
       });
 
-      it("creates both tables on demand with an `id` hash key, SSE, PITR and deletion protection from config", () => {
+      it("creates both tables on demand keyed by owner and id, SSE, PITR and deletion protection from config", () => {
         for (const logicalName of ["items", "idempotency"] as const) {
           const table = tableNamed(snapshot, logicalName);
           expect(table.inputs).to.deep.include({
             billingMode: "PAY_PER_REQUEST",
-            hashKey: "id",
-            attributes: [{ name: "id", type: "S" }],
+            hashKey: "owner",
+            rangeKey: "id",
+            attributes: [
+              { name: "owner", type: "S" },
+              { name: "id", type: "S" },
+            ],
             serverSideEncryption: { enabled: true },
             pointInTimeRecovery: { enabled: settings.pointInTimeRecovery },
             deletionProtectionEnabled: settings.deletionProtection,
@@ -222,6 +232,9 @@ describe("infra: index.ts under Pulumi mocks", function () {
                 DYNAMODB_MAX_ATTEMPTS: "3",
                 DYNAMODB_REQUEST_TIMEOUT_MS: "2000",
                 LOG_LEVEL: settings.logLevel,
+                SIGN_IN: "cognito",
+                COGNITO_CLIENT_IDS: resourceOf(snapshot, "app").id,
+                DATA_ACCESS_ROLE_ARN: resourceOf(snapshot, `${route.operationId}-data-role`).state.arn,
               },
             });
             expect(fn.secretPaths).to.deep.equal([]);
@@ -247,7 +260,7 @@ describe("infra: index.ts under Pulumi mocks", function () {
             expect(attachments).to.deep.equal([]);
           });
 
-          it("allows exactly its DynamoDB actions on its tables, log writes to its own group, X-Ray only with tracing", () => {
+          it("allows exactly owner-tagged sessions of its data access role, whose DynamoDB actions hold only on the owner's partition; log writes to its own group, X-Ray only with tracing", () => {
             const policy = resourceOf(snapshot, `${route.operationId}-policy`);
             const logGroupArn = `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:/aws/lambda/${prefix}-${route.operationId}`;
             const expected = EXPECTED_DYNAMODB_ACTIONS[route.operationId] ?? {};
@@ -266,10 +279,41 @@ describe("infra: index.ts under Pulumi mocks", function () {
                     },
                   ];
             });
+            const dataRole = resourceOf(snapshot, `${route.operationId}-data-role`);
+            // With sign-in the function's own role reaches DynamoDB only through owner sessions.
+            expect(parseJson(resourceOf(snapshot, `${route.operationId}-data-policy`).inputs.policy)).to.deep.equal({
+              Version: "2012-10-17",
+              Statement: tableStatements.map((statement) => ({
+                ...statement,
+                Condition: {
+                  "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": ["${aws:PrincipalTag/owner}"] },
+                  Null: { "dynamodb:LeadingKeys": "false" },
+                },
+              })),
+            });
+            expect(parseJson(dataRole.inputs.assumeRolePolicy)).to.deep.equal({
+              Version: "2012-10-17",
+              Statement: [
+                {
+                  Effect: "Allow",
+                  Principal: { AWS: resourceOf(snapshot, `${route.operationId}-role`).state.arn },
+                  Action: ["sts:AssumeRole", "sts:TagSession"],
+                  Condition: {
+                    Null: { "aws:RequestTag/owner": "false" },
+                    "ForAllValues:StringEquals": { "aws:TagKeys": ["owner"] },
+                  },
+                },
+              ],
+            });
             expect(parseJson(policy.inputs.policy)).to.deep.equal({
               Version: "2012-10-17",
               Statement: [
-                ...tableStatements,
+                {
+                  Sid: "OwnerSessions",
+                  Effect: "Allow",
+                  Action: ["sts:AssumeRole", "sts:TagSession"],
+                  Resource: [dataRole.state.arn],
+                },
                 {
                   Sid: "OwnLogGroup",
                   Effect: "Allow",
@@ -314,6 +358,21 @@ describe("infra: index.ts under Pulumi mocks", function () {
               function: `${prefix}-${route.operationId}`,
               principal: "apigateway.amazonaws.com",
               sourceArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${restApi.id}/*/${route.method}${route.permissionPath}`,
+            });
+            // HEAD wherever GET is (RFC 9110 §9.1): the same function, a permission of its own.
+            const head = body.paths[route.path]?.head;
+            if (route.method !== "GET") {
+              return;
+            }
+            expect(head?.operationId).to.equal(`${route.operationId}Head`);
+            expect(head?.["x-amazon-apigateway-integration"]).to.deep.equal(
+              operation?.["x-amazon-apigateway-integration"],
+            );
+            expect(resourceOf(snapshot, `${route.operationId}Head-permission`).inputs).to.deep.include({
+              action: "lambda:InvokeFunction",
+              function: `${prefix}-${route.operationId}`,
+              principal: "apigateway.amazonaws.com",
+              sourceArn: `arn:aws:execute-api:${REGION}:${ACCOUNT}:${restApi.id}/*/HEAD${route.permissionPath}`,
             });
           });
         });
@@ -615,7 +674,7 @@ describe("infra: index.ts under Pulumi mocks", function () {
           secret: false,
         });
         expect(snapshot.outputs.openApiDocument).to.deep.equal({
-          value: JSON.parse(JSON.stringify(buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required }))),
+          value: JSON.parse(JSON.stringify(buildOpenApiDocument(documentOptionsOf(settings)))),
           secret: false,
         });
         expect(Object.keys(snapshot.outputs).sort()).to.deep.equal(
@@ -625,6 +684,8 @@ describe("infra: index.ts under Pulumi mocks", function () {
             "idempotencyTableName",
             "openApiDocument",
             "tableName",
+            "userPoolClientId",
+            "userPoolId",
             ...(settings.apiKeys.required ? ["apiKey"] : []),
           ].sort(),
         );

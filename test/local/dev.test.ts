@@ -10,6 +10,7 @@ import { join } from "path";
 import { expect } from "chai";
 import { isWatchedSource } from "../../local/dev";
 import { client } from "../support/http-client";
+import { userHeaders } from "../support/users";
 import { PROJECT_ROOT, SWC_REGISTER } from "../support/process";
 
 interface DevProcess {
@@ -76,7 +77,7 @@ describe("npm run dev", function () {
     dev = startDev({ PORT: "0", DATA_DIR: dataDir });
     const first = await dev.waitFor(/^apiUrl: (http:\/\/127\.0\.0\.1:\d+\/)$/m);
     const url = first[1] ?? "";
-    const api = client(url);
+    const api = client(url, await userHeaders("dev", dataDir));
     const created = await api("POST", "items", { json: { name: "survives reloads", status: "kept" } });
     expect(created.status).to.equal(201);
 

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { expect } from "chai";
-import { buildOpenApiDocument } from "../../infra/openapi";
+import { buildOpenApiDocument, documentOptionsOf } from "../../infra/openapi";
 import { exportOpenApi, optionValue } from "../../local/export-openapi";
 import { startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
@@ -31,9 +31,7 @@ describe("npm run openapi", function () {
       const out = join(dir, "openapi.json");
       expect(exportOpenApi(["--stack", stack, "--out", out])).to.include({ stack, path: out });
       const written = readFileSync(out);
-      expect(JSON.parse(written.toString("utf8"))).to.deep.equal(
-        buildOpenApiDocument({ apiKeyRequired: settings.apiKeys.required }),
-      );
+      expect(JSON.parse(written.toString("utf8"))).to.deep.equal(buildOpenApiDocument(documentOptionsOf(settings)));
 
       const api = await startLocalApi({ settings, accessLog: () => undefined });
       try {
@@ -56,7 +54,7 @@ describe("npm run openapi", function () {
     expect(result.status, result.stderr).to.equal(0);
     expect(result.stdout).to.match(new RegExp(`^openapi: wrote ${out} \\(stack prod, \\d+ bytes\\)\\n$`));
     const written = JSON.parse(readFileSync(out, "utf8"));
-    expect(written.paths["/items"].post.security).to.deep.equal([{ api_key: [] }]);
+    expect(written.paths["/items"].post.security).to.deep.equal([{ api_key: [], user_pool: [] }]);
   });
 
   it("fails with a message naming the problem for an unknown stack or a missing value", () => {

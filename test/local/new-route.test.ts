@@ -7,13 +7,14 @@
 import { readFileSync } from "fs";
 import { join } from "path";
 import { expect } from "chai";
-import { buildOpenApiDocument } from "../../infra/openapi";
+import { buildOpenApiDocument, documentOptionsOf } from "../../infra/openapi";
 import { routes } from "../../infra/routes";
 import { startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
 import { expectError } from "../contract/contract";
 import { getItemSummaryRoute } from "../support/example-route";
 import { client } from "../support/http-client";
+import { apiUserHeaders } from "../support/users";
 import { NEW_ROUTE_RUN } from "../infra/programs";
 import { PROJECT_ROOT, programSnapshot, resourceOf, resourcesOfType } from "../support/program-snapshot";
 
@@ -40,11 +41,12 @@ describe("adding a route as the README shows", function () {
   it("serves the new route locally, in /openapi.json and beside the existing ones", async () => {
     const api = await startLocalApi({
       settings: readStackSettings("dev"),
+      stack: "dev",
       routes: extended,
       accessLog: () => undefined,
     });
     try {
-      const call = client(api.url);
+      const call = client(api.url, await apiUserHeaders(api));
       const created = await call("POST", "items", { json: { name: "summarised", status: "x" } });
       const summary = await call("GET", `items/${created.json.id}/summary`);
       expect(summary.status).to.equal(200);
@@ -52,7 +54,7 @@ describe("adding a route as the README shows", function () {
       expectError(await call("GET", "items/0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11/summary"), 404, "not_found");
       expect((await call("GET", `items/${created.json.id}`)).json).to.deep.equal(created.json);
       const document = (await call("GET", "openapi.json")).json;
-      expect(document).to.deep.equal(buildOpenApiDocument({ apiKeyRequired: false }, extended));
+      expect(document).to.deep.equal(buildOpenApiDocument(documentOptionsOf(readStackSettings("dev")), extended));
       expect(document.paths["/items/{id}/summary"].get.operationId).to.equal("getItemSummary");
     } finally {
       await api.close();
@@ -70,12 +72,15 @@ describe("adding a route as the README shows", function () {
       (resource) => resource.inputs.name === `${prefix}-getItemSummary`,
     );
     expect(fn?.inputs.runtime).to.equal("nodejs22.x");
+    // dev signs users in: the function's role starts owner sessions, whose role holds the action.
     const policy = JSON.parse(String(resourceOf(snapshot, "getItemSummary-policy").inputs.policy));
-    expect(policy.Statement[0]).to.deep.include({ Sid: "DynamoDbItems", Action: ["dynamodb:GetItem"] });
     expect(policy.Statement.map((statement: { Sid: string }) => statement.Sid)).to.deep.equal([
-      "DynamoDbItems",
+      "OwnerSessions",
       "OwnLogGroup",
     ]);
+    const dataPolicy = JSON.parse(String(resourceOf(snapshot, "getItemSummary-data-policy").inputs.policy));
+    expect(dataPolicy.Statement).to.have.length(1);
+    expect(dataPolicy.Statement[0]).to.deep.include({ Sid: "DynamoDbItems", Action: ["dynamodb:GetItem"] });
     const permission = resourceOf(snapshot, "getItemSummary-permission");
     expect(String(permission.inputs.sourceArn)).to.match(/\/\*\/GET\/items\/\*\/summary$/);
     const body = JSON.parse(String(resourceOf(snapshot).inputs.body));

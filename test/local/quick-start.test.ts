@@ -16,6 +16,7 @@ import { openApiJson } from "../../local/export-openapi";
 import { startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
 import { client } from "../support/http-client";
+import { apiUserHeaders } from "../support/users";
 import { PROJECT_ROOT, startApiProcess } from "../support/process";
 import { Created, createdFields, createdItems, expectedPages, writtenEspresso } from "../support/quick-start-items";
 
@@ -77,10 +78,14 @@ function parsePrinted(stdout: string, withHeaders: boolean): Printed {
   };
 }
 
-/** Runs the commands in a shell as a reader would, against `url`; what each curl printed. */
-async function followQuickStart(commands: string[], url: string): Promise<Printed[]> {
-  // The reader's own shell environment, plus the variables the commands set.
-  const env: Record<string, string | undefined> = { ...process.env };
+/**
+ * Runs the commands in a shell as a reader would, against `url` (a runtime on `dataDir`); what
+ * each curl printed.
+ */
+async function followQuickStart(commands: string[], url: string, dataDir: string): Promise<Printed[]> {
+  // The reader's own shell environment (in the project folder, as `npm start`'s), plus the
+  // variables the commands set.
+  const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dataDir };
   const printed: Printed[] = [];
   for (const command of commands) {
     const assignment = /^([A-Z]+)=(.*)$/.exec(command);
@@ -89,6 +94,12 @@ async function followQuickStart(commands: string[], url: string): Promise<Printe
       if (name === "API") {
         // The README's address is npm start's default; this runtime listens on a free port.
         expect(value).to.equal("http://127.0.0.1:3000");
+      }
+      if (value.startsWith("$(")) {
+        // A command's output, e.g. TOKEN=$(npm run -s token -- --user alice): run as written.
+        const { stdout } = await promisify(execFile)("bash", ["-c", `echo ${value}`], { env, cwd: PROJECT_ROOT });
+        env[name] = stdout.trim();
+        continue;
       }
       env[name] = name === "API" ? url.replace(/\/$/, "") : fillIn(value, printed.at(-1));
       continue;
@@ -161,7 +172,7 @@ describe("README quick start", function () {
       for (const run of ["first", "second"]) {
         const api = await startApiProcess({ DATA_DIR: dataDir });
         try {
-          const printed = await followQuickStart(commands, api.url);
+          const printed = await followQuickStart(commands, api.url, dataDir);
           const oracle = expectedRun(api.url, printed, kept);
           const curls = commands.filter((command) => command.startsWith("curl "));
           expect(printed).to.have.length(oracle.expected.length);
@@ -182,7 +193,7 @@ describe("README quick start", function () {
   it("replays a keyed create's first 201 even after its item was deleted, as the README warns", async () => {
     const api = await startLocalApi({ settings: readStackSettings("dev"), stack: "dev", accessLog: () => undefined });
     try {
-      const request = client(api.url);
+      const request = client(api.url, await apiUserHeaders(api));
       const create = () =>
         request("POST", "items", { json: { name: "Grinder" }, headers: { "Idempotency-Key": "order-42" } });
       const first = await create();

@@ -11,6 +11,7 @@ import { LocalApi, startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
 import { expectError } from "../contract/contract";
 import { client } from "../support/http-client";
+import { withoutSignIn } from "../support/users";
 
 /** Sends bytes as they are and returns what came back, once the server closes or goes quiet. */
 function rawExchange(url: string, request: string | Buffer, options: { abort?: boolean } = {}): Promise<string> {
@@ -47,7 +48,8 @@ describe("local runtime: responses it makes itself", function () {
 
   async function start(stack = "dev", dataDir?: string): Promise<LocalApi> {
     api = await startLocalApi({
-      settings: readStackSettings(stack),
+      // Without sign-in: these are the runtime's own answers, whoever calls.
+      settings: withoutSignIn(readStackSettings(stack)),
       stack,
       dataDir,
       accessLog: (line) => lines.push(line),
@@ -82,6 +84,47 @@ describe("local runtime: responses it makes itself", function () {
       expect(body.error.requestId).to.equal(response.headers["x-request-id"]);
     }
     expect(lines.map((line) => (JSON.parse(line) as { level?: string }).level)).to.deep.equal(["info", "info", "info"]);
+  });
+
+  it("answers what Node would answer bare (no Host, an Expect, CONNECT, an absolute-form target) in the envelope", async () => {
+    const { url } = await start();
+    const { host } = new URL(url);
+    const envelopeOf = (raw: string, status: number, code: string) => {
+      const response = parseResponse(raw);
+      expect(response.status, raw.slice(0, 40)).to.equal(status);
+      expect(response.headers["x-content-type-options"], raw.slice(0, 40)).to.equal("nosniff");
+      expect(response.headers["cache-control"], raw.slice(0, 40)).to.equal("no-store");
+      const body = JSON.parse(response.body.replace(/^[0-9a-f]+\r\n|\r\n0(\r\n)*$/g, "")) as {
+        error: { code: string; requestId: string };
+      };
+      expect(body.error.code, raw.slice(0, 40)).to.equal(code);
+      expect(body.error.requestId).to.equal(response.headers["x-request-id"] ?? response.headers["x-amz-apigw-id"]);
+      return response;
+    };
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host MUST be answered 400.
+    envelopeOf(await rawExchange(url, "GET /items HTTP/1.1\r\nConnection: close\r\n\r\n"), 400, "validation_failed");
+    // CONNECT: an authority-form target names no resource; on a known path the method is not allowed.
+    envelopeOf(await rawExchange(url, `CONNECT ${host} HTTP/1.1\r\nHost: ${host}\r\n\r\n`), 404, "not_found");
+    const connect = envelopeOf(
+      await rawExchange(url, `CONNECT /items HTTP/1.1\r\nHost: ${host}\r\n\r\n`),
+      405,
+      "method_not_allowed",
+    );
+    expect(connect.headers.allow).to.equal("POST, GET, HEAD, OPTIONS");
+    // An expectation other than 100-continue is ignored (RFC 9110 §10.1.1 allows a 417, not requires it).
+    const expecting = parseResponse(
+      await rawExchange(
+        url,
+        `GET /items?limit=1 HTTP/1.1\r\nHost: ${host}\r\nExpect: foo\r\nConnection: close\r\n\r\n`,
+      ),
+    );
+    expect(expecting.status).to.equal(200);
+    // RFC 9112 §3.2.2: a server MUST accept the absolute form.
+    const absolute = parseResponse(
+      await rawExchange(url, `GET ${url}items?limit=1 HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`),
+    );
+    expect(absolute.status).to.equal(200);
+    expect(absolute.headers["content-type"]).to.equal("application/json");
   });
 
   it("builds Location from its own address, also for an HTTP/1.0 request without Host", async () => {

@@ -65,7 +65,7 @@ describe("request collection (local/requests.http)", function () {
   this.timeout(20000);
 
   it("has variables for the base URL and the item id, and a request for every route", () => {
-    expect(collection.variables).to.include.keys("baseUrl", "itemId", "apiKey");
+    expect(collection.variables).to.include.keys("baseUrl", "itemId", "apiKey", "token");
     expect(collection.variables.baseUrl).to.equal("http://127.0.0.1:3000");
     for (const route of routes) {
       const pattern = new RegExp(`^\\{\\{baseUrl\\}\\}${route.path.replace(/\{\w+\}/g, "[^/?]+")}(\\?.*)?$`);
@@ -80,11 +80,15 @@ describe("request collection (local/requests.http)", function () {
 
   for (const stack of ["dev", "prod"]) {
     it(`answers as the titles say, top to bottom, against the ${stack} stack's local runtime`, async () => {
-      const api = await startLocalApi({ settings: readStackSettings(stack), accessLog: () => undefined });
+      const api = await startLocalApi({ settings: readStackSettings(stack), stack, accessLog: () => undefined });
       try {
         const variables: Record<string, string> = { ...collection.variables, baseUrl: api.url.replace(/\/$/, "") };
         if (api.apiKey !== undefined) {
           variables.apiKey = api.apiKey;
+        }
+        if (api.issuer !== undefined) {
+          // What `npm run -s token -- --user alice` prints for this runtime.
+          variables.token = await api.issuer.token("alice");
         }
         const answered: { status: number; idempotencyKey: string | undefined; id: unknown }[] = [];
         for (const request of collection.requests) {

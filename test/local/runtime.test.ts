@@ -13,11 +13,13 @@ import { routes } from "../../infra/routes";
 import { LocalApi, startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
 import { expectError } from "../contract/contract";
-import { client } from "../support/http-client";
+import { ApiResponse, client } from "../support/http-client";
 import { killLeftoverApiProcesses, startApiProcess } from "../support/process";
+import { userHeaders, withoutSignIn } from "../support/users";
 
-const dev = readStackSettings("dev");
-const prod = readStackSettings("prod");
+/** The stacks' settings without sign-in: the in-process tests below are about the gateway, not who calls. */
+const dev = withoutSignIn(readStackSettings("dev"));
+const prod = withoutSignIn(readStackSettings("prod"));
 const quiet = { accessLog: () => undefined };
 
 describe("local runtime", function () {
@@ -36,7 +38,8 @@ describe("local runtime", function () {
     it("prints the ready line, logs one JSON line per request, and keeps data across a SIGTERM restart", async () => {
       const first = await startApiProcess({ DATA_DIR: dataDir });
       expect(first.url).to.match(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-      const api = client(first.url);
+      const user = await userHeaders("dev", dataDir);
+      const api = client(first.url, user);
       const created = await api("POST", "items", { json: { name: "durable", status: "kept" } });
       expect(created.status).to.equal(201);
       await api("GET", "nowhere");
@@ -55,7 +58,7 @@ describe("local runtime", function () {
       expect(lines[0].requestId).to.equal(created.headers.get("x-request-id"));
 
       const second = await startApiProcess({ DATA_DIR: dataDir });
-      const fetched = await client(second.url)("GET", `items/${created.json.id}`);
+      const fetched = await client(second.url, user)("GET", `items/${created.json.id}`);
       expect(fetched.json).to.deep.equal(created.json);
       second.child.kill("SIGINT");
       expect(await second.exited).to.equal(0);
@@ -63,7 +66,8 @@ describe("local runtime", function () {
 
     it("finishes requests in flight on SIGTERM: every acknowledged create survives", async () => {
       const running = await startApiProcess({ DATA_DIR: dataDir });
-      const api = client(running.url);
+      const user = await userHeaders("dev", dataDir);
+      const api = client(running.url, user);
       // SIGTERM as soon as the first create is answered, with the rest of the burst in flight
       // (a fixed delay would, on a slow machine, stop the server before any request arrived).
       let firstAnswer: () => void = () => undefined;
@@ -86,7 +90,7 @@ describe("local runtime", function () {
       const acknowledged = responses.filter((response) => response?.status === 201).map((response) => response?.json);
       expect(acknowledged.length).to.be.greaterThan(0);
       const restarted = await startApiProcess({ DATA_DIR: dataDir });
-      const again = client(restarted.url);
+      const again = client(restarted.url, user);
       for (const item of acknowledged) {
         expect((await again("GET", `items/${item.id}`)).json).to.deep.equal(item);
       }
@@ -98,8 +102,10 @@ describe("local runtime", function () {
       const running = await startApiProcess({ DATA_DIR: dataDir }, ["--stack", "prod"]);
       expect(running.apiKey).to.be.a("string");
       expect(running.output()).to.contain("stack: prod");
-      expectError(await client(running.url)("GET", "items"), 403, "forbidden");
-      expect((await client(running.url, { "x-api-key": running.apiKey ?? "" })("GET", "items")).status).to.equal(200);
+      const user = await userHeaders("prod", dataDir);
+      expectError(await client(running.url, user)("GET", "items"), 403, "forbidden");
+      const keyed = client(running.url, { ...user, "x-api-key": running.apiKey ?? "" });
+      expect((await keyed("GET", "items")).status).to.equal(200);
       running.child.kill("SIGTERM");
       expect(await running.exited).to.equal(0);
     });
@@ -120,6 +126,12 @@ describe("local runtime", function () {
       api = undefined;
     });
 
+    /** The document's INTEGRATION_FAILURE: 503 with Retry-After, whatever Lambda's cause. */
+    function expectIntegrationFailure(response: ApiResponse): void {
+      expectError(response, 503, "unavailable");
+      expect(response.headers.get("retry-after")).to.equal("1");
+    }
+
     function withHandler(operationId: string, handler: ProxyHandler) {
       const handlers = Object.fromEntries(routes.map((route) => [route.operationId, handler]));
       return { ...handlers, [operationId]: handler };
@@ -136,10 +148,10 @@ describe("local runtime", function () {
     const slow: ProxyHandler = () =>
       new Promise((resolve) => setTimeout(() => resolve({ statusCode: 200, body: "{}" }), 1000));
 
-    it("answers 502 bad_gateway when the function runs past its own timeout, as Lambda's error reaches API Gateway", async () => {
+    it("answers INTEGRATION_FAILURE (503 unavailable, Retry-After) when the function runs past its own timeout", async () => {
       api = await startLocalApi({ settings: dev, ...quiet, timeoutMs: 100, handlers: withHandler("listItems", slow) });
       const started = Date.now();
-      expectError(await client(api.url)("GET", "items"), 502, "bad_gateway");
+      expectIntegrationFailure(await client(api.url)("GET", "items"));
       expect(Date.now() - started).to.be.below(900);
     });
 
@@ -154,16 +166,36 @@ describe("local runtime", function () {
       expectError(await client(api.url)("GET", "items"), 504, "gateway_timeout");
     });
 
-    it("answers 502 bad_gateway when the handler throws or returns a malformed result", async () => {
+    it("answers INTEGRATION_FAILURE when the handler throws, returns a malformed result or one over Lambda's 6 MB", async () => {
       const throwing: ProxyHandler = () => Promise.reject(new Error("boom"));
       api = await startLocalApi({ settings: dev, ...quiet, handlers: withHandler("listItems", throwing) });
       const thrown = await client(api.url)("GET", "items");
-      expectError(thrown, 502, "bad_gateway");
+      expectIntegrationFailure(thrown);
       expect(thrown.text).not.to.contain("boom");
       await api.close();
       const malformed = (() => Promise.resolve({ status: 200 })) as unknown as ProxyHandler;
       api = await startLocalApi({ settings: dev, ...quiet, handlers: withHandler("listItems", malformed) });
-      expectError(await client(api.url)("GET", "items"), 502, "bad_gateway");
+      expectIntegrationFailure(await client(api.url)("GET", "items"));
+      await api.close();
+      // A result Lambda cannot return: its JSON is one byte over 6 MiB (the \u0001 escapes to six).
+      const oversized = (length: number): ProxyHandler => {
+        const result = { statusCode: 200, body: "" };
+        const overhead = Buffer.byteLength(JSON.stringify(result));
+        return () => Promise.resolve({ ...result, body: "\u0001" + "a".repeat(length - overhead - 6) });
+      };
+      api = await startLocalApi({
+        settings: dev,
+        ...quiet,
+        handlers: withHandler("listItems", oversized(6 * 1024 * 1024 + 1)),
+      });
+      expectIntegrationFailure(await client(api.url)("GET", "items"));
+      await api.close();
+      api = await startLocalApi({
+        settings: dev,
+        ...quiet,
+        handlers: withHandler("listItems", oversized(6 * 1024 * 1024)),
+      });
+      expect((await client(api.url)("GET", "items")).status).to.equal(200);
     });
 
     it("requires the API key on all six operations of prod's document, and never on preflights or 405s", async () => {
@@ -251,9 +283,9 @@ describe("local runtime", function () {
       });
       expect(preflight.status).to.equal(204);
       expect(preflight.headers.get("access-control-allow-origin")).to.equal("https://app.example.com");
-      expect(preflight.headers.get("access-control-allow-methods")).to.equal("POST, GET, OPTIONS");
+      expect(preflight.headers.get("access-control-allow-methods")).to.equal("POST, GET, HEAD, OPTIONS");
       expect(preflight.headers.get("access-control-allow-headers")).to.equal(
-        "Content-Type, If-Match, If-None-Match, Idempotency-Key, x-api-key, x-correlation-id",
+        "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, x-api-key, x-correlation-id",
       );
       const foreign = await anonymous("OPTIONS", "items", { headers: { Origin: "https://evil.example.com" } });
       expect(foreign.status).to.equal(204);
@@ -291,7 +323,7 @@ describe("local runtime", function () {
       expect(response.headers.get("x-amz-apigw-id")).to.match(/^[A-Za-z0-9+/=]{16}$/);
     });
 
-    it("answers 502 bad_gateway for a body Lambda cannot take (an event over its 6 MB payload quota)", async () => {
+    it("answers INTEGRATION_FAILURE for a body Lambda cannot take (an event over its 6 MB payload quota)", async () => {
       api = await startLocalApi({ settings: dev, ...quiet });
       const request = client(api.url);
       // No model for text/plain: the body reaches the integration, whose event is too large.
@@ -299,7 +331,7 @@ describe("local runtime", function () {
         raw: Buffer.alloc(7 * 1024 * 1024, 0x61),
         contentType: "text/plain",
       });
-      expectError(tooLarge, 502, "bad_gateway");
+      expectIntegrationFailure(tooLarge);
       // Under the quota the function runs, and its own 64 KiB limit answers.
       const large = await request("POST", "items", {
         raw: Buffer.alloc(5 * 1024 * 1024, 0x61),

@@ -15,6 +15,7 @@
  */
 import { expect } from "chai";
 import { LocalApi, startLocalApi } from "../../local/server";
+import { apiUserHeaders } from "../support/users";
 import { readStackSettings } from "../../local/stack-settings";
 import { EngineProcess, startEngineProcess } from "../support/engine-process";
 import { ApiResponse, Request, client } from "../support/http-client";
@@ -57,15 +58,18 @@ describe("reliability: 50 concurrent writers on one item", function () {
   let engine: EngineProcess;
   let api: LocalApi;
   let request: Request;
+  let user: Record<string, string>;
 
   before(async () => {
     engine = await startEngineProcess();
     api = await startLocalApi({
       settings: readStackSettings("dev"),
+      stack: "dev",
       dynamoDbEndpoint: engine.endpoint,
       accessLog: () => undefined,
     });
-    request = client(api.url);
+    user = await apiUserHeaders(api);
+    request = client(api.url, user);
   });
 
   after(async () => {
@@ -282,11 +286,13 @@ describe("reliability: 50 concurrent writers on one item", function () {
           ? undefined
           : await startLocalApi({
               settings: readStackSettings("dev"),
+              stack: "dev",
               dynamoDbEndpoint: engine.endpoint,
               timeoutMs: kind.functionTimeoutMs,
               accessLog: () => undefined,
             });
-      const patchRequest = slower === undefined ? request : client(slower.url);
+      // The same user: the slower runtime's issuer is its own, the same sub for the same name.
+      const patchRequest = slower === undefined ? request : client(slower.url, await apiUserHeaders(slower));
       const started = Date.now();
       const responses = await Promise.all(
         Array.from({ length: WRITERS }, (_, writer) =>

@@ -10,6 +10,7 @@ import { join } from "path";
 import { expect } from "chai";
 import { ApiResponse, client } from "../support/http-client";
 import { RunningApi, startApiProcess } from "../support/process";
+import { userHeaders } from "../support/users";
 import { canonicalJson } from "../support/reliability-store";
 
 /** Concurrent clients, each creating items back to back. */
@@ -30,8 +31,13 @@ interface Burst {
 }
 
 /** Creates items from `CLIENTS` concurrent loops until the process is killed. */
-async function burstUntilKilled(api: RunningApi, round: number, killAfter: number): Promise<Burst> {
-  const request = client(api.url);
+async function burstUntilKilled(
+  api: RunningApi,
+  round: number,
+  killAfter: number,
+  user: Record<string, string>,
+): Promise<Burst> {
+  const request = client(api.url, user);
   const burst: Burst = { sent: 0, acknowledged: [], failed: [], inFlightAtKill: 0 };
   let killed = false;
   let inFlight = 0;
@@ -110,7 +116,7 @@ describe("reliability: kill -9 during a burst of creates", function () {
     for (const [round, killAfter] of KILL_AFTER_ACKNOWLEDGED.entries()) {
       const api = await startApiProcess({ DATA_DIR: dataDir });
       running.push(api);
-      const burst = await burstUntilKilled(api, round, killAfter);
+      const burst = await burstUntilKilled(api, round, killAfter, await userHeaders("dev", dataDir));
       expect(burst.inFlightAtKill, `round ${round}: the kill must land during the burst`).to.be.greaterThan(0);
       expect(burst.acknowledged.length).to.be.at.least(killAfter);
       acknowledged.push(...burst.acknowledged);
@@ -120,7 +126,7 @@ describe("reliability: kill -9 during a burst of creates", function () {
 
     const restarted = await startApiProcess({ DATA_DIR: dataDir });
     running.push(restarted);
-    const request = client(restarted.url);
+    const request = client(restarted.url, await userHeaders("dev", dataDir));
     const missing: string[] = [];
     const changed: string[] = [];
     for (const response of acknowledged) {

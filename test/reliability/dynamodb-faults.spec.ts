@@ -12,6 +12,7 @@ import { expect } from "chai";
 import { IDEMPOTENCY_TABLE, ITEMS_TABLE } from "../../infra/table-definitions";
 import { Engine, engineClient, ensureTables, startEmbeddedEngine } from "../../local/engine";
 import { LocalApi, startLocalApi } from "../../local/server";
+import { apiUserHeaders } from "../support/users";
 import { readStackSettings } from "../../local/stack-settings";
 import { ApiResponse, Request, client } from "../support/http-client";
 import { expectErrorEnvelope } from "../support/error-envelope";
@@ -79,6 +80,7 @@ describe("reliability: DynamoDB unreachable or throttling", function () {
     proxy = await startDynamoDbProxy(engine.endpoint);
     api = await startLocalApi({
       settings: readStackSettings("dev"),
+      stack: "dev",
       dynamoDbEndpoint: proxy.endpoint,
       tableNames: TABLES,
       timeoutMs: LAMBDA_TIMEOUT_MS,
@@ -89,7 +91,7 @@ describe("reliability: DynamoDB unreachable or throttling", function () {
       },
       accessLog: () => undefined,
     });
-    request = client(api.url);
+    request = client(api.url, await apiUserHeaders(api));
     // Read the engine directly, never through the proxy.
     store = storeReader(engine.endpoint, TABLES);
     process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {

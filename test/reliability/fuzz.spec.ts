@@ -17,6 +17,8 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { expect } from "chai";
 import * as fc from "fast-check";
+import { ANONYMOUS_OWNER } from "../../handlers/caller";
+import { apiUserHeaders } from "../support/users";
 import { encodeCursor } from "../../handlers/cursor";
 import { LocalApi, startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
@@ -113,10 +115,13 @@ describe("reliability: fuzzed requests against the local runtime", function () {
   let snapshot: StoreSnapshot;
   let live: Live;
   let secret: string;
+  let owner: string;
 
   before(async () => {
-    api = await startLocalApi({ settings: readStackSettings("dev"), accessLog: () => undefined });
-    http = rawClient(api.url);
+    // As a signed-in user of the dev stack, as deployed: every request reaches the functions.
+    api = await startLocalApi({ settings: readStackSettings("dev"), stack: "dev", accessLog: () => undefined });
+    http = rawClient(api.url, await apiUserHeaders(api));
+    owner = api.issuer?.subOf("alice") ?? ANONYMOUS_OWNER;
     store = storeReader(api.dynamoDbEndpoint, api.tableNames);
     secret = api.environment.CURSOR_SECRET ?? "";
     expect(secret).not.to.equal("");
@@ -213,7 +218,7 @@ describe("reliability: fuzzed requests against the local runtime", function () {
       choice.id.kind === "literal" && /^[0-9a-f-]{36}$/.test(choice.id.segment)
         ? choice.id.segment
         : existingId(choice.id.kind === "literal" ? 0 : choice.id.pick);
-    const cursor = encodeCursor(secret, issuedId);
+    const cursor = encodeCursor(secret, owner, issuedId);
     if (choice.kind === "issued") {
       return cursor;
     }

@@ -53,20 +53,26 @@ export function startApiProcess(env: Record<string, string>, args: string[] = []
     }),
   );
   return new Promise((resolve, reject) => {
+    // A runtime not ready after 30 s is killed; once ready, it runs as long as its test needs.
+    const notReady = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`local runtime not ready after 30 s:\n${output}`));
+    }, 30000);
+    notReady.unref();
     const onData = (chunk: Buffer) => {
       output += chunk.toString("utf8");
       const ready = /^apiUrl: (http:\/\/\S+\/)$/m.exec(output);
       if (ready?.[1] !== undefined) {
+        clearTimeout(notReady);
         const apiKey = /^apiKey: (\S+)$/m.exec(output)?.[1];
         resolve({ child, url: ready[1], apiKey, readyMs: Date.now() - started, output: () => output, exited });
       }
     };
     child.stdout?.on("data", onData);
     child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
-    void exited.then((code) => reject(new Error(`local runtime exited with ${code} before it was ready:\n${output}`)));
-    setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`local runtime not ready after 30 s:\n${output}`));
-    }, 30000).unref();
+    void exited.then((code) => {
+      clearTimeout(notReady);
+      reject(new Error(`local runtime exited with ${code} before it was ready:\n${output}`));
+    });
   });
 }

@@ -210,6 +210,12 @@ function mockState(
         state: { ...state, invokeUrl: `https://${restApi}.execute-api.${MOCK_REGION}.amazonaws.com/${stageName}` },
       };
     }
+    case "aws:cognito/userPool:UserPool": {
+      const id = `${MOCK_REGION}_${suffix(name)}`;
+      return { id, state: { ...state, arn: `${arnPrefix("cognito-idp")}:userpool/${id}` } };
+    }
+    case "aws:cognito/userPoolClient:UserPoolClient":
+      return { id: `client${suffix(name)}`, state };
     case "aws:apigateway/apiKey:ApiKey":
       return { id: `key${suffix(name)}`, state: { ...state, value: `mock-api-key-${suffix(name)}` } };
     case "aws:sns/topic:Topic":
@@ -327,6 +333,10 @@ async function runProgram(request: ProgramRequest, project: string): Promise<Pro
         return { id, state };
       },
       call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        if (args.token === "aws:cognito/getUserPool:getUserPool") {
+          const id = String(args.inputs.userPoolId);
+          return { ...args.inputs, id, arn: `arn:aws:cognito-idp:${MOCK_REGION}:${MOCK_ACCOUNT}:userpool/${id}` };
+        }
         throw new Error(`unexpected provider function call ${args.token}`);
       },
     },

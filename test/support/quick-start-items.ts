@@ -7,10 +7,10 @@
 import { expect } from "chai";
 
 /**
- * The forms of what the server chooses, an item id (UUID v4) and a timestamp (UTC, milliseconds):
+ * The forms of what the server chooses, an item id (UUIDv7: its first 48 bits the creation time) and a timestamp (UTC, milliseconds):
  * the contract checks them too.
  */
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 export const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 export interface Created {
@@ -56,12 +56,21 @@ export function writtenEspresso(espresso: Created, replacedAt: string, patchedAt
 }
 
 /**
- * Pages as they must read: together they hold every stored item exactly once; each page in the
- * order the Scan found its items (which the contract leaves open).
+ * Pages as they must read: together they hold every stored item exactly once, newest first (the
+ * caller's partition in descending id order; ids are UUIDv7, so a later create has a larger id),
+ * each page as long as the walk's pages.
  */
-export function expectedPages(pages: { items: { id: string }[] }[], stored: { id: string }[]): unknown[][] {
-  const byId = new Map(stored.map((item) => [item.id, item]));
-  const listed = pages.flatMap((page) => page.items.map((item) => item.id));
-  expect([...listed].sort(), "every item once").to.deep.equal([...byId.keys()].sort());
-  return pages.map((page) => page.items.map((item) => byId.get(item.id)));
+export function expectedPages(
+  pages: { items: { id: string }[] }[],
+  stored: { id: string; createdAt?: string }[],
+): unknown[][] {
+  const newestFirst = [...stored].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  const createdAt = newestFirst.map((item) => item.createdAt ?? "");
+  expect(createdAt, "ids sort as their creation times").to.deep.equal([...createdAt].sort().reverse());
+  let start = 0;
+  return pages.map((page) => {
+    const expected = newestFirst.slice(start, start + page.items.length);
+    start += page.items.length;
+    return expected;
+  });
 }

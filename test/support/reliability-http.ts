@@ -22,13 +22,17 @@ export interface RawClient {
   close(): void;
 }
 
-export function rawClient(baseUrl: string): RawClient {
+/** A raw client; `signedIn` header lines (a user's Authorization) go first on every request. */
+export function rawClient(baseUrl: string, signedIn: Record<string, string> = {}): RawClient {
   const origin = new URL(baseUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   return {
     send: async (request) => {
       const started = Date.now();
-      const answer = await sendRaw(origin, agent, request);
+      const answer = await sendRaw(origin, agent, {
+        ...request,
+        headers: [...Object.entries(signedIn), ...request.headers],
+      });
       return { ...answer, json: jsonOf(answer.text), latencyMs: Date.now() - started };
     },
     close: () => agent.destroy(),

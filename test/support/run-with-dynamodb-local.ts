@@ -9,7 +9,7 @@ import { exitCodeOf, exitWith, mochaBin, mochaRcFlags, relayingSignals } from ".
 
 // The local runtime on DynamoDB Local (serialized parity runs on the embedded engine in npm test),
 // and the retried writes, whose failure path there starts from the image DynamoDB returns.
-const SPECS = ["test/contract/local.test.ts", "test/handlers/retries.test.ts"];
+const SPECS = ["test/contract/local.test.ts", "test/handlers/retries.test.ts", "test/handlers/pages.test.ts"];
 
 async function main(): Promise<number> {
   // As test/support/setup.ts does for mocha: the SDK's Node-version notice is noise here.

@@ -20,6 +20,9 @@ describe("handlers/env", () => {
       dynamoDbRequestTimeoutMs: 2000,
       dynamoDbEndpoint: undefined,
       logLevel: "info",
+      signIn: "none",
+      cognitoClientIds: [],
+      dataAccessRoleArn: undefined,
     });
   });
 
@@ -34,6 +37,9 @@ describe("handlers/env", () => {
         DYNAMODB_REQUEST_TIMEOUT_MS: " 28000 ",
         DYNAMODB_ENDPOINT: " http://127.0.0.1:8000 ",
         LOG_LEVEL: " DEBUG ",
+        SIGN_IN: "cognito",
+        COGNITO_CLIENT_IDS: " client-a ,client-b",
+        DATA_ACCESS_ROLE_ARN: " arn:aws:iam::123456789012:role/data ",
       }),
     ).to.deep.equal({
       tableName: "t",
@@ -44,7 +50,21 @@ describe("handlers/env", () => {
       dynamoDbRequestTimeoutMs: 28000,
       dynamoDbEndpoint: "http://127.0.0.1:8000",
       logLevel: "debug",
+      signIn: "cognito",
+      cognitoClientIds: ["client-a", "client-b"],
+      dataAccessRoleArn: "arn:aws:iam::123456789012:role/data",
     });
+  });
+
+  it("refuses an unknown sign-in mode, and sign-in without app clients", () => {
+    expectPlainError(
+      () => readSettings({ ...REQUIRED, SIGN_IN: "oauth" }),
+      'environment variable SIGN_IN must be one of none, cognito, got "oauth"',
+    );
+    expectPlainError(
+      () => readSettings({ ...REQUIRED, SIGN_IN: "cognito", COGNITO_CLIENT_IDS: " , " }),
+      "environment variable COGNITO_CLIENT_IDS is required when SIGN_IN is cognito",
+    );
   });
 
   it("fails naming each missing or blank required variable", () => {
@@ -172,7 +192,13 @@ describe("handlers/env handlerEnvironment", () => {
       dynamoDbRequestTimeoutMs: 2000,
       dynamoDbEndpoint: "http://127.0.0.1:8000",
       logLevel: "warn",
+      signIn: "none",
+      cognitoClientIds: [],
+      dataAccessRoleArn: undefined,
     });
+    expect(
+      readSettings(handlerEnvironment({ ...sources, signIn: { cognitoClientIds: "client-a,client-b" } })),
+    ).to.deep.include({ signIn: "cognito", cognitoClientIds: ["client-a", "client-b"], dataAccessRoleArn: undefined });
   });
 
   it("is the only code that names a handler variable", () => {

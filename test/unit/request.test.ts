@@ -5,8 +5,9 @@ import {
   MAX_IF_MATCH_TAGS,
   baseUrlOf,
   headerOf,
-  ifMatchOf,
-  ifNoneMatchOf,
+  failedPrecondition,
+  isConditional,
+  preconditionsOf,
   itemIdOf,
   jsonBodyOf,
   parseEntityTags,
@@ -328,49 +329,66 @@ describe("handlers/request", () => {
     });
   });
 
-  describe("ifMatchOf", () => {
-    const ifMatch = (value: string, header = "If-Match"): number[] | undefined =>
-      ifMatchOf(proxyEvent({ headers: { [header]: value } }));
-    const ifMatchLines = (lines: Record<string, string[]>): number[] | undefined =>
-      ifMatchOf({ ...proxyEvent({ headers: { "If-Match": "ignored" } }), multiValueHeaders: lines });
+  describe("preconditionsOf", () => {
+    const ifMatch = (value: string, header = "If-Match") =>
+      preconditionsOf(proxyEvent({ headers: { [header]: value } })).ifMatch;
+    const ifMatchLines = (lines: Record<string, string[]>) =>
+      preconditionsOf({ ...proxyEvent({ headers: { "If-Match": "ignored" } }), multiValueHeaders: lines }).ifMatch;
+    const versions = (...list: number[]) => ({ any: false, versions: list });
 
-    it("is undefined (unconditional) without If-Match or with *", () => {
-      expect(ifMatchOf(proxyEvent())).to.equal(undefined);
-      expect(ifMatch("*")).to.equal(undefined);
+    it("is undefined without the headers, and `any` for *", () => {
+      expect(preconditionsOf(proxyEvent())).to.deep.equal({ ifMatch: undefined, ifNoneMatch: undefined });
+      expect(ifMatch("*")).to.deep.equal({ any: true });
     });
 
-    it("lists the versions a write accepts, whatever the header's casing", () => {
-      expect(ifMatch('"5"')).to.deep.equal([5]);
-      expect(ifMatch('"5", "6"', "if-match")).to.deep.equal([5, 6]);
-      expect(ifMatch('"7"', "IF-MATCH")).to.deep.equal([7]);
-      expect(ifMatch('"7", "7"')).to.deep.equal([7]);
+    it("lists the versions If-Match accepts, whatever the header's casing", () => {
+      expect(ifMatch('"5"')).to.deep.equal(versions(5));
+      expect(ifMatch('"5", "6"', "if-match")).to.deep.equal(versions(5, 6));
+      expect(ifMatch('"7"', "IF-MATCH")).to.deep.equal(versions(7));
+      expect(ifMatch('"7", "7"')).to.deep.equal(versions(7));
     });
 
     it('compares by character: "01" and "1.0" name no version, so they match nothing', () => {
-      expect(ifMatch('"01"')).to.deep.equal([]);
-      expect(ifMatch('"01", "1.0", "abc", "2"')).to.deep.equal([2]);
+      expect(ifMatch('"01"')).to.deep.equal(versions());
+      expect(ifMatch('"01", "1.0", "abc", "2"')).to.deep.equal(versions(2));
     });
 
-    it("lets a weak tag match nothing (If-Match compares strongly)", () => {
-      expect(ifMatch('W/"5"')).to.deep.equal([]);
+    it("lets a weak tag match nothing in If-Match (strong comparison) and match in If-None-Match (weak)", () => {
+      expect(ifMatch('W/"5"')).to.deep.equal(versions());
+      expect(ifMatch('W/"5", "6"', "If-None-Match")).to.equal(undefined);
+      const both = preconditionsOf(
+        proxyEvent({ headers: { "If-Match": 'W/"5", "6"', "If-None-Match": 'W/"5", "6"' } }),
+      );
+      expect(both).to.deep.equal({ ifMatch: versions(6), ifNoneMatch: versions(5, 6) });
     });
 
-    it("reads one list from repeated If-Match lines (the event's multiValueHeaders)", () => {
-      expect(ifMatchLines({ "If-Match": ['"1"', '"2", "3"'] })).to.deep.equal([1, 2, 3]);
-      expect(ifMatchLines({ "If-Match": ['"1"'], "if-match": ['"4"'] })).to.deep.equal([1, 4]);
+    it("reads one list from repeated lines (the event's multiValueHeaders)", () => {
+      expect(ifMatchLines({ "If-Match": ['"1"', '"2", "3"'] })).to.deep.equal(versions(1, 2, 3));
+      expect(ifMatchLines({ "If-Match": ['"1"'], "if-match": ['"4"'] })).to.deep.equal(versions(1, 4));
       expectHttpError(
         () => ifMatchLines({ "If-Match": ["*", '"1"'] }),
         400,
         "validation_failed",
         'If-Match must be * or a list of entity tags such as "3"',
       );
+      const event = {
+        ...proxyEvent({ headers: { "If-None-Match": '"9"' } }),
+        multiValueHeaders: { "If-None-Match": ['W/"1"', '"002"'] },
+      };
+      expect(preconditionsOf(event).ifNoneMatch).to.deep.equal(versions(1));
     });
 
-    it(`accepts ${MAX_IF_MATCH_TAGS} entity tags and answers 400 for more (DynamoDB's IN takes 100 operands)`, () => {
+    it(`accepts ${MAX_IF_MATCH_TAGS} entity tags in each header and answers 400 for more (DynamoDB's IN takes 100 operands)`, () => {
       const tags = (count: number): string => Array.from({ length: count }, (_, index) => `"${index + 1}"`).join(", ");
       expect(MAX_IF_MATCH_TAGS).to.equal(100);
-      expect(ifMatch(tags(100))).to.have.length(100);
+      expect((ifMatch(tags(100)) as { versions: number[] }).versions).to.have.length(100);
       expectHttpError(() => ifMatch(tags(101)), 400, "validation_failed", "If-Match may list at most 100 entity tags");
+      expectHttpError(
+        () => ifMatch(tags(101), "If-None-Match"),
+        400,
+        "validation_failed",
+        "If-None-Match may list at most 100 entity tags",
+      );
       expectHttpError(
         () => ifMatchLines({ "If-Match": [tags(60), tags(90)] }),
         400,
@@ -379,23 +397,58 @@ describe("handlers/request", () => {
       );
     });
 
-    it("answers 400 for a malformed If-Match", () => {
+    it("answers 400 for a malformed header", () => {
       expectHttpError(
         () => ifMatch("5"),
         400,
         "validation_failed",
         'If-Match must be * or a list of entity tags such as "3"',
       );
+      expectHttpError(
+        () => ifMatch("5", "If-None-Match"),
+        400,
+        "validation_failed",
+        'If-None-Match must be * or a list of entity tags such as "3"',
+      );
     });
   });
 
-  describe("ifNoneMatchOf", () => {
-    it("keeps weak tags and reads repeated lines as one list", () => {
-      const event = {
-        ...proxyEvent({ headers: { "If-None-Match": '"9"' } }),
-        multiValueHeaders: { "If-None-Match": ['W/"1"', '"002"'] },
-      };
-      expect(ifNoneMatchOf(event)).to.deep.equal({ any: false, tags: [weak("1"), strong("002")] });
+  describe("failedPrecondition (RFC 9110 §13.2.2)", () => {
+    const pre = (ifMatchValue?: string, ifNoneMatchValue?: string) =>
+      preconditionsOf(
+        proxyEvent({
+          headers: {
+            ...(ifMatchValue === undefined ? {} : { "If-Match": ifMatchValue }),
+            ...(ifNoneMatchValue === undefined ? {} : { "If-None-Match": ifNoneMatchValue }),
+          },
+        }),
+      );
+
+    it("evaluates If-Match first, then If-None-Match", () => {
+      expect(failedPrecondition(pre(), 3)).to.equal(undefined);
+      expect(failedPrecondition(pre('"3"'), 3)).to.equal(undefined);
+      expect(failedPrecondition(pre('"2"'), 3)).to.equal("If-Match");
+      expect(failedPrecondition(pre('"2"', "*"), 3)).to.equal("If-Match");
+      expect(failedPrecondition(pre('"3"', '"3"'), 3)).to.equal("If-None-Match");
+      expect(failedPrecondition(pre(undefined, 'W/"3"'), 3)).to.equal("If-None-Match");
+      expect(failedPrecondition(pre(undefined, '"4"'), 3)).to.equal(undefined);
+      expect(failedPrecondition(pre("*", "*"), 3)).to.equal("If-None-Match");
+    });
+
+    it("takes a resource without entity tag (the collection) as existing and matching no tag", () => {
+      expect(failedPrecondition(pre("*"), undefined)).to.equal(undefined);
+      expect(failedPrecondition(pre('"1"'), undefined)).to.equal("If-Match");
+      expect(failedPrecondition(pre(undefined, "*"), undefined)).to.equal("If-None-Match");
+      expect(failedPrecondition(pre(undefined, '"1"'), undefined)).to.equal(undefined);
+    });
+
+    it("tells which preconditions can fail for an existing item", () => {
+      expect(isConditional(pre())).to.equal(false);
+      expect(isConditional(pre("*"))).to.equal(false);
+      expect(isConditional(pre(undefined, '"abc"'))).to.equal(false);
+      expect(isConditional(pre('W/"1"'))).to.equal(true);
+      expect(isConditional(pre(undefined, "*"))).to.equal(true);
+      expect(isConditional(pre(undefined, '"1"'))).to.equal(true);
     });
   });
 
