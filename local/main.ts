@@ -55,7 +55,9 @@ async function main(): Promise<void> {
     stack,
     host: process.env.HOST ?? "127.0.0.1",
     port: port(process.env.PORT),
-    dataDir: endpoint === undefined ? resolve(process.env.DATA_DIR ?? ".data") : undefined,
+    // With another endpoint the folder holds no engine, but still the token issuer's key and the
+    // cursor secret: `npm run token` signs with the key in DATA_DIR, and both outlive a restart.
+    dataDir: resolve(process.env.DATA_DIR ?? ".data"),
     dynamoDbEndpoint: endpoint,
     tableNames:
       items === undefined && idempotency === undefined
