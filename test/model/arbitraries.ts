@@ -454,11 +454,37 @@ export const conditionalRecipe: fc.Arbitrary<ConditionalRecipe> = fc.oneof(
 
 /** Who calls: with the stack's API key (where it wants one), without, or with a wrong one; from which origin. */
 export interface CallerRecipe {
+  /** Which of the run's users calls (items belong to their creator). */
+  user: (typeof USERS)[number];
+  /** Their ID token, none, or one the API must refuse. */
+  token: "id" | "missing" | "garbage" | "expired" | "access" | "other-client";
   apiKey: "right" | "missing" | "wrong";
   origin: "none" | "allowed" | "other";
 }
 
+/** The users of a run on a sign-in stack: most requests are Alice's, some Bob's. */
+export const USERS = ["alice", "bob"] as const;
+
 export const callerRecipe: fc.Arbitrary<CallerRecipe> = fc.record({
+  user: fc.oneof(
+    { withCrossShrink: true },
+    { weight: 4, arbitrary: fc.constant("alice" as const) },
+    { weight: 1, arbitrary: fc.constant("bob" as const) },
+  ),
+  token: fc.oneof(
+    { withCrossShrink: true },
+    { weight: 40, arbitrary: fc.constant("id" as const) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        "missing" as const,
+        "garbage" as const,
+        "expired" as const,
+        "access" as const,
+        "other-client" as const,
+      ),
+    },
+  ),
   apiKey: fc.oneof(
     { withCrossShrink: true },
     { weight: 30, arbitrary: fc.constant("right" as const) },

@@ -17,6 +17,7 @@ import {
   patchBody,
   pickItem,
   request,
+  userLines,
 } from "./requests";
 import { Session } from "./session";
 
@@ -192,8 +193,11 @@ export function commandArbitraries(options: CommandOptions): CommandArbitrary[] 
     walk: steps(
       "walk",
       2,
-      fc.record({ limit: fc.oneof(fc.constant(undefined), fc.integer({ min: 1, max: 8 }), fc.constantFrom(20, 100)) }),
-      (model, session, recipe) => walk(model, session, recipe.limit),
+      fc.record({
+        limit: fc.oneof(fc.constant(undefined), fc.integer({ min: 1, max: 8 }), fc.constantFrom(20, 100)),
+        user: recipes.callerRecipe.map((caller) => caller.user),
+      }),
+      (model, session, recipe) => walk(model, session, recipe.limit, recipe.user),
     ),
     replace: single(
       "replace",
@@ -367,28 +371,29 @@ function listRequest(
   return request("GET", "/items", lines, undefined, listQuery(recipe.limit, recipe.cursor, model));
 }
 
-function keyHeader(model: ReferenceModel): [string, string][] {
-  return model.apiKey === undefined ? [] : [["x-api-key", model.apiKey]];
-}
-
-/** Every page, following nextCursor; then every item listed exactly once. */
-async function walk(model: ReferenceModel, session: Session, limit: number | undefined): Promise<void> {
+/** Every page of `user`'s items, following nextCursor; then each of them listed once, newest first. */
+async function walk(model: ReferenceModel, session: Session, limit: number | undefined, user: string): Promise<void> {
   const listed: string[] = [];
   let cursor: string | undefined;
-  const most =
-    Math.ceil((model.items.size + model.listable().unseen.length + 1) / (limit ?? MODEL_LIMITS.defaultPageSize)) + 3;
+  const stored = model.itemsOf(user).length + model.unseenPendings(user).length;
+  const most = Math.ceil((stored + 1) / (limit ?? MODEL_LIMITS.defaultPageSize)) + 3;
   for (let page = 0; page < most; page++) {
     const query: [string, string][] = [
       ...(limit === undefined ? [] : ([["limit", String(limit)]] as [string, string][])),
       ...(cursor === undefined ? [] : ([["cursor", cursor]] as [string, string][])),
     ];
-    const observed = await exchange(session, model, request("GET", "/items", keyHeader(model), undefined, query), {
-      continued: cursor !== undefined,
-    });
+    const observed = await exchange(
+      session,
+      model,
+      request("GET", "/items", userLines(model, user), undefined, query),
+      {
+        continued: cursor !== undefined,
+      },
+    );
     listed.push(...(observed.json.items as { id: string }[]).map((item) => item.id));
     cursor = observed.json.nextCursor as string | undefined;
     if (cursor === undefined) {
-      const problems = model.endWalk(listed);
+      const problems = model.endWalk(user, listed);
       if (problems.length > 0) {
         session.fail(session.lastStep(), [{ expected: "a walk that lists every item exactly once", problems }]);
       }
@@ -413,7 +418,7 @@ async function concurrentKeyed(
   const sent = request(
     "POST",
     "/items",
-    [...keyHeader(model), ["Idempotency-Key", `together-${Date.now()}-${Math.random()}`]],
+    [...userLines(model), ["Idempotency-Key", `together-${Date.now()}-${Math.random()}`]],
     {
       bytes: newItemBody(body, "together"),
       contentType: "application/json",
@@ -471,7 +476,7 @@ async function crashDuringKeyedCreates(
         "POST",
         "/items",
         [
-          ...keyHeader(model),
+          ...userLines(model),
           ...(keyed
             ? ([["Idempotency-Key", `crash-${session.runTag}-${crash}-${index}-${sequence}`]] as [string, string][])
             : []),
@@ -509,7 +514,7 @@ async function crashDuringKeyedCreates(
   await Promise.all(Array.from({ length: recipe.clients }, (_, index) => client(index)));
   const killedAt = await killing.done;
   for (const { sent, sentAt, step } of cut) {
-    model.cutCreate(sent, [sentAt, killedAt], `step ${step}`);
+    model.cutCreate(model.firstOwner, sent, [sentAt, killedAt], `step ${step}`);
   }
   await session.restart(
     model,

@@ -4,8 +4,8 @@
  * sequences against `npm start`'s entry as a child process, `kill -9` and restarts included (also
  * while keyed creates are in flight), until the step budget or the time budget is spent.
  *
- * Environment: MODEL_STEPS (commands per engine, default 3000), MODEL_TIME_LIMIT_S (per engine,
- * default 420), MODEL_ENGINES (dynalite,dynamodb-local), MODEL_STACKS (dev,prod), MODEL_SEED,
+ * Environment: MODEL_STEPS (commands per engine, default 2000), MODEL_TIME_LIMIT_S (per engine,
+ * default 300), MODEL_ENGINES (dynalite,dynamodb-local), MODEL_STACKS (dev,prod), MODEL_SEED,
  * MODEL_PATH and MODEL_REPLAY_PATH (replay a printed failure), MODEL_COMMANDS (a subset of the
  * commands), MODEL_CONDITIONALS (the commands that send conditional headers; 0: none),
  * MODEL_LAMBDA_TIMEOUT_MS (the child's
@@ -18,8 +18,8 @@ import { Stack, childTarget, commandsFromEnvironment, integerFromEnvironment, ru
 
 const ENGINES = (process.env.MODEL_ENGINES ?? "dynalite,dynamodb-local").split(",").map((engine) => engine.trim());
 const STACKS = (process.env.MODEL_STACKS ?? "dev,prod").split(",").map((stack) => stack.trim()) as Stack[];
-const STEPS_PER_ENGINE = integerFromEnvironment("MODEL_STEPS", 3000);
-const TIME_LIMIT_MS = integerFromEnvironment("MODEL_TIME_LIMIT_S", 420) * 1000;
+const STEPS_PER_ENGINE = integerFromEnvironment("MODEL_STEPS", 2000);
+const TIME_LIMIT_MS = integerFromEnvironment("MODEL_TIME_LIMIT_S", 300) * 1000;
 const FUNCTION_TIMEOUT_MS = integerFromEnvironment("MODEL_LAMBDA_TIMEOUT_MS", 3000);
 /** Commands per run: each run starts on a fresh runtime and fresh tables. */
 const COMMANDS_PER_RUN = 60;
@@ -51,6 +51,7 @@ describe("model-based run (long): the API answers as the reference model predict
         const steps = Math.ceil(STEPS_PER_ENGINE * share);
         const figures = await runModel({
           label,
+          rerun: "npm run test:model --",
           stack,
           target: () => childTarget(stack, FUNCTION_TIMEOUT_MS, endpoint),
           ...commandsFromEnvironment(true),

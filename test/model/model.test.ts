@@ -18,14 +18,18 @@ const COMMANDS_PER_RUN = 30;
 describe("model-based run (short): the API answers as the reference model predicts", function () {
   this.timeout(60000);
   for (const stack of ["dev", "prod"] as const) {
-    it(`${stack} stack on dynalite: ${RUNS} runs of up to ${COMMANDS_PER_RUN} random commands`, async () => {
+    it(`short ${stack}: the ${stack} stack on dynalite, ${RUNS} runs of up to ${COMMANDS_PER_RUN} random commands`, async () => {
       const figures = await runModel({
         label: `short ${stack}`,
+        rerun:
+          "npx mocha --no-config -r ./local/swc-register.cjs -r test/support/setup.ts --exit test/model/model.test.ts",
         stack,
         target: () => inProcessTarget(stack),
         kinds: IN_PROCESS_KINDS,
         conditionals: IN_PROCESS_KINDS,
         seed: SEEDS[stack],
+        path: process.env.MODEL_PATH,
+        replayPath: process.env.MODEL_REPLAY_PATH,
         numRuns: RUNS,
         maxCommands: COMMANDS_PER_RUN,
         shrinkLimitMs: 20000,

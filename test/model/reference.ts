@@ -31,7 +31,8 @@ export const MODEL_LIMITS = {
   maxPageSize: 100,
   idempotencyKeyMaxLength: 128,
   idempotencyWindowMs: 24 * 60 * 60 * 1000,
-  maxIfMatchTags: 100,
+  /** Entity tags an If-Match or If-None-Match may list. */
+  maxConditionTags: 100,
   maxSafeInteger: 2 ** 53 - 1,
   minNumberMagnitude: 1e-130,
   /** Seconds in `Retry-After` of 409, 429 and 503. */
@@ -44,6 +45,7 @@ export const MODEL_ERROR_STATUS = {
   validation_failed: 400,
   read_only_field: 400,
   invalid_cursor: 400,
+  unauthorized: 401,
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
@@ -54,7 +56,6 @@ export const MODEL_ERROR_STATUS = {
   idempotency_key_reused: 422,
   throttled: 429,
   internal_error: 500,
-  bad_gateway: 502,
   unavailable: 503,
   gateway_timeout: 504,
 } as const;
@@ -77,14 +78,28 @@ export const EVERY_RESPONSE_HEADERS: Readonly<Record<string, string>> = {
  */
 export interface StackProfile {
   stack: "dev" | "prod";
+  /** Users sign in: every item operation needs a user's ID token, and items belong to their creator. */
+  signIn: boolean;
   apiKeyRequired: boolean;
   corsAllowedOrigins: readonly string[];
 }
 
 export const STACK_PROFILES: Record<StackProfile["stack"], StackProfile> = {
-  dev: { stack: "dev", apiKeyRequired: false, corsAllowedOrigins: ["*"] },
-  prod: { stack: "prod", apiKeyRequired: true, corsAllowedOrigins: ["https://app.example.com"] },
+  dev: { stack: "dev", signIn: true, apiKeyRequired: false, corsAllowedOrigins: ["*"] },
+  prod: { stack: "prod", signIn: true, apiKeyRequired: true, corsAllowedOrigins: ["https://app.example.com"] },
 };
+
+/** The `WWW-Authenticate` of a 401. */
+export const WWW_AUTHENTICATE = 'Bearer realm="items-api"';
+
+/**
+ * A token the run holds for a user: an ID token of the stack's pool, or one the API must refuse
+ * (expired, an access token, an ID token of another app client of the pool).
+ */
+export type TokenKind = "id" | "expired" | "access" | "other-client";
+
+/** The owner of every item on a stack without sign-in. */
+const ANONYMOUS = "anonymous";
 
 /** The routes: methods per path, as the route table declares them (HEAD answered wherever GET is). */
 const ROUTE_METHODS: Record<"collection" | "item", readonly string[]> = {
@@ -139,6 +154,8 @@ type Source = "function" | "gateway" | "mock";
 // Items
 
 export interface ModelItem {
+  /** The user who created it (not shown by the API). */
+  owner: string;
   id: string;
   name: string;
   description: string;
@@ -210,9 +227,10 @@ function clientFieldsOf(json: Record<string, Json>): ClientFields {
   return { name: String(json.name), description: String(json.description), attrs };
 }
 
-function itemFromJson(json: Record<string, Json>): ModelItem {
+function itemFromJson(owner: string, json: Record<string, Json>): ModelItem {
   const fields = clientFieldsOf(json);
   return {
+    owner,
     id: String(json.id),
     ...fields,
     version: Number(json.version),
@@ -254,6 +272,11 @@ interface ItemExpectation {
   createdAt: TimeRule;
   /** Omitted: equal to createdAt. */
   updatedAt?: TimeRule;
+  /**
+   * A new id is a UUIDv7 of the item's createdAt, or of a time in this window: a retry that takes
+   * a crashed create's claim over keeps the id that create chose.
+   */
+  idMadeIn?: [number, number];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,6 +287,7 @@ interface ItemExpectation {
  * item, completed its record. Answers seen later narrow what it did.
  */
 export interface PendingCreate {
+  owner: string;
   key: string | undefined;
   fields: ClientFields;
   hash: string;
@@ -337,10 +361,10 @@ function parseConditions(request: ModelRequest): Conditions | "malformed" {
   if (ifMatch === "malformed" || ifNoneMatch === "malformed") {
     return "malformed";
   }
-  if (ifMatch !== undefined && !ifMatch.any && ifMatch.tags.length > MODEL_LIMITS.maxIfMatchTags) {
-    return "malformed";
-  }
-  return { ifMatch, ifNoneMatch };
+  // Each lists at most 100 tags (on a write either becomes a DynamoDB `IN`).
+  const tooLong = (condition: Condition | undefined) =>
+    condition !== undefined && !condition.any && condition.tags.length > MODEL_LIMITS.maxConditionTags;
+  return tooLong(ifMatch) || tooLong(ifNoneMatch) ? "malformed" : { ifMatch, ifNoneMatch };
 }
 
 /**
@@ -591,19 +615,44 @@ function gatewayAcceptsBody(request: ModelRequest, model: "NewItem" | "ItemPatch
 
 /**
  * Where a page stands: the first, one a walk reached through nextCursor (nothing ran in between,
- * so it cannot be empty), or one from a cursor issued earlier (the items after it may be gone).
+ * so it is not empty), or one from a cursor issued earlier (the items after it may be gone).
  */
 type PagePosition = "first" | "walk" | "any";
 
 /** Observed JSON objects as records (answers are parsed JSON). */
 type Answered = Record<string, Json>;
 
+/** A cursor the API issued: to whom, and the id of the last item of its page. */
+interface IssuedCursor {
+  owner: string;
+  afterId: string;
+}
+
+/**
+ * Lambda returns at most 6 MB; a page keeps its items' size in the proxy result (the page's
+ * JSON, as a string again) under 6 MiB less 64 KiB. Below this the model holds every page to its
+ * `limit` (a margin for the rest of the result and for its own estimate).
+ */
+const UNCUT_PAGE_BYTES = 6 * 1024 * 1024 - 64 * 1024 - 512 * 1024;
+
+/** The milliseconds a UUIDv7 starts with: the time it was made. */
+function timeOfId(id: string): number {
+  return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+}
+
+const newestFirst = (a: ModelItem, b: ModelItem): number => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+
 export class ReferenceModel {
+  /** Every item, whoever owns it. */
   readonly items = new Map<string, ModelItem>();
-  /** Idempotency-Key records. */
+  /** Idempotency-Key records, per owner (`owner\nkey`). */
   readonly keys = new Map<string, KeyRecord>();
   /** Unkeyed creates a crash cut, not yet seen or ruled out. */
   readonly pendings: PendingCreate[] = [];
+  /** Cursors the API issued in this run (a cursor is opaque: only those are known to be valid). */
+  readonly issuedCursors = new Map<string, IssuedCursor>();
+  /** The run's tokens: whose, and what kind. */
+  private readonly tokens = new Map<string, { user: string; kind: TokenKind }>();
   /** Every id the API ever answered with (ids are never reused). */
   private readonly seenIds = new Set<string>();
 
@@ -614,15 +663,37 @@ export class ReferenceModel {
     public baseUrl: string,
   ) {}
 
-  /** The items a listing may show: known ones and the creates cut by a crash that may have stored one. */
-  listable(): { known: ModelItem[]; unseen: PendingCreate[] } {
-    return { known: [...this.items.values()], unseen: this.unseenPendings() };
+  /** Tells the model whose a token of the run is, and its kind (the tokens are the run's inputs). */
+  addToken(token: string, user: string, kind: TokenKind): void {
+    this.tokens.set(token, { user, kind });
   }
 
-  private unseenPendings(): PendingCreate[] {
+  tokenEntries(): [string, { user: string; kind: TokenKind }][] {
+    return [...this.tokens.entries()];
+  }
+
+  tokenOf(user: string, kind: TokenKind): string | undefined {
+    return [...this.tokens.entries()].find(([, facts]) => facts.user === user && facts.kind === kind)?.[0];
+  }
+
+  /** The owner a crash burst's creates run as: the first user of the run. */
+  get firstOwner(): string {
+    return [...this.tokens.values()][0]?.user ?? ANONYMOUS;
+  }
+
+  /** An owner's items, newest first (ids are UUIDv7: they sort by creation). */
+  itemsOf(owner: string): ModelItem[] {
+    return [...this.items.values()].filter((item) => item.owner === owner).sort(newestFirst);
+  }
+
+  /** Creates a crash cut whose item may exist but has not been seen. */
+  unseenPendings(owner?: string): PendingCreate[] {
     const keyed = [...this.keys.values()].flatMap((record) => (record.state === "uncertain" ? [record.pending] : []));
     return [...this.pendings, ...keyed].filter(
-      (pending) => pending.item === undefined && (pending.possible.has("stored") || pending.possible.has("completed")),
+      (pending) =>
+        (owner === undefined || pending.owner === owner) &&
+        pending.item === undefined &&
+        (pending.possible.has("stored") || pending.possible.has("completed")),
     );
   }
 
@@ -641,6 +712,11 @@ export class ReferenceModel {
     return this.predictOnce(request, walk);
   }
 
+  /**
+   * API Gateway first: the route (404), the method (405, or the preflight), the ID token (401),
+   * the API key (403), the body's model (400); then the function: the token's app client (401),
+   * malformed preconditions (400), and the operation.
+   */
   private predictOnce(request: ModelRequest, walk?: { continued: boolean }): Outcome[] {
     const route = this.route(request);
     if (route.kind === "none") {
@@ -652,6 +728,10 @@ export class ReferenceModel {
     if (request.method === "OPTIONS") {
       return [this.preflight(request)];
     }
+    const token = this.tokens.get(lastHeader(request, "authorization") ?? "");
+    if (this.profile.signIn && (token === undefined || token.kind === "expired" || token.kind === "access")) {
+      return [this.unauthorized("gateway", request)];
+    }
     if (this.profile.apiKeyRequired && lastHeader(request, "x-api-key") !== this.apiKey) {
       return [this.error("gateway", "forbidden", request)];
     }
@@ -660,23 +740,29 @@ export class ReferenceModel {
     if (model !== undefined && !gatewayAcceptsBody(request, model)) {
       return [this.error("gateway", "validation_failed", request)];
     }
+    if (this.profile.signIn && token?.kind === "other-client") {
+      return [this.unauthorized("function", request)];
+    }
+    const owner = this.profile.signIn ? (token?.user ?? ANONYMOUS) : ANONYMOUS;
     const conditions = parseConditions(request);
     if (conditions === "malformed") {
       return [this.error("function", "validation_failed", request)];
     }
     if (route.resource === "collection") {
-      return request.method === "POST" ? this.create(request, conditions) : this.list(request, conditions, walk);
+      return request.method === "POST"
+        ? this.create(owner, request, conditions)
+        : this.list(owner, request, conditions, walk);
     }
     switch (request.method) {
       case "GET":
       case "HEAD":
-        return this.read(request, route.id, conditions);
+        return this.read(owner, request, route.id, conditions);
       case "PUT":
-        return this.replace(request, route.id, conditions);
+        return this.replace(owner, request, route.id, conditions);
       case "PATCH":
-        return this.patch(request, route.id, conditions);
+        return this.patch(owner, request, route.id, conditions);
       default:
-        return this.remove(request, route.id, conditions);
+        return this.remove(owner, request, route.id, conditions);
     }
   }
 
@@ -723,11 +809,10 @@ export class ReferenceModel {
       }
     }
     problems.push(...this.cors(observed, request));
-    const head = request.method === "HEAD";
     if (code !== undefined) {
       if (observed.status !== MODEL_ERROR_STATUS[code]) {
         problems.push(`status ${observed.status}, expected ${MODEL_ERROR_STATUS[code]} ${code}`);
-      } else if (head) {
+      } else if (request.method === "HEAD") {
         problems.push(...(observed.text === "" ? [] : ["a HEAD answer has a body"]));
       } else {
         problems.push(...envelopeProblems(observed, code, gatewayId));
@@ -770,6 +855,13 @@ export class ReferenceModel {
     };
   }
 
+  private unauthorized(source: Source, request: ModelRequest): Outcome {
+    return this.error(source, "unauthorized", request, (observed) => {
+      const challenge = observed.headers.get("www-authenticate");
+      return challenge === WWW_AUTHENTICATE ? [] : [`WWW-Authenticate ${challenge}, expected ${WWW_AUTHENTICATE}`];
+    });
+  }
+
   private methodNotAllowed(resource: "collection" | "item", request: ModelRequest): Outcome {
     const allow = allowedMethods(resource);
     return this.error("mock", "method_not_allowed", request, (observed) => {
@@ -809,6 +901,7 @@ export class ReferenceModel {
 
   /** An answer holding an item: status, ETag, Content-Type, Location (201), and the item itself. */
   private itemAnswer(
+    owner: string,
     request: ModelRequest,
     status: number,
     expectation: ItemExpectation,
@@ -841,15 +934,10 @@ export class ReferenceModel {
       commit: (observed) => {
         if (request.method !== "HEAD") {
           this.seenIds.add(String(observed.json.id));
+          commit(itemFromJson(owner, observed.json as Answered), observed);
         }
-        commit(request.method === "HEAD" ? this.placeholder() : itemFromJson(observed.json as Answered), observed);
       },
     };
-  }
-
-  /** HEAD answers no body: its commit never needs the item. */
-  private placeholder(): ModelItem {
-    return { id: "", name: "", description: "", attrs: new Map(), version: 0, createdAt: "", updatedAt: "" };
   }
 
   private itemProblems(json: unknown, expectation: ItemExpectation, observed: Observed): string[] {
@@ -858,11 +946,7 @@ export class ReferenceModel {
     }
     const problems: string[] = [];
     if (expectation.id === "new") {
-      if (typeof json.id !== "string" || !UUID.test(json.id)) {
-        problems.push(`id ${JSON.stringify(json.id)} is not a UUID`);
-      } else if (this.seenIds.has(json.id)) {
-        problems.push(`id ${json.id} was answered before: a new item must have a new id`);
-      }
+      problems.push(...this.newIdProblems(json, expectation.idMadeIn));
     } else if (json.id !== expectation.id) {
       problems.push(`id ${JSON.stringify(json.id)}, expected ${expectation.id}`);
     }
@@ -870,6 +954,7 @@ export class ReferenceModel {
     const updatedRule = expectation.updatedAt ?? { exactly: String(json.createdAt) };
     problems.push(...checkTime("updatedAt", json.updatedAt, updatedRule, observed));
     const expected: ModelItem = {
+      owner: "",
       id: String(json.id),
       ...expectation.fields,
       version: expectation.version,
@@ -884,9 +969,26 @@ export class ReferenceModel {
     return problems;
   }
 
+  /** A new item's id: a UUIDv7 no answer had before, whose time is its createdAt (or in `madeIn`). */
+  private newIdProblems(json: JsonObject, madeIn: [number, number] | undefined): string[] {
+    if (typeof json.id !== "string" || !UUID.test(json.id)) {
+      return [`id ${JSON.stringify(json.id)} is not a UUIDv7`];
+    }
+    if (this.seenIds.has(json.id)) {
+      return [`id ${json.id} was answered before: a new item must have a new id`];
+    }
+    const time = timeOfId(json.id);
+    if (madeIn !== undefined && time >= madeIn[0] && time <= madeIn[1]) {
+      return [];
+    }
+    return time === Date.parse(String(json.createdAt))
+      ? []
+      : [`id ${json.id} does not start with its createdAt ${String(json.createdAt)}`];
+  }
+
   // ---- createItem
 
-  private create(request: ModelRequest, conditions: Conditions): Outcome[] {
+  private create(owner: string, request: ModelRequest, conditions: Conditions): Outcome[] {
     const body = readBody(request, MEDIA_TYPES.json);
     if (!body.ok) {
       return [this.error("function", body.code, request)];
@@ -900,43 +1002,46 @@ export class ReferenceModel {
     if (keyLines.length > 1 || (key !== undefined && !/^[\x20-\x7e]{1,128}$/.test(key)) || key?.includes(",")) {
       return [this.error("function", "validation_failed", request)];
     }
-    // The collection exists and has no entity tag.
+    // The collection exists and has no entity tag; a POST's body is validated before its preconditions.
     if (evaluate(conditions, undefined, false) !== "ok") {
       return [this.error("function", "precondition_failed", request)];
     }
     if (key === undefined) {
-      return [this.fresh(request, fields, () => undefined)];
+      return [this.fresh(owner, request, fields, () => undefined)];
     }
     const hash = requestHash(fields);
-    const record = this.liveRecord(key);
+    const keyId = `${owner}\n${key}`;
+    const record = this.liveRecord(keyId);
     if (record === undefined) {
-      return [this.fresh(request, fields, (item) => this.completeKey(key, hash, item))];
+      return [this.fresh(owner, request, fields, (item) => this.completeKey(keyId, hash, item))];
     }
     if (record.state === "completed") {
       if (record.hash !== hash) {
         return [this.error("function", "idempotency_key_reused", request)];
       }
-      return [this.replay(request, record)];
+      return [this.replay(owner, request, record)];
     }
-    return this.resolveUncertain(request, key, record.pending, fields, hash);
+    return this.resolveUncertain(owner, request, keyId, record.pending, fields, hash);
   }
 
-  private liveRecord(key: string): KeyRecord | undefined {
-    const record = this.keys.get(key);
+  /** A key's record, unless its 24 h window has passed (then the key is free again). */
+  private liveRecord(keyId: string): KeyRecord | undefined {
+    const record = this.keys.get(keyId);
     if (record?.state === "completed" && record.at + MODEL_LIMITS.idempotencyWindowMs < Date.now()) {
-      this.keys.delete(key);
+      this.keys.delete(keyId);
       return undefined;
     }
     return record;
   }
 
-  private completeKey(key: string, hash: string, item: ModelItem): void {
-    this.keys.set(key, { state: "completed", hash, response: canonicalItem(item), id: item.id, at: Date.now() });
+  private completeKey(keyId: string, hash: string, item: ModelItem): void {
+    this.keys.set(keyId, { state: "completed", hash, response: canonicalItem(item), id: item.id, at: Date.now() });
   }
 
   /** 201 with a new item (version 1, made during the request). */
-  private fresh(request: ModelRequest, fields: ClientFields, then: (item: ModelItem) => void): Outcome {
+  private fresh(owner: string, request: ModelRequest, fields: ClientFields, then: (item: ModelItem) => void): Outcome {
     return this.itemAnswer(
+      owner,
       request,
       201,
       { id: "new", fields, version: 1, createdAt: { between: "request" } },
@@ -948,9 +1053,10 @@ export class ReferenceModel {
   }
 
   /** The first 201 again: same id, body, Location and ETag, whatever happened to the item since. */
-  private replay(request: ModelRequest, record: Extract<KeyRecord, { state: "completed" }>): Outcome {
+  private replay(owner: string, request: ModelRequest, record: Extract<KeyRecord, { state: "completed" }>): Outcome {
     const first = JSON.parse(record.response) as Answered;
     return this.itemAnswer(
+      owner,
       request,
       201,
       {
@@ -971,24 +1077,22 @@ export class ReferenceModel {
    * claimed the key; 201 only if it did nothing.
    */
   private resolveUncertain(
+    owner: string,
     request: ModelRequest,
-    key: string,
+    keyId: string,
     pending: PendingCreate,
     fields: ClientFields,
     hash: string,
   ): Outcome[] {
-    const outcomes: Outcome[] = [];
     const settle = (possible: PendingCreate["possible"], item: ModelItem) => {
       pending.possible = possible;
-      this.completeKey(key, hash, item);
+      this.completeKey(keyId, hash, item);
     };
+    const only = (...states: string[]) => new Set([...pending.possible].filter((state) => states.includes(state)));
+    const outcomes: Outcome[] = [];
     if (hash !== pending.hash) {
       if (pending.possible.has("none")) {
-        outcomes.push(
-          this.fresh(request, fields, (item) => {
-            settle(new Set(["none"]), item);
-          }),
-        );
+        outcomes.push(this.fresh(owner, request, fields, (item) => settle(new Set(["none"]), item)));
       }
       if ([...pending.possible].some((state) => state !== "none")) {
         outcomes.push(
@@ -997,52 +1101,44 @@ export class ReferenceModel {
       }
       return outcomes;
     }
-    const canBeFresh = pending.possible.has("none") || pending.possible.has("claimed");
-    const mayHaveItem = pending.possible.has("stored") || pending.possible.has("completed");
     if (pending.item !== undefined) {
       // The crashed request's item, seen since: its first answer (completed), or, where the retry
       // takes an abandoned claim over, the item as it stands.
       const seen = pending.item;
       const current = this.items.get(seen.id);
-      for (const shown of current === undefined || canonicalItem(current) === canonicalItem(seen)
-        ? [seen]
-        : [seen, current]) {
-        outcomes.push(
-          this.itemAnswer(
-            request,
-            201,
-            {
-              id: seen.id,
-              fields: { name: shown.name, description: shown.description, attrs: shown.attrs },
-              version: shown.version,
-              createdAt: { exactly: shown.createdAt },
-              updatedAt: { exactly: shown.updatedAt },
-            },
-            () => settle(new Set(pending.possible), seen),
-          ),
-        );
-      }
-      return outcomes;
-    }
-    if (canBeFresh) {
-      outcomes.push(
-        this.fresh(request, fields, (item) => {
-          settle(new Set([...pending.possible].filter((state) => state === "none" || state === "claimed")), item);
-          pending.item = undefined;
-        }),
+      const shownAs =
+        current === undefined || canonicalItem(current) === canonicalItem(seen) ? [seen] : [seen, current];
+      return shownAs.map((shown) =>
+        this.itemAnswer(owner, request, 201, this.expectationOf(shown), () => settle(new Set(pending.possible), seen)),
       );
     }
-    if (mayHaveItem) {
+    if (pending.possible.has("none") || pending.possible.has("claimed")) {
+      // Made now: a new item, or (claimed) under the id the crashed create chose.
+      outcomes.push(
+        this.itemAnswer(
+          owner,
+          request,
+          201,
+          { id: "new", fields, version: 1, createdAt: { between: "request" }, idMadeIn: pending.window },
+          (item) => {
+            this.items.set(item.id, item);
+            settle(only("none", "claimed"), item);
+          },
+        ),
+      );
+    }
+    if (pending.possible.has("stored") || pending.possible.has("completed")) {
       // Not seen yet: version 1, made before the crash.
       outcomes.push(
         this.itemAnswer(
+          owner,
           request,
           201,
           { id: "new", fields, version: 1, createdAt: { between: pending.window } },
           (item) => {
             this.items.set(item.id, item);
             pending.item = item;
-            settle(new Set([...pending.possible].filter((state) => state === "stored" || state === "completed")), item);
+            settle(only("stored", "completed"), item);
           },
         ),
       );
@@ -1052,12 +1148,18 @@ export class ReferenceModel {
 
   // ---- listItems
 
-  private list(request: ModelRequest, conditions: Conditions, walk: { continued: boolean } | undefined): Outcome[] {
+  private list(
+    owner: string,
+    request: ModelRequest,
+    conditions: Conditions,
+    walk: { continued: boolean } | undefined,
+  ): Outcome[] {
     const limits = request.query.filter(([name]) => name === "limit").map(([, value]) => value);
     const cursors = request.query.filter(([name]) => name === "cursor").map(([, value]) => value);
     const rawLimit = limits[limits.length - 1];
     const limit =
       rawLimit === undefined ? MODEL_LIMITS.defaultPageSize : /^\d{1,3}$/.test(rawLimit) ? Number(rawLimit) : NaN;
+    const cursor = cursors.length === 0 ? undefined : this.issuedCursors.get(cursors[cursors.length - 1] ?? "");
     const answers: Outcome[] = [];
     const verdict = evaluate(conditions, undefined, true);
     const conditionOutcome =
@@ -1069,7 +1171,8 @@ export class ReferenceModel {
     // Where a bad parameter and a failed precondition meet, the contract does not order them.
     if (!(limit >= 1 && limit <= MODEL_LIMITS.maxPageSize)) {
       answers.push(this.error("function", "validation_failed", request));
-    } else if (cursors.length > 0 && !this.issuedCursors.has(cursors[cursors.length - 1] ?? "")) {
+    } else if (cursors.length > 0 && cursor?.owner !== owner) {
+      // Cursors are signed for their owner: another user's is not one the API issued to this caller.
       answers.push(this.error("function", "invalid_cursor", request));
     }
     if (conditionOutcome !== undefined) {
@@ -1078,21 +1181,25 @@ export class ReferenceModel {
     if (answers.length > 0) {
       return answers;
     }
-    return [this.page(request, limit, cursors.length > 0 ? (walk?.continued === true ? "walk" : "any") : "first")];
+    const position: PagePosition = cursor === undefined ? "first" : walk?.continued === true ? "walk" : "any";
+    return [this.page(owner, request, limit, cursor?.afterId, position)];
   }
 
-  /** Cursors the API issued in this run (a cursor is opaque: only those are known to be valid). */
-  readonly issuedCursors = new Set<string>();
-
   /**
-   * One page: at most `limit` items, each a known item exactly as the model holds it or a crashed
-   * create's item (then learned); `limit` of them unless it is the last page, or the stored items
-   * are large enough for DynamoDB's 1 MB or Lambda's 6 MB to cut pages; never empty after a cursor
-   * nor with a nextCursor. Which items (Scan order) is the API's choice.
+   * One page of the caller's items, newest first, after the cursor's item: exactly the next
+   * `limit` the model holds (with the items of creates a crash cut where they fall, learned from
+   * the page), unless their size could make Lambda's 6 MB cut the page; nextCursor exactly when
+   * more follow.
    */
-  private page(request: ModelRequest, limit: number, continued: PagePosition): Outcome {
+  private page(
+    owner: string,
+    request: ModelRequest,
+    limit: number,
+    afterId: string | undefined,
+    position: PagePosition,
+  ): Outcome {
     return {
-      describe: `200 a page of at most ${limit} items`,
+      describe: `200 a page of the next ${limit} of the caller's items, newest first`,
       verify: (observed) => {
         const problems = this.common(observed, request, "function", undefined);
         if (observed.status !== 200) {
@@ -1102,26 +1209,34 @@ export class ReferenceModel {
         if (request.method === "HEAD") {
           return [...problems, ...(observed.text === "" ? [] : ["a HEAD answer has a body"])];
         }
-        return [...problems, ...this.pageProblems(observed.json, limit, continued)];
+        return [...problems, ...this.pageProblems(owner, observed.json, limit, afterId, position)];
       },
       commit: (observed) => {
         if (request.method === "HEAD") {
           return;
         }
+        const items = observed.json.items as Answered[];
         const cursor: unknown = observed.json.nextCursor;
-        if (typeof cursor === "string") {
-          this.issuedCursors.add(cursor);
+        const last = items[items.length - 1];
+        if (typeof cursor === "string" && last !== undefined) {
+          this.issuedCursors.set(cursor, { owner, afterId: String(last.id) });
         }
-        for (const item of observed.json.items as Answered[]) {
+        for (const item of items) {
           if (!this.items.has(String(item.id))) {
-            this.adopt(item);
+            this.adopt(owner, item);
           }
         }
       },
     };
   }
 
-  private pageProblems(json: unknown, limit: number, position: PagePosition): string[] {
+  private pageProblems(
+    owner: string,
+    json: unknown,
+    limit: number,
+    afterId: string | undefined,
+    position: PagePosition,
+  ): string[] {
     if (
       !isObject(json) ||
       !Array.isArray(json.items) ||
@@ -1146,54 +1261,73 @@ export class ReferenceModel {
         nextCursor === undefined ? "an empty last page after a page with a cursor" : "an empty page with a nextCursor",
       );
     }
-    const ids = new Set<string>();
+    const ids = items.map((item) => (isObject(item) ? String(item.id) : ""));
+    if (ids.some((id, index) => index > 0 && !(id < (ids[index - 1] ?? "")))) {
+      problems.push(`the page is not newest first: ${ids.join(", ")}`);
+    }
     for (const item of items) {
-      const id = isObject(item) ? String(item.id) : "";
-      if (ids.has(id)) {
-        problems.push(`item ${id} twice on one page`);
-      }
-      ids.add(id);
-      problems.push(...this.listedItemProblems(item));
+      problems.push(...this.listedItemProblems(owner, item, afterId));
     }
-    const { known, unseen } = this.listable();
-    if (this.smallTable() && nextCursor !== undefined && items.length !== limit) {
-      problems.push(`${items.length} items on a page with a nextCursor, where the items are small: expected ${limit}`);
+    // The known items after the cursor, newest first: the page holds a run of them from the start.
+    const expected = this.itemsOf(owner).filter((item) => afterId === undefined || item.id < afterId);
+    const listedKnown = ids.filter((id) => this.items.get(id)?.owner === owner);
+    const prefix = expected.slice(0, listedKnown.length).map((item) => item.id);
+    if (listedKnown.join() !== prefix.join()) {
+      problems.push(`the page lists ${listedKnown.join(", ")} where the next items are ${prefix.join(", ")}`);
     }
-    if (position === "first" && this.smallTable() && nextCursor === undefined) {
-      // The first and last page holds every item.
-      const total = items.length;
-      if (total < known.length || total > known.length + unseen.length) {
-        problems.push(
-          `a single page of ${total} items, where ${known.length} (up to ${known.length + unseen.length}) are stored`,
-        );
-      }
+    const unseen = this.unseenPendings(owner).length;
+    const cut = this.mayBeCutBySize(expected.slice(0, limit));
+    if (nextCursor === undefined && listedKnown.length < expected.length) {
+      problems.push(`no nextCursor, but ${expected.length - listedKnown.length} more of the caller's items follow`);
+    }
+    if (nextCursor !== undefined && listedKnown.length === expected.length && unseen === 0) {
+      problems.push("a nextCursor on the last page");
+    }
+    if (nextCursor !== undefined && items.length < limit && !cut) {
+      problems.push(`${items.length} items on a page with a nextCursor, where ${limit} fit in Lambda's 6 MB`);
     }
     return problems;
   }
 
-  /** An item on a page: a known one exactly, or the item of a create a crash cut. */
-  private listedItemProblems(item: unknown): string[] {
+  /** Whether these items could pass a page's size limit: each counted as its JSON escaped twice. */
+  private mayBeCutBySize(items: ModelItem[]): boolean {
+    const bytes = items.reduce((sum, item) => sum + Buffer.byteLength(JSON.stringify(canonicalItem(item))) + 64, 0);
+    const pendingBytes = this.unseenPendings().reduce(
+      (sum, pending) => sum + 2 * Buffer.byteLength(pending.hash) + 256,
+      0,
+    );
+    return bytes + pendingBytes > UNCUT_PAGE_BYTES;
+  }
+
+  /** An item on a page: one of the caller's known items exactly, or the item of a create a crash cut. */
+  private listedItemProblems(owner: string, item: unknown, afterId: string | undefined): string[] {
     if (!isObject(item)) {
       return [`a page member is not an item: ${truncate(canonicalJson(item))}`];
     }
-    const known = this.items.get(String(item.id));
+    const id = String(item.id);
+    if (afterId !== undefined && !(id < afterId)) {
+      return [`item ${id} is not after the cursor's item ${afterId}`];
+    }
+    const known = this.items.get(id);
     if (known !== undefined) {
+      if (known.owner !== owner) {
+        return [`item ${id} of another user listed`];
+      }
       return canonicalJson(item) === canonicalItem(known)
         ? []
         : [`listed ${truncate(canonicalJson(item))}, expected ${truncate(canonicalItem(known))}`];
     }
-    return this.pendingFor(item) === undefined
+    return this.pendingFor(owner, item) === undefined
       ? [
-          `listed item ${String(item.id)} is none the model knows of, nor one a crashed create may have stored: ${truncate(canonicalJson(item))}`,
+          `listed item ${id} is none the model knows of, nor one a crashed create may have stored: ${truncate(canonicalJson(item))}`,
         ]
       : [];
   }
 
-  /** The crashed create whose item this is: same client fields, version 1, made in its window. */
-  private pendingFor(item: JsonObject): PendingCreate | undefined {
-    const fields = clientFieldsOf(item);
-    const hash = requestHash(fields);
-    return this.unseenPendings().find(
+  /** The crashed create whose item this is: same owner and client fields, version 1, made in its window. */
+  private pendingFor(owner: string, item: JsonObject): PendingCreate | undefined {
+    const hash = requestHash(clientFieldsOf(item));
+    return this.unseenPendings(owner).find(
       (pending) =>
         pending.hash === hash &&
         item.version === 1 &&
@@ -1203,16 +1337,17 @@ export class ReferenceModel {
         item.createdAt <= isoOf(pending.window[1]) &&
         typeof item.id === "string" &&
         UUID.test(item.id) &&
+        timeOfId(item.id) === Date.parse(item.createdAt) &&
         !this.seenIds.has(item.id),
     );
   }
 
-  private adopt(json: Answered): void {
-    const pending = this.pendingFor(json);
+  private adopt(owner: string, json: Answered): void {
+    const pending = this.pendingFor(owner, json);
     if (pending === undefined) {
       return;
     }
-    const item = itemFromJson(json);
+    const item = itemFromJson(owner, json);
     pending.item = item;
     pending.possible = new Set([...pending.possible].filter((state) => state === "stored" || state === "completed"));
     this.items.set(item.id, item);
@@ -1220,60 +1355,38 @@ export class ReferenceModel {
   }
 
   /**
-   * The end of a walk of every page: each item listed once, every known item listed, and a crashed
-   * create whose item did not show stored nothing.
+   * The end of a walk of every page: the caller's items, each listed once, newest first; a crashed
+   * create of the caller's whose item did not show stored nothing.
    */
-  endWalk(listedIds: string[]): string[] {
-    const problems: string[] = [];
-    const counts = new Map<string, number>();
-    for (const id of listedIds) {
-      counts.set(id, (counts.get(id) ?? 0) + 1);
+  endWalk(owner: string, listedIds: string[]): string[] {
+    const expected = this.itemsOf(owner).map((item) => item.id);
+    if (listedIds.join() !== expected.join()) {
+      return [
+        `the walk listed ${listedIds.length} items (${listedIds.join(", ")}), expected ${expected.length} (${expected.join(", ")})`,
+      ];
     }
-    for (const [id, count] of counts) {
-      if (count > 1) {
-        problems.push(`the walk listed item ${id} ${count} times`);
-      }
+    for (const pending of this.unseenPendings(owner)) {
+      pending.possible = new Set([...pending.possible].filter((state) => state === "none" || state === "claimed"));
     }
-    for (const id of this.items.keys()) {
-      if (!counts.has(id)) {
-        problems.push(`the walk did not list item ${id}`);
-      }
-    }
-    if (problems.length === 0) {
-      for (const pending of this.unseenPendings()) {
-        pending.possible = new Set([...pending.possible].filter((state) => state === "none" || state === "claimed"));
-      }
-      this.forgetSettledPendings();
-    }
-    return problems;
-  }
-
-  private forgetSettledPendings(): void {
     for (let index = this.pendings.length - 1; index >= 0; index--) {
       const pending = this.pendings[index];
       if (pending !== undefined && (pending.item !== undefined || !pending.possible.has("stored"))) {
         this.pendings.splice(index, 1);
       }
     }
-  }
-
-  /**
-   * Whether every non-last page must hold `limit` items: the stored items together stay far
-   * below DynamoDB's 1 MB Scan page (each counted as its JSON plus 1 KB of attribute names and
-   * write tokens), so no page can be cut by size.
-   */
-  private smallTable(): boolean {
-    const { known, unseen } = this.listable();
-    const bytes =
-      known.reduce((sum, item) => sum + Buffer.byteLength(canonicalItem(item)) + 1024, 0) +
-      unseen.reduce((sum, pending) => sum + Buffer.byteLength(requestHash(pending.fields)) + 1200, 0);
-    return bytes < 700 * 1024;
+    return [];
   }
 
   // ---- getItem
 
-  private read(request: ModelRequest, id: string, conditions: Conditions): Outcome[] {
+  /** The caller's item of this id: another user's is 404 on every route, as a missing one. */
+  private own(owner: string, id: string): ModelItem | undefined {
     const item = this.items.get(id);
+    return item?.owner === owner ? item : undefined;
+  }
+
+  private read(owner: string, request: ModelRequest, id: string, conditions: Conditions): Outcome[] {
+    const item = this.own(owner, id);
     if (item === undefined) {
       return [this.error("function", "not_found", request)];
     }
@@ -1285,7 +1398,7 @@ export class ReferenceModel {
     if (verdict === "304") {
       return [this.notModified(request, etag)];
     }
-    return [this.itemAnswer(request, 200, this.expectationOf(item), () => undefined)];
+    return [this.itemAnswer(owner, request, 200, this.expectationOf(item), () => undefined)];
   }
 
   private expectationOf(item: ModelItem): ItemExpectation {
@@ -1301,12 +1414,17 @@ export class ReferenceModel {
   // ---- writes to an item
 
   /**
-   * What a write to an item answers before it changes anything: 404 for a missing item whatever
-   * the conditions say, then 412 for a failed condition (both evaluated in the one conditional
-   * write, so after the body was read).
+   * What a write to an item answers before it changes anything: 404 for a missing item (or
+   * another user's) whatever the conditions say, then 412 for a failed condition (both evaluated
+   * in the one conditional write, so after the body was read).
    */
-  private guard(request: ModelRequest, id: string, conditions: Conditions): { item: ModelItem } | { refused: Outcome } {
-    const item = this.items.get(id);
+  private guard(
+    owner: string,
+    request: ModelRequest,
+    id: string,
+    conditions: Conditions,
+  ): { item: ModelItem } | { refused: Outcome } {
+    const item = this.own(owner, id);
     if (item === undefined) {
       return { refused: this.error("function", "not_found", request) };
     }
@@ -1317,8 +1435,9 @@ export class ReferenceModel {
   }
 
   /** 200 with the item written: version + 1, createdAt kept, updatedAt now and not earlier. */
-  private written(request: ModelRequest, item: ModelItem, fields: ClientFields): Outcome {
+  private written(owner: string, request: ModelRequest, item: ModelItem, fields: ClientFields): Outcome {
     return this.itemAnswer(
+      owner,
       request,
       200,
       {
@@ -1352,23 +1471,23 @@ export class ReferenceModel {
     return { refused: UUID.test(id) ? [refused] : [refused, this.error("function", "not_found", request)] };
   }
 
-  private replace(request: ModelRequest, id: string, conditions: Conditions): Outcome[] {
+  private replace(owner: string, request: ModelRequest, id: string, conditions: Conditions): Outcome[] {
     const body = this.writeBody(request, id, MEDIA_TYPES.json, itemInput);
     if ("refused" in body) {
       return body.refused;
     }
-    const guarded = this.guard(request, id, conditions);
-    return "refused" in guarded ? [guarded.refused] : [this.written(request, guarded.item, body.input)];
+    const guarded = this.guard(owner, request, id, conditions);
+    return "refused" in guarded ? [guarded.refused] : [this.written(owner, request, guarded.item, body.input)];
   }
 
-  private patch(request: ModelRequest, id: string, conditions: Conditions): Outcome[] {
+  private patch(owner: string, request: ModelRequest, id: string, conditions: Conditions): Outcome[] {
     const body = this.writeBody(request, id, MEDIA_TYPES.patch, patchInput);
     if ("refused" in body) {
       return body.refused;
     }
     const patch = body.input;
-    const item = this.items.get(id);
-    const guarded = this.guard(request, id, conditions);
+    const item = this.own(owner, id);
+    const guarded = this.guard(owner, request, id, conditions);
     const attrs = new Map(item?.attrs ?? []);
     for (const [key, value] of patch.attrs) {
       if (value === null) {
@@ -1389,7 +1508,7 @@ export class ReferenceModel {
     }
     const current = guarded.item;
     return [
-      this.written(request, current, {
+      this.written(owner, request, current, {
         name: patch.name ?? current.name,
         description: patch.description ?? current.description,
         attrs,
@@ -1397,8 +1516,8 @@ export class ReferenceModel {
     ];
   }
 
-  private remove(request: ModelRequest, id: string, conditions: Conditions): Outcome[] {
-    const guarded = this.guard(request, id, conditions);
+  private remove(owner: string, request: ModelRequest, id: string, conditions: Conditions): Outcome[] {
+    const guarded = this.guard(owner, request, id, conditions);
     if ("refused" in guarded) {
       return [guarded.refused];
     }
@@ -1417,8 +1536,8 @@ export class ReferenceModel {
 
   // ---- crashes
 
-  /** A create that `kill -9` cut: what it did is open until answers tell. */
-  cutCreate(request: ModelRequest, window: [number, number], label: string): void {
+  /** A create of `owner`'s that `kill -9` cut: what it did is open until answers tell. */
+  cutCreate(owner: string, request: ModelRequest, window: [number, number], label: string): void {
     const body = readBody(request, MEDIA_TYPES.json);
     const fields = body.ok ? itemInput(body.value) : undefined;
     if (fields === undefined) {
@@ -1427,14 +1546,23 @@ export class ReferenceModel {
     const key = headerLines(request, "idempotency-key").map(fieldValue)[0];
     const hash = requestHash(fields);
     if (key === undefined) {
-      this.pendings.push({ key, fields, hash, window, possible: new Set(["none", "stored"]), label });
+      this.pendings.push({ owner, key, fields, hash, window, possible: new Set(["none", "stored"]), label });
       return;
     }
-    const record = this.liveRecord(key);
+    const keyId = `${owner}\n${key}`;
+    const record = this.liveRecord(keyId);
     if (record === undefined) {
-      this.keys.set(key, {
+      this.keys.set(keyId, {
         state: "uncertain",
-        pending: { key, fields, hash, window, possible: new Set(["none", "claimed", "stored", "completed"]), label },
+        pending: {
+          owner,
+          key,
+          fields,
+          hash,
+          window,
+          possible: new Set(["none", "claimed", "stored", "completed"]),
+          label,
+        },
       });
     } else if (record.state === "uncertain" && record.pending.hash === hash && record.pending.item === undefined) {
       // A cut retry of a key a crash left open may have taken the claim over and stored the item now.

@@ -268,7 +268,7 @@ function tag(form: TagForm, version: number): string {
     "leading-zero": `"0${version}"`,
     "comma-inside": `"${version},${version}"`,
     "empty-elements": ` , "${version}",,`,
-    many: Array.from({ length: MODEL_LIMITS.maxIfMatchTags + 1 }, (_, index) => `"${index + 1}"`).join(", "),
+    many: Array.from({ length: MODEL_LIMITS.maxConditionTags + 1 }, (_, index) => `"${index + 1}"`).join(", "),
   };
   return forms[form];
 }
@@ -306,6 +306,13 @@ export function conditionalLines(recipe: ConditionalRecipe, version: number): [s
 
 export function callerLines(recipe: CallerRecipe, model: ReferenceModel): [string, string][] {
   const lines: [string, string][] = [];
+  if (model.profile.signIn && recipe.token !== "missing") {
+    // The ID token as it is, no `Bearer` (API Gateway's Cognito authorizer reads it so).
+    lines.push([
+      "Authorization",
+      recipe.token === "garbage" ? "not-a-token" : (model.tokenOf(recipe.user, recipe.token) ?? ""),
+    ]);
+  }
   if (recipe.apiKey === "right" && model.apiKey !== undefined) {
     lines.push(["x-api-key", model.apiKey]);
   } else if (recipe.apiKey === "wrong") {
@@ -315,6 +322,11 @@ export function callerLines(recipe: CallerRecipe, model: ReferenceModel): [strin
     lines.push(["Origin", recipe.origin === "allowed" ? ALLOWED_ORIGIN : "https://elsewhere.example"]);
   }
   return lines;
+}
+
+/** What a request of `user` that only wants to reach the functions sends: its ID token, the API key. */
+export function userLines(model: ReferenceModel, user: string = model.firstOwner): [string, string][] {
+  return callerLines({ user: user === "bob" ? "bob" : "alice", token: "id", apiKey: "right", origin: "none" }, model);
 }
 
 /** The item a pick names now, and the path segment to send. */
@@ -357,7 +369,8 @@ export function keyLines(
       if (entry === undefined) {
         return { lines: [[name, `fresh-${randomUUID()}`]] };
       }
-      const [key, record] = entry;
+      const [keyId, record] = entry;
+      const key = keyId.slice(keyId.indexOf("\n") + 1);
       const fields = record.state === "uncertain" ? record.pending.fields : fieldsOfAnswer(record.response);
       return {
         lines: [[name, key]],
@@ -376,7 +389,7 @@ export function keyLines(
     }
     case "repeated": {
       const fresh = `repeated-${randomUUID()}`;
-      const known = used[0]?.[0] ?? `other-${randomUUID()}`;
+      const known = used[0]?.[0].split("\n")[1] ?? `other-${randomUUID()}`;
       const second = recipe.lines === "same" ? fresh : recipe.lines === "different" ? `${fresh}-b` : known;
       return {
         lines: [
@@ -406,7 +419,7 @@ export function listQuery(limit: LimitForm, cursor: CursorForm, model: Reference
   } else if (limit.kind === "invalid") {
     query.push(["limit", limit.text]);
   }
-  const issued = [...model.issuedCursors];
+  const issued = [...model.issuedCursors.keys()];
   const chosen =
     issued[(cursor.kind === "issued" || cursor.kind === "tampered" ? cursor.index : 0) % Math.max(1, issued.length)];
   if (cursor.kind === "issued" && chosen !== undefined) {

@@ -10,10 +10,12 @@ import { tmpdir } from "os";
 import { join } from "path";
 import * as fc from "fast-check";
 import { HANDLER_VARIABLES } from "../../handlers/env";
+import { localIssuer } from "../../local/issuer";
 import { startLocalApi } from "../../local/server";
 import { readStackSettings } from "../../local/stack-settings";
 import { RunningApi, startApiProcess } from "../support/process";
 import { COMMAND_KINDS, CRASH_KINDS, CommandKind, commandArbitraries } from "./commands";
+import { USERS } from "./arbitraries";
 import { ReferenceModel, STACK_PROFILES, StackProfile } from "./reference";
 import { renderFailure } from "./report";
 import { ModelTarget, Session, TranscriptEntry } from "./session";
@@ -38,7 +40,7 @@ export async function inProcessTarget(stack: Stack, dynamoDbEndpoint?: string): 
     environment: { [HANDLER_VARIABLES.dynamoDbRequestTimeoutMs]: String(IN_PROCESS_DYNAMODB_TIMEOUT_MS) },
     accessLog: () => undefined,
   });
-  return { url: api.url, apiKey: api.apiKey, close: () => api.close() };
+  return { url: api.url, apiKey: api.apiKey, issuer: api.issuer, close: () => api.close() };
 }
 
 /**
@@ -52,12 +54,14 @@ export async function childTarget(
   dynamoDbEndpoint?: string,
 ): Promise<ModelTarget> {
   const suffix = randomUUID().slice(0, 8);
-  const dataDir = dynamoDbEndpoint === undefined ? mkdtempSync(join(tmpdir(), "items-api-model-")) : undefined;
+  // The engine's data (dynalite), or only the token issuer's key and the cursor secret.
+  const dataDir = mkdtempSync(join(tmpdir(), "items-api-model-"));
   const env: Record<string, string> = {
-    ...(dataDir !== undefined
-      ? { DATA_DIR: dataDir }
+    DATA_DIR: dataDir,
+    ...(dynamoDbEndpoint === undefined
+      ? {}
       : {
-          [HANDLER_VARIABLES.dynamoDbEndpoint]: dynamoDbEndpoint ?? "",
+          [HANDLER_VARIABLES.dynamoDbEndpoint]: dynamoDbEndpoint,
           [HANDLER_VARIABLES.tableName]: `model-${suffix}-items`,
           [HANDLER_VARIABLES.idempotencyTableName]: `model-${suffix}-idempotency`,
         }),
@@ -74,9 +78,11 @@ export async function childTarget(
       await running.exited;
     }
   };
+  const issuer = readStackSettings(stack).signIn.mode === "cognito" ? await localIssuer(stack, dataDir) : undefined;
   return {
     url: running.url,
     apiKey: running.apiKey,
+    issuer,
     process: {
       kill,
       start: async () => {
@@ -87,9 +93,7 @@ export async function childTarget(
     },
     close: async () => {
       await kill();
-      if (dataDir !== undefined) {
-        rmSync(dataDir, { recursive: true, force: true });
-      }
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -114,6 +118,8 @@ async function startChild(env: Record<string, string>, args: string[]): Promise<
 export interface ModelRunSettings {
   /** Names the run in its output and in the replay hint. */
   label: string;
+  /** The command that runs it again (the replay hint adds its variables and `--grep label`). */
+  rerun: string;
   stack: Stack;
   target: () => Promise<ModelTarget>;
   kinds: readonly CommandKind[];
@@ -188,6 +194,26 @@ function replayPathOf(counterexample: unknown): string | undefined {
   return /replayPath="([^"]*)"/.exec(String(counterexample))?.[1];
 }
 
+/**
+ * A fresh model of a fresh target, told the run's tokens: for each user an ID token of the
+ * stack's pool, and tokens the API must refuse (expired an hour ago, an access token, an ID token
+ * of another app client).
+ */
+async function modelFor(profile: StackProfile, target: ModelTarget): Promise<ReferenceModel> {
+  const model = new ReferenceModel(profile, target.apiKey, target.url);
+  const issuer = target.issuer;
+  if (profile.signIn && issuer !== undefined) {
+    const anHourAgo = Math.floor(Date.now() / 1000) - 2 * 3600;
+    for (const user of USERS) {
+      model.addToken(await issuer.token(user), user, "id");
+      model.addToken(await issuer.token(user, { now: anHourAgo }), user, "expired");
+      model.addToken(await issuer.token(user, { claims: { token_use: "access" } }), user, "access");
+      model.addToken(await issuer.token(user, { claims: { aud: "anotherappclient" } }), user, "other-client");
+    }
+  }
+  return model;
+}
+
 /** Runs the model-based property; resolves to its figures, or throws the shrunk failure. */
 export async function runModel(settings: ModelRunSettings): Promise<ModelRunFigures> {
   const started = Date.now();
@@ -207,7 +233,7 @@ export async function runModel(settings: ModelRunSettings): Promise<ModelRunFigu
       commandsRun += 1;
     },
   };
-  let lastFailure: { transcript: TranscriptEntry[]; error: unknown } | undefined;
+  let lastFailure: { transcript: TranscriptEntry[]; error: unknown; model: ReferenceModel | undefined } | undefined;
   const arbitraries = commandArbitraries({ kinds: settings.kinds, conditionals: settings.conditionals, budget });
   const property = fc.asyncProperty(
     fc.commands(arbitraries, { maxCommands: settings.maxCommands, size: "max", replayPath: settings.replayPath }),
@@ -218,14 +244,11 @@ export async function runModel(settings: ModelRunSettings): Promise<ModelRunFigu
       const target = await settings.target();
       const session = new Session(target, randomUUID().slice(0, 8));
       let failed = false;
+      let model: ReferenceModel | undefined;
       try {
-        await fc.asyncModelRun(
-          () => ({
-            model: new ReferenceModel(STACK_PROFILES[settings.stack], target.apiKey, target.url),
-            real: session,
-          }),
-          commands,
-        );
+        const fresh = await modelFor(STACK_PROFILES[settings.stack], target);
+        model = fresh;
+        await fc.asyncModelRun(() => ({ model: fresh, real: session }), commands);
       } catch (error) {
         failed = true;
         if (failedAt === undefined) {
@@ -235,7 +258,7 @@ export async function runModel(settings: ModelRunSettings): Promise<ModelRunFigu
             `model-based run ${settings.label}: failure found (${first}); shrinking for up to ${settings.shrinkLimitMs / 1000} s`,
           );
         }
-        lastFailure = { transcript: session.transcript, error };
+        lastFailure = { transcript: session.transcript, error, model };
         throw error;
       } finally {
         if (!failed && failedAt === undefined) {
@@ -265,11 +288,16 @@ export async function runModel(settings: ModelRunSettings): Promise<ModelRunFigu
     ` MODEL_COMMANDS=${settings.kinds.join(",")}${sameKinds(settings.conditionals, settings.kinds) ? "" : ` MODEL_CONDITIONALS=${settings.conditionals.join(",") || "0"}`}`;
   const report = [
     `model-based run ${settings.label} FAILED after ${details.numRuns} runs (${details.numShrinks} shrinks), seed ${settings.seed}`,
-    `replay: ${replay} <the same npm script> --grep '${settings.label}'`,
+    `replay: ${replay} ${settings.rerun} --grep '${settings.label}'`,
     "the shrunk sequence, as HTTP requests (>>> marks the step whose answer the model does not allow):",
     lastFailure === undefined
       ? String(details.errorInstance)
-      : renderFailure(lastFailure.transcript, lastFailure.error, bodyDir),
+      : renderFailure(lastFailure.transcript, lastFailure.error, {
+          stack: settings.stack,
+          apiKey: lastFailure.model?.apiKey,
+          tokens: lastFailure.model?.tokenEntries() ?? [],
+          bodyDir,
+        }),
   ].join("\n");
   throw new Error(report);
 }

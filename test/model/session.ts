@@ -3,6 +3,7 @@
  * (support/http-client.ts), a transcript of every exchange for the failure report, and `kill -9`
  * and restart of a runtime that runs as a child process.
  */
+import type { LocalIssuer } from "../../local/issuer";
 import { Request, client } from "../support/http-client";
 import { ModelRequest, Observed, ReferenceModel } from "./reference";
 import { targetOf } from "./requests";
@@ -12,6 +13,8 @@ export interface ModelTarget {
   /** Base URL ending with `/`. */
   url: string;
   apiKey: string | undefined;
+  /** The stack's local token issuer, where users sign in. */
+  issuer: LocalIssuer | undefined;
   /** Present where the runtime is a child process (`npm start`'s entry) the run may kill. */
   process?: {
     /** SIGKILL; resolves once it has exited. */
