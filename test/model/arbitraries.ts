@@ -6,7 +6,7 @@
  * sequence still means the same thing.
  */
 import * as fc from "fast-check";
-import { Json, MODEL_LIMITS } from "./reference";
+import { ATTRIBUTE_NAME, FORBIDDEN_KEYS, Json, MODEL_LIMITS } from "./reference";
 
 /**
  * `usual` about `ratio` times as often as a value of `arbitrary`; a shrunk sequence goes back to
@@ -30,15 +30,13 @@ export type BodyValue = Json | RawJson | BodyValue[] | { [key: string]: BodyValu
 export const isRawJson = (value: unknown): value is RawJson =>
   typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).join() === "raw";
 
-/** Every `Object.prototype` member whose name an attribute may have. */
-export const PROTOTYPE_NAMES = [
-  "toString",
-  "valueOf",
-  "hasOwnProperty",
-  "isPrototypeOf",
-  "propertyIsEnumerable",
-  "toLocaleString",
-] as const;
+/**
+ * Every `Object.prototype` member whose name an attribute may have (`toString`, `valueOf`,
+ * `hasOwnProperty`, ...): read from the language, not listed; `constructor` is refused anywhere.
+ */
+export const PROTOTYPE_NAMES: readonly string[] = Object.getOwnPropertyNames(Object.prototype).filter(
+  (name) => ATTRIBUTE_NAME.test(name) && !FORBIDDEN_KEYS.includes(name),
+);
 
 /** Names that meet a member of something else a server may hold keys in (arrays, maps, functions). */
 const OTHER_MEMBER_NAMES = [

@@ -5,7 +5,7 @@
  * while keyed creates are in flight), until the step budget or the time budget is spent.
  *
  * Environment: MODEL_STEPS (commands per engine, default 2000), MODEL_TIME_LIMIT_S (per engine,
- * default 300), MODEL_ENGINES (dynalite,dynamodb-local), MODEL_STACKS (dev,prod), MODEL_SEED,
+ * default 420), MODEL_ENGINES (dynalite,dynamodb-local), MODEL_STACKS (dev,prod), MODEL_SEED,
  * MODEL_PATH and MODEL_REPLAY_PATH (replay a printed failure), MODEL_COMMANDS (a subset of the
  * commands), MODEL_CONDITIONALS (the commands that send conditional headers; 0: none),
  * MODEL_LAMBDA_TIMEOUT_MS (the child's
@@ -19,7 +19,7 @@ import { Stack, childTarget, commandsFromEnvironment, integerFromEnvironment, ru
 const ENGINES = (process.env.MODEL_ENGINES ?? "dynalite,dynamodb-local").split(",").map((engine) => engine.trim());
 const STACKS = (process.env.MODEL_STACKS ?? "dev,prod").split(",").map((stack) => stack.trim()) as Stack[];
 const STEPS_PER_ENGINE = integerFromEnvironment("MODEL_STEPS", 2000);
-const TIME_LIMIT_MS = integerFromEnvironment("MODEL_TIME_LIMIT_S", 300) * 1000;
+const TIME_LIMIT_MS = integerFromEnvironment("MODEL_TIME_LIMIT_S", 420) * 1000;
 const FUNCTION_TIMEOUT_MS = integerFromEnvironment("MODEL_LAMBDA_TIMEOUT_MS", 3000);
 /** Commands per run: each run starts on a fresh runtime and fresh tables. */
 const COMMANDS_PER_RUN = 60;

@@ -1,16 +1,15 @@
 /**
- * The reference model of the Items API: what the README ("The HTTP API") and the decisions of
- * issue 19 say the API answers, as an executable oracle. It is written from those texts and
- * imports nothing from handlers/, infra/ or local/: every limit, status and rule is restated
- * here (test/model/reference-ties.test.ts ties a few of them to the code's own tables).
+ * The reference model of the Items API: what the README ("The HTTP API", "Users and sign-in")
+ * and the decisions of issue 19 say the API answers, as an executable oracle. It is written from
+ * those texts and imports nothing from handlers/, infra/ or local/: every limit, status and rule
+ * is restated here (test/model/reference-ties.test.ts ties them to the code's own tables).
  *
  * `predict(request)` says which answers are right for a request in the current state, each with
  * what it does to the state; the model-based runs (commands.ts) send the request, keep the first
- * outcome whose `verify` finds nothing wrong, and `commit` it. Where the API may choose (server
- * ids and timestamps, Scan order, the fate of a request cut by `kill -9`), the model says what
- * must hold (forms, order, counts) and learns the rest from the answer.
+ * outcome whose `verify` finds nothing wrong, and `commit` it. Where the API may choose (ids and
+ * timestamps, the fate of a request cut by `kill -9`), the model says what must hold (forms,
+ * order, counts) and learns the rest from the answer.
  */
-
 import { TIMESTAMP, UUID } from "../support/quick-start-items";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -146,6 +146,8 @@ export interface ModelRunFigures {
   /** `kill -9`s of the runtime, and the requests they cut. */
   kills: number;
   cut: number;
+  /** Answers by status, to see what the run reached. */
+  statuses: Map<number, number>;
   ms: number;
 }
 
@@ -221,7 +223,7 @@ export async function runModel(settings: ModelRunSettings): Promise<ModelRunFigu
     `model-based run ${settings.label}: seed ${settings.seed}, up to ${settings.numRuns} runs of up to ${settings.maxCommands} commands (${settings.kinds.join(", ")})`,
   );
   let failedAt: number | undefined;
-  const figures = { runs: 0, commands: 0, requests: 0, kills: 0, cut: 0 };
+  const figures = { runs: 0, commands: 0, requests: 0, kills: 0, cut: 0, statuses: new Map<number, number>() };
   let commandsRun = 0;
   const budget = {
     expired: () =>
@@ -267,6 +269,9 @@ export async function runModel(settings: ModelRunSettings): Promise<ModelRunFigu
           figures.requests += session.requests;
           figures.kills += session.kills;
           figures.cut += session.cutRequests;
+          for (const [status, count] of session.statuses) {
+            figures.statuses.set(status, (figures.statuses.get(status) ?? 0) + count);
+          }
         }
         await target.close();
       }
@@ -279,6 +284,8 @@ export async function runModel(settings: ModelRunSettings): Promise<ModelRunFigu
     settings.log(
       `model-based run ${settings.label}: ${figures.runs} runs, ${figures.commands} commands, ${figures.requests} requests${crashes} in ${(ms / 1000).toFixed(1)} s, every answer as the model predicts`,
     );
+    const statuses = [...figures.statuses.entries()].sort(([a], [b]) => a - b);
+    settings.log(`  answers by status: ${statuses.map(([status, count]) => `${status} x${count}`).join(", ")}`);
     return { ...figures, ms };
   }
   const bodyDir = join(tmpdir(), `items-api-model-${settings.seed}`);

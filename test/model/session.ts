@@ -62,6 +62,8 @@ export class Session {
   /** `kill -9`s of the runtime, and requests they cut. */
   kills = 0;
   cutRequests = 0;
+  /** How many answers of each status. */
+  readonly statuses = new Map<number, number>();
 
   constructor(
     private readonly target: ModelTarget,
@@ -108,6 +110,7 @@ export class Session {
     try {
       const response = await this.send$(sent.method, targetOf(sent), { raw: sent.body, headerLines: sent.headers });
       entry.observed = { ...response, sentAt, receivedAt: Date.now() };
+      this.statuses.set(response.status, (this.statuses.get(response.status) ?? 0) + 1);
       return { cut: false, step, observed: entry.observed };
     } catch (error) {
       if (!this.killed) {
