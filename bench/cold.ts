@@ -54,19 +54,25 @@ function transpile(source: string, target: string): void {
   writeFileSync(target, output.outputText);
 }
 
+interface PreparedTarget {
+  name: string;
+  path: string;
+  env: Record<string, string>;
+}
+
 /**
- * Times the targets (and the floor, first) in `dir`, which must be inside the project so that
- * `require("@aws-sdk/...")` resolves against its node_modules as Lambda's does against the runtime's.
+ * Writes the runner, the floor and each target's files to `dir`, which must be inside the project
+ * so that `require("@aws-sdk/...")` resolves against its node_modules as Lambda's does against
+ * the runtime's; the floor comes first.
  */
-export async function measureColdStarts(dir: string, functions: ColdTarget[], runs: number): Promise<ColdFigure[]> {
+function prepareTargets(dir: string, functions: ColdTarget[]): { runner: string; targets: PreparedTarget[] } {
   rmSync(dir, { recursive: true, force: true });
   const root = join(__dirname, "..");
   const runner = join(dir, "bench", "cold-runner.js");
   transpile(join(__dirname, "cold-runner.ts"), runner);
   transpile(join(root, "handlers", "events.ts"), join(dir, "handlers", "events.js"));
   transpile(join(__dirname, "floor.ts"), join(dir, "floor", "index.js"));
-  const aws = Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith("AWS_")));
-  const targets = [{ name: FLOOR, path: join(dir, "floor", "index.js"), env: {} }];
+  const targets: PreparedTarget[] = [{ name: FLOOR, path: join(dir, "floor", "index.js"), env: {} }];
   for (const fn of functions) {
     const folder = join(dir, "functions", fn.name.replace(/[^A-Za-z0-9]+/g, "-"));
     for (const name of fn.packages ?? []) {
@@ -77,9 +83,21 @@ export async function measureColdStarts(dir: string, functions: ColdTarget[], ru
     writeFileSync(path, fn.code);
     targets.push({ name: fn.name, path, env: fn.environment });
   }
+  return { runner, targets };
+}
+
+/** The environment of a cold process: PATH, the SDK's region and credentials from ours, the target's own. */
+function coldEnvironment(target: PreparedTarget): Record<string, string | undefined> {
+  const aws = Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith("AWS_")));
+  return { PATH: process.env.PATH, ...aws, ...target.env };
+}
+
+/** Times the targets (and the floor, first), written to `dir` (see `prepareTargets`). */
+export async function measureColdStarts(dir: string, functions: ColdTarget[], runs: number): Promise<ColdFigure[]> {
+  const { runner, targets } = prepareTargets(dir, functions);
   const once = async (target: (typeof targets)[number]): Promise<ColdSample> => {
     const { stdout } = await execFileAsync(process.execPath, [runner, target.path], {
-      env: { PATH: process.env.PATH, ...aws, ...target.env },
+      env: coldEnvironment(target),
       maxBuffer: 16 * 1024 * 1024,
     });
     const sample = JSON.parse(stdout.trimEnd().split("\n").pop() ?? "") as ColdSample;
@@ -116,4 +134,43 @@ export async function measureColdStarts(dir: string, functions: ColdTarget[], ru
     minInitCpuMs: minCpu(name),
     cpuRatioToFloor: minCpu(name) / minCpu(FLOOR),
   }));
+}
+
+export interface InstructionFigure {
+  name: string;
+  /** Instructions executed to require the module (load + factory), less an empty process's. */
+  instructions: number;
+  ratioToFloor: number;
+}
+
+/**
+ * The work of each cold init, counted rather than timed: the instructions a process executes to
+ * require the module, less those of a process that requires nothing, under valgrind's callgrind
+ * with V8's JIT off (`--jitless`), which makes the count the same from run to run (within about
+ * 1 %) whatever else the machine does. On a busy machine the least CPU time of
+ * `measureColdStarts` moves by several per cent between runs of the same files; this does not.
+ * It leaves out the JIT's own work. Needs valgrind; about half a minute per module.
+ */
+export async function countColdInstructions(dir: string, functions: ColdTarget[]): Promise<InstructionFigure[]> {
+  const { targets } = prepareTargets(dir, functions);
+  const count = async (code: string, env: Record<string, string | undefined>): Promise<number> => {
+    const { stderr } = await execFileAsync(
+      "valgrind",
+      ["--tool=callgrind", "--callgrind-out-file=/dev/null", process.execPath, "--jitless", "-e", code],
+      { env, maxBuffer: 16 * 1024 * 1024 },
+    );
+    const collected = /Collected : ([\d,]+)/.exec(stderr)?.[1];
+    if (collected === undefined) {
+      throw new Error(`valgrind reported no instruction count:\n${stderr}`);
+    }
+    return Number(collected.replace(/,/g, ""));
+  };
+  const empty = await count("0", coldEnvironment({ name: "empty", path: "", env: {} }));
+  const counts: { name: string; instructions: number }[] = [];
+  for (const target of targets) {
+    const required = await count(`require(${JSON.stringify(target.path)})`, coldEnvironment(target));
+    counts.push({ name: target.name, instructions: required - empty });
+  }
+  const floor = counts.find((entry) => entry.name === FLOOR)?.instructions ?? NaN;
+  return counts.map((entry) => ({ ...entry, ratioToFloor: entry.instructions / floor }));
 }

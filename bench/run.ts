@@ -1,8 +1,9 @@
 /**
- * `npm run bench [-- --short]`: the performance goals, measured in one run. Prints tables and one
- * PASS/FAIL line per budget. Every budget compares with something measured in the same run (or is
- * a size or a count), never with an absolute timing; bench/README.md says why each is the guard.
- * `--short` (CI) takes fewer samples and leaves out the program run with `bundleAwsSdk`.
+ * `npm run bench [-- --short] [--instructions]`: the performance goals, measured in one run. Prints
+ * tables and one PASS/FAIL line per budget. Every budget compares with something measured in the
+ * same run (or is a size or a count), never with an absolute timing; bench/README.md says why each
+ * is the guard. `--short` (CI) takes fewer samples and leaves out the program run with
+ * `bundleAwsSdk`; `--instructions` also counts each cold init's instructions under valgrind.
  *
  * Exits non-zero only when the bench itself fails; a FAIL line is a finding, not a crash.
  */
@@ -15,14 +16,14 @@ import { DEV_OPTIONS_RUN, ProgramSnapshot, programSnapshot, stackSnapshot } from
 import { SerializedFunction, serializedFunctions } from "../test/support/serialized-handlers";
 import { ArchiveSize, archiveSize } from "./archives";
 import { countCalls } from "./calls";
-import { ColdTarget, FLOOR, measureColdStarts } from "./cold";
+import { ColdTarget, FLOOR, countColdInstructions, measureColdStarts } from "./cold";
 import { LoadOptions, measureLoad } from "./load";
 import { measureSessions } from "./sessions";
 import { measureGetShares } from "./shares";
 
 const BUDGETS = {
   archiveUnzippedBytes: 64 * 1024,
-  coldInitToFloor: 1.25,
+  coldInitToFloor: 1.05,
   callsPerOperation: 1,
   /** The runtime and gateway's share of one get, against the SDK client's share of it. */
   runtimeShareToSdkShare: 1,
@@ -113,6 +114,18 @@ async function main(): Promise<void> {
     );
   }
 
+  const instructions = process.argv.includes("--instructions")
+    ? (progress(`cold init instructions under valgrind: ${coldTargets.length + 1} modules, one run each`),
+      await countColdInstructions(join(__dirname, "out", "cold"), coldTargets))
+    : [];
+  for (const figure of instructions.filter((candidate) => functions.some((fn) => fn.operationId === candidate.name))) {
+    budget(
+      `cold init ${figure.name} <= ${BUDGETS.coldInitToFloor}x the floor (instructions, JIT off)`,
+      figure.ratioToFloor <= BUDGETS.coldInitToFloor,
+      `${(figure.instructions / 1e6).toFixed(1)} M vs ${((instructions[0]?.instructions ?? NaN) / 1e6).toFixed(1)} M = ${figure.ratioToFloor.toFixed(3)}x`,
+    );
+  }
+
   progress("DynamoDB calls per operation");
   const calls = await countCalls();
   for (const count of calls.filter((candidate) => candidate.budgeted)) {
@@ -194,6 +207,16 @@ async function main(): Promise<void> {
       "p50 ms": fixed(cost.p50Ms),
     })),
   );
+  if (instructions.length > 0) {
+    out.log("Cold init work: instructions to require each module, less an empty process's (callgrind, --jitless)");
+    out.table(
+      instructions.map((figure) => ({
+        module: figure.name,
+        "M instructions": fixed(figure.instructions / 1e6),
+        "x floor": fixed(figure.ratioToFloor, 3),
+      })),
+    );
+  }
   out.log("DynamoDB calls per operation (through the local runtime, counted on the wire)");
   out.table(
     calls.map(({ operation, status, commands }) => ({

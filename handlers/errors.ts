@@ -109,7 +109,7 @@ export function isHttpError(value: unknown): value is HttpError {
   return value instanceof Error && (value as Partial<HttpError>).isHttpError === true;
 }
 
-/** The error envelope of DESIGN §2; 5xx messages never carry internals (middy's expose rule). */
+/** The error envelope (README, "The HTTP API"); 5xx messages never carry internals (middy's expose rule). */
 export interface ErrorEnvelope {
   error: { code: ErrorCode; message: string; requestId: string };
 }

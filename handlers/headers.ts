@@ -1,7 +1,7 @@
 /**
  * Response header facts shared by the handlers and the API Gateway document (its gateway
- * responses, CORS preflight and 405 mock), written once. The local runtime reads them only
- * through that document.
+ * responses, CORS preflight and 405 mock), written once, and THE CORS rule. The local runtime
+ * reads them only through that document.
  */
 
 /** Headers every response carries, whoever makes it. */
@@ -10,12 +10,11 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "X-Content-Type-Options": "nosniff",
 };
 
-/** Response headers a cross-origin script may read. */
-export const CORS_EXPOSED_HEADERS = "ETag, Location, Retry-After, x-request-id, x-correlation-id";
+/** A caller's id for its request, kept (when well formed) and answered: the handlers read it. */
+export const CORRELATION_ID_HEADER = "x-correlation-id";
 
-/** Request headers a browser may send cross-origin; the preflight allows exactly these. */
-export const CORS_ALLOWED_HEADERS =
-  "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, x-api-key, x-correlation-id";
+/** Response headers a cross-origin script may read. */
+export const CORS_EXPOSED_HEADERS = `ETag, Location, Retry-After, x-request-id, ${CORRELATION_ID_HEADER}`;
 
 /** The challenge of every 401 (RFC 9110 §11.6.1: a 401 MUST carry WWW-Authenticate). */
 export const WWW_AUTHENTICATE = 'Bearer realm="items-api"';
@@ -24,19 +23,20 @@ export const WWW_AUTHENTICATE = 'Bearer realm="items-api"';
 export const CORS_MAX_AGE_SECONDS = 600;
 
 /**
- * CORS headers of a response to a request from `origin`: `*` allows any origin; otherwise an
- * origin on the list is echoed with `Vary: Origin`, and any other gets none.
+ * THE CORS rule: the CORS headers of a response to a caller from `origin`. A stack that allows
+ * any origin (`*`) gives every caller `*`; one that lists origins echoes a listed caller's origin,
+ * which a cache must then key on (`Vary: Origin`); any other caller gets none. The handlers apply
+ * it per request; the REST API body states it for API Gateway's own answers by calling it with
+ * the caller's origin as a symbol (a request value, or a VTL variable: infra/apigateway-openapi.ts).
  */
 export function corsHeaders(allowedOrigins: readonly string[], origin: string | undefined): Record<string, string> {
-  if (allowedOrigins.includes("*")) {
-    return { "Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": CORS_EXPOSED_HEADERS };
+  const allowOrigin = allowedOrigins.includes("*") ? "*" : origin;
+  if (allowOrigin === undefined || !allowedOrigins.includes(allowOrigin)) {
+    return {};
   }
-  if (origin !== undefined && allowedOrigins.includes(origin)) {
-    return {
-      "Access-Control-Allow-Origin": origin,
-      "Access-Control-Expose-Headers": CORS_EXPOSED_HEADERS,
-      Vary: "Origin",
-    };
-  }
-  return {};
+  return {
+    "Access-Control-Allow-Origin": allowOrigin,
+    "Access-Control-Expose-Headers": CORS_EXPOSED_HEADERS,
+    ...(allowOrigin === "*" ? {} : { Vary: "Origin" }),
+  };
 }

@@ -7,7 +7,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-l
 import { ownerOf } from "./caller";
 import { Dependencies, createDependencies } from "./dependencies";
 import { HttpError, errorEnvelope, internalError, isHttpError } from "./errors";
-import { SECURITY_HEADERS, corsHeaders } from "./headers";
+import { CORRELATION_ID_HEADER, SECURITY_HEADERS, corsHeaders } from "./headers";
 import { describeError } from "./logger";
 import { headerOf } from "./request";
 import { Store } from "./dynamodb";
@@ -44,11 +44,6 @@ const DEADLINE_MARGIN_MS = 500;
 /** A caller's `x-correlation-id` is kept when it is 1 to 128 printable characters. */
 const CORRELATION_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
 
-function abortSignalFor(context: Context): AbortSignal | undefined {
-  const remaining = context.getRemainingTimeInMillis();
-  return Number.isFinite(remaining) ? AbortSignal.timeout(Math.max(1, remaining - DEADLINE_MARGIN_MS)) : undefined;
-}
-
 /**
  * The proxy handler of an operation. Its request id is API Gateway's extended request id: API
  * Gateway generates it, returns it in `x-amz-apigw-id` on every response (its own included), and
@@ -62,14 +57,17 @@ export function createHandler(operationId: string, operation: Operation, deps: D
     const started = Date.now();
     const requestId =
       event.requestContext?.extendedRequestId || event.requestContext?.requestId || context.awsRequestId;
-    const offered = headerOf(event, "x-correlation-id");
+    const offered = headerOf(event, CORRELATION_ID_HEADER);
     const correlationId = offered !== undefined && CORRELATION_ID_PATTERN.test(offered) ? offered : requestId;
+    const remaining = context.getRemainingTimeInMillis();
     const store: Store = {
       doc: deps.doc,
       owner: "",
       itemsTable: deps.settings.tableName,
       idempotencyTable: deps.settings.idempotencyTableName,
-      abortSignal: abortSignalFor(context),
+      abortSignal: Number.isFinite(remaining)
+        ? AbortSignal.timeout(Math.max(1, remaining - DEADLINE_MARGIN_MS))
+        : undefined,
       consumed: { capacityUnits: 0 },
     };
     let reply: Reply;
@@ -89,7 +87,7 @@ export function createHandler(operationId: string, operation: Operation, deps: D
       ...(reply.body === undefined ? {} : { "Content-Type": "application/json" }),
       ...SECURITY_HEADERS,
       "x-request-id": requestId,
-      "x-correlation-id": correlationId,
+      [CORRELATION_ID_HEADER]: correlationId,
       ...corsHeaders(deps.settings.corsAllowedOrigins, headerOf(event, "origin")),
       ...reply.headers,
     };

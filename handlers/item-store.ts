@@ -16,7 +16,8 @@ import { randomBytes } from "crypto";
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ConditionFailure, ExpressionBuilder, Outcome, Store, attempt, call, expressionBuilder } from "./dynamodb";
 import { internalError, notFound, preconditionFailed, unavailable } from "./errors";
-import { ItemInput, ItemPatch, StoredItem, isJsonObject, isStoredItem, mergeItem } from "./model";
+import { CLIENT_FIELDS, READ_ONLY_FIELDS } from "./fields";
+import { ItemInput, ItemPatch, StoredItem, isJsonObject, mergeItem, pick, storedItemOf } from "./model";
 import { PatchActions, attributeLimitConditions, compileAttributePatch } from "./patch-expression";
 import { Preconditions, failedPrecondition, isConditional } from "./request";
 
@@ -89,6 +90,27 @@ function writeTokenClauses(builder: ExpressionBuilder, token: string): { sets: s
   return { sets, condition: `NOT (${names.map((name) => `${name} = ${placeholder}`).join(" OR ")})` };
 }
 
+/**
+ * The client fields' part of a write: SET each field `fields` gives a value, REMOVE each it sets to
+ * null or, when it `replaces` them all, leaves out.
+ */
+function clientFieldActions(
+  builder: ExpressionBuilder,
+  fields: ItemPatch,
+  replaces: boolean,
+): { sets: string[]; removes: string[] } {
+  const actions: { sets: string[]; removes: string[] } = { sets: [], removes: [] };
+  for (const name of CLIENT_FIELDS) {
+    const value = fields[name];
+    if (value === null || (value === undefined && replaces)) {
+      actions.removes.push(builder.name(name));
+    } else if (value !== undefined) {
+      actions.sets.push(`${builder.name(name)} = ${builder.value(value)}`);
+    }
+  }
+  return actions;
+}
+
 /** A stored item and the write tokens it remembers. */
 interface ItemRecord {
   item: StoredItem;
@@ -96,13 +118,7 @@ interface ItemRecord {
 }
 
 /** The item's own fields only: write tokens and any other attribute stay in the store. */
-export function asItem(value: unknown): StoredItem | undefined {
-  if (!isStoredItem(value)) {
-    return undefined;
-  }
-  const { id, name, description, attrs, version, createdAt, updatedAt } = value;
-  return { id, name, description, attrs, version, createdAt, updatedAt };
-}
+export const asItem: (value: unknown) => StoredItem | undefined = storedItemOf;
 
 function recordOf(value: unknown): ItemRecord | undefined {
   const item = asItem(value);
@@ -179,9 +195,9 @@ async function writeClientFields(
   const builder = expressionBuilder();
   const idName = builder.name("id");
   const token = writeTokenClauses(builder, writeTokenOf(store));
+  const fields = clientFieldActions(builder, input, true);
   const sets = [
-    `${builder.name("name")} = ${builder.value(input.name)}`,
-    `${builder.name("description")} = ${builder.value(input.description)}`,
+    ...fields.sets,
     `${builder.name("attrs")} = ${builder.value(input.attrs)}`,
     `${builder.name("version")} = ${builder.name("version")} + ${builder.value(1)}`,
     `${builder.name("updatedAt")} = ${builder.value(now)}`,
@@ -193,7 +209,8 @@ async function writeClientFields(
       new UpdateCommand({
         TableName: store.itemsTable,
         Key: { owner: store.owner, id },
-        UpdateExpression: `SET ${sets.join(", ")}`,
+        UpdateExpression:
+          `SET ${sets.join(", ")}` + (fields.removes.length > 0 ? ` REMOVE ${fields.removes.join(", ")}` : ""),
         ConditionExpression: conditions.join(" AND "),
         ExpressionAttributeNames: builder.names,
         ExpressionAttributeValues: builder.values,
@@ -209,7 +226,7 @@ async function writeClientFields(
   const value =
     onto === undefined
       ? updatedItem(id, outcome.value.Attributes)
-      : { ...onto, ...input, version: onto.version + 1, updatedAt: now };
+      : ({ ...pick(onto, READ_ONLY_FIELDS), ...input, version: onto.version + 1, updatedAt: now } as StoredItem);
   return { ok: true, value };
 }
 
@@ -326,12 +343,9 @@ function patchCommand(
   const builder = expressionBuilder();
   const actions: PatchActions = { sets: [], removes: [], conditions: [] };
   compileAttributePatch(builder, ["attrs"], patch.attrs, known?.attrs, known !== undefined, actions);
-  if (patch.name !== undefined) {
-    actions.sets.push(`${builder.name("name")} = ${builder.value(patch.name)}`);
-  }
-  if (patch.description !== undefined) {
-    actions.sets.push(`${builder.name("description")} = ${builder.value(patch.description)}`);
-  }
+  const fields = clientFieldActions(builder, patch, false);
+  actions.sets.push(...fields.sets);
+  actions.removes.push(...fields.removes);
   actions.sets.push(`${builder.name("version")} = ${builder.name("version")} + ${builder.value(1)}`);
   actions.sets.push(`${builder.name("updatedAt")} = ${builder.value(now)}`);
   const token = writeTokenClauses(builder, writeTokenOf(store));

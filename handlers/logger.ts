@@ -1,4 +1,11 @@
-/** One JSON line per log entry on stdout; Lambda ships it to the function's log group. */
+/**
+ * One JSON line per log entry on stdout; Lambda ships it to the function's log group. The lines
+ * are in the form Lambda's log-level filtering reads (Lambda Developer Guide, "Log-level
+ * filtering", https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html):
+ * a JSON object with a `level` key, and a `timestamp` in RFC 3339; without a valid timestamp or
+ * level Lambda takes the line as INFO, so `applicationLogLevel` would drop errors or keep debug
+ * lines. The level is written as Lambda names it (`DEBUG`, `INFO`, `WARN`, `ERROR`).
+ */
 import type { LogLevel } from "./env";
 
 export interface Logger {
@@ -8,7 +15,17 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-const SEVERITY: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+/** Each level's severity and its name in a log line, which is Lambda's `applicationLogLevel` name too. */
+const LOG_LINE_LEVELS: Record<LogLevel, { severity: number; name: "DEBUG" | "INFO" | "WARN" | "ERROR" }> = {
+  debug: { severity: 10, name: "DEBUG" },
+  info: { severity: 20, name: "INFO" },
+  warn: { severity: 30, name: "WARN" },
+  error: { severity: 40, name: "ERROR" },
+};
+
+// Exported apart from its declaration, so that createLogger reaches it as a module-local binding
+// (see handlers/env.ts): the serializer then copies the table alone, not the module's exports.
+export { LOG_LINE_LEVELS };
 
 export function createLogger(
   level: LogLevel,
@@ -18,10 +35,16 @@ export function createLogger(
   const log =
     (entryLevel: LogLevel) =>
     (message: string, fields: Record<string, unknown> = {}): void => {
-      if (SEVERITY[entryLevel] < SEVERITY[level]) {
+      if (LOG_LINE_LEVELS[entryLevel].severity < LOG_LINE_LEVELS[level].severity) {
         return;
       }
-      write(JSON.stringify({ level: entryLevel, time: new Date().toISOString(), message, ...base, ...fields }));
+      const timestamp = new Date().toISOString();
+      const name = LOG_LINE_LEVELS[entryLevel].name;
+      const line: Record<string, unknown> = { timestamp, level: name, message, ...base, ...fields };
+      // The keys Lambda reads come first, and a field of the same name cannot replace them.
+      line.timestamp = timestamp;
+      line.level = name;
+      write(JSON.stringify(line));
     };
   return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
 }

@@ -3,46 +3,50 @@
  * Merge Patch (RFC 7396). Pure functions, no I/O.
  */
 import { badRequest, httpError } from "./errors";
+import {
+  CLIENT_FIELDS,
+  CLIENT_FIELD_SPECS,
+  ClientFieldPatch,
+  ClientFieldValues,
+  FIELD_SPECS,
+  FieldSpec,
+  FieldValues,
+  READ_ONLY_FIELDS,
+  checkValue,
+} from "./fields";
 
 export type Json = null | boolean | number | string | Json[] | JsonObject;
 export interface JsonObject {
   [key: string]: Json;
 }
 
-/** What DynamoDB holds. Client attributes live in the `attrs` map so that `size(attrs)` counts them. */
-export interface StoredItem {
-  id: string;
-  name: string;
-  description: string;
-  attrs: JsonObject;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-}
+/**
+ * What DynamoDB holds: the fields of handlers/fields.ts, and the client attributes in the `attrs`
+ * map so that `size(attrs)` counts them.
+ */
+export type StoredItem = FieldValues & { attrs: JsonObject };
 
 /** Client-writable fields of a create or replace, validated. */
-export interface ItemInput {
-  name: string;
-  description: string;
-  attrs: JsonObject;
-}
+export type ItemInput = ClientFieldValues & { attrs: JsonObject };
 
-/** A validated merge patch: `null` removes; `description: null` resets it to "". */
-export interface ItemPatch {
-  name?: string;
-  description?: string;
-  attrs: JsonObject;
-}
+/** A validated merge patch: `null` in `attrs` removes; a field's null is its fallback, or null to remove it. */
+export type ItemPatch = ClientFieldPatch & { attrs: JsonObject };
 
+/**
+ * THE rules of an item that the gateway's models cannot state (JSON Schema as API Gateway reads
+ * it), enforced by the handlers alone: the client attributes beside the fields of
+ * handlers/fields.ts (their names, ATTRIBUTE_NAME_PATTERN, and count), their nesting depth and
+ * nested keys, the numbers an item can hold (NUMBER_RULE), prototype keys (FORBIDDEN_KEYS), the
+ * type of a field that a PATCH may set to null, and read-only fields answered 400 read_only_field
+ * (a model can only refuse with the gateway's validation_failed). The body's size and UTF-8 are
+ * checked in handlers/request.ts. infra/schemas.ts states them in the models' descriptions.
+ */
 export const LIMITS = {
-  nameMaxLength: 200,
-  descriptionMaxLength: 2000,
   maxAttributes: 50,
   maxDepth: 8,
   maxNestedKeyLength: 255,
 };
 
-export const READ_ONLY_FIELDS: readonly string[] = ["id", "version", "createdAt", "updatedAt"];
 export const ATTRIBUTE_NAME_PATTERN = "^[A-Za-z][A-Za-z0-9_]{0,63}$";
 /** Keys refused anywhere in a body: they pollute prototypes when merged into plain objects. */
 export const FORBIDDEN_KEYS: readonly string[] = ["__proto__", "constructor", "prototype"];
@@ -80,82 +84,42 @@ export function ownValue(object: JsonObject, key: string): Json | undefined {
   return Object.hasOwn(object, key) ? object[key] : undefined;
 }
 
-/** Length in Unicode code points, as JSON Schema's maxLength counts it. */
-function characterCount(value: string): number {
-  return Array.from(value).length;
-}
-
-function validateName(value: unknown): string {
-  if (typeof value !== "string" || characterCount(value) < 1 || characterCount(value) > LIMITS.nameMaxLength) {
-    throw badRequest(`name must be a string of 1 to ${LIMITS.nameMaxLength} characters`);
-  }
-  return value;
-}
-
-function validateDescription(value: unknown): string {
-  if (typeof value !== "string" || characterCount(value) > LIMITS.descriptionMaxLength) {
-    throw badRequest(`description must be a string of 0 to ${LIMITS.descriptionMaxLength} characters`);
-  }
-  return value;
-}
-
-export function isValidAttributeName(name: string): boolean {
-  return new RegExp(ATTRIBUTE_NAME_PATTERN).test(name);
-}
-
-function validateAttributeName(name: string): void {
-  if (!isValidAttributeName(name)) {
-    throw badRequest(
-      `attribute name ${JSON.stringify(name)} is invalid: names start with a letter and hold at most 64 letters, digits or underscores`,
-    );
-  }
-}
-
 /**
- * Depth of a JSON value: scalars 0, arrays and objects 1 + their deepest member. Iterative, so
- * a value nested thousands of levels deep is measured, not a stack overflow.
+ * Checks an attribute's value at `depth` containers deep (the attribute itself: 0). Depth counts
+ * containers: a scalar is 0 deep, `[1]` 1; a container that would make the value deeper than
+ * LIMITS.maxDepth is refused before its members are read, so the recursion stays that shallow
+ * whatever the value holds.
  */
-export function jsonDepth(value: Json): number {
-  let deepest = 0;
-  const pending: [Json, number][] = [[value, 0]];
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    const [current, depth] = next;
-    if (Array.isArray(current) || isJsonObject(current)) {
-      const members = Array.isArray(current) ? current : Object.values(current);
-      deepest = Math.max(deepest, depth + 1);
-      for (const member of members) {
-        pending.push([member, depth + 1]);
-      }
-    }
-  }
-  return deepest;
-}
-
-function validateValue(attribute: string, value: Json): void {
+function validateValue(attribute: string, value: Json, depth: number): void {
   if (typeof value === "number") {
     if (!isStorableNumber(value)) {
       throw badRequest(`attribute ${attribute} holds the number ${value}, which cannot be stored: ${NUMBER_RULE}`);
     }
-  } else if (Array.isArray(value)) {
-    value.forEach((member) => validateValue(attribute, member));
-  } else if (isJsonObject(value)) {
+  } else if (Array.isArray(value) || isJsonObject(value)) {
+    if (depth >= LIMITS.maxDepth) {
+      throw badRequest(`attribute ${attribute} is nested deeper than ${LIMITS.maxDepth} levels`);
+    }
     for (const [key, member] of Object.entries(value)) {
-      if (key.length === 0 || key.length > LIMITS.maxNestedKeyLength || FORBIDDEN_KEYS.includes(key)) {
+      if (
+        !Array.isArray(value) &&
+        (key.length === 0 || key.length > LIMITS.maxNestedKeyLength || FORBIDDEN_KEYS.includes(key))
+      ) {
         throw badRequest(
           `attribute ${attribute} has the key ${JSON.stringify(key)}: nested keys hold 1 to ${LIMITS.maxNestedKeyLength} characters and are not __proto__, constructor or prototype`,
         );
       }
-      validateValue(attribute, member);
+      validateValue(attribute, member, depth + 1);
     }
   }
 }
 
 function validateAttribute(name: string, value: Json): void {
-  validateAttributeName(name);
-  if (jsonDepth(value) > LIMITS.maxDepth) {
-    throw badRequest(`attribute ${name} is nested deeper than ${LIMITS.maxDepth} levels`);
+  if (!new RegExp(ATTRIBUTE_NAME_PATTERN).test(name)) {
+    throw badRequest(
+      `attribute name ${JSON.stringify(name)} is invalid: names start with a letter and hold at most 64 letters, digits or underscores`,
+    );
   }
-  validateValue(name, value);
+  validateValue(name, value, 0);
 }
 
 function requireObject(body: unknown): JsonObject {
@@ -172,51 +136,80 @@ function requireObject(body: unknown): JsonObject {
   return body;
 }
 
+// What the handlers read of the table, computed from it when this module loads: a Lambda archive
+// then holds these few values, not the whole table with its descriptions.
+/** The spec of each client field. */
+const CLIENT_SPECS: Readonly<Record<string, FieldSpec>> = Object.fromEntries(CLIENT_FIELD_SPECS);
+/** The JavaScript type of each field's value, in the table's order. */
+const FIELD_TYPES: Readonly<Record<string, string>> = Object.fromEntries(
+  FIELD_SPECS.map(([name, spec]) => [name, spec.type === "integer" ? "number" : "string"]),
+);
+/** The fields a stored item may lack: neither set by the server, required, nor with a fallback. */
+const OPTIONAL_FIELDS: readonly string[] = FIELD_SPECS.filter(
+  ([, spec]) => !(spec.readOnly || spec.required || spec.fallback !== undefined),
+).map(([name]) => name);
+
+/** "name and description": the client fields, for messages. */
+const CLIENT_FIELD_LIST = CLIENT_FIELDS.join(", ").replace(/, ([^,]*)$/, " and $1");
+
 export function tooManyAttributes(): Error {
-  return badRequest(`an item holds at most ${LIMITS.maxAttributes} attributes besides name and description`);
+  return badRequest(`an item holds at most ${LIMITS.maxAttributes} attributes besides ${CLIENT_FIELD_LIST}`);
 }
 
-/** Validates the body of a create or a replace. */
+/**
+ * Validates the body of a create or a replace: each client field in the table's order, then the
+ * attributes. (The result is cast: each field was checked against the spec ItemInput derives from.)
+ */
 export function parseItemInput(body: unknown): ItemInput {
   const object = requireObject(body);
-  const name = validateName(object.name);
-  const description = object.description === undefined ? "" : validateDescription(object.description);
+  const fields: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(CLIENT_SPECS)) {
+    const value = object[name];
+    if (value !== undefined || spec.required) {
+      fields[name] = checkValue(name, spec, value);
+    } else if (spec.fallback !== undefined) {
+      fields[name] = spec.fallback;
+    }
+  }
   const attrs: JsonObject = {};
   for (const [key, value] of Object.entries(object)) {
-    if (key === "name" || key === "description") {
-      continue;
+    if (!Object.hasOwn(CLIENT_SPECS, key)) {
+      validateAttribute(key, value);
+      attrs[key] = value;
     }
-    validateAttribute(key, value);
-    attrs[key] = value;
   }
   if (Object.keys(attrs).length > LIMITS.maxAttributes) {
     throw tooManyAttributes();
   }
-  return { name, description, attrs };
+  return { ...fields, attrs } as ItemInput;
 }
 
-/** Validates a JSON Merge Patch body. The attribute count after merging is checked by the caller. */
+/**
+ * Validates a JSON Merge Patch body (cast as parseItemInput's: each field checked, null only where
+ * the spec allows it). The attribute count after merging is checked by the caller.
+ */
 export function parseItemPatch(body: unknown): ItemPatch {
   const object = requireObject(body);
-  const patch: ItemPatch = { attrs: {} };
+  const fields: Record<string, unknown> = {};
+  const attrs: JsonObject = {};
   for (const [key, value] of Object.entries(object)) {
-    if (key === "name") {
-      if (value === null) {
-        throw badRequest("name cannot be removed");
-      }
-      patch.name = validateName(value);
-    } else if (key === "description") {
-      patch.description = value === null ? "" : validateDescription(value);
-    } else {
+    const spec = Object.hasOwn(CLIENT_SPECS, key) ? CLIENT_SPECS[key] : undefined;
+    if (spec === undefined) {
       validateAttribute(key, value);
-      patch.attrs[key] = value;
+      attrs[key] = value;
+    } else if (value !== null) {
+      fields[key] = checkValue(key, spec, value);
+    } else if (spec.required) {
+      throw badRequest(`${key} cannot be removed`);
+    } else {
+      fields[key] = spec.fallback ?? null;
     }
   }
-  const added = Object.values(patch.attrs).filter((value) => value !== null).length;
+  const added = Object.values(attrs).filter((value) => value !== null).length;
   if (added > LIMITS.maxAttributes) {
     throw tooManyAttributes();
   }
-  return patch;
+  return { ...fields, attrs } as ItemPatch;
 }
 
 /** RFC 7396 MergePatch(target, patch). */
@@ -235,49 +228,76 @@ export function applyMergePatch(target: Json | undefined, patch: Json): Json {
   return result;
 }
 
-/** The patched item's client fields, computed in memory (the slow path of a PATCH). */
+/** The values `source` has for `names`, in that order. */
+export function pick(source: object, names: readonly string[]): JsonObject {
+  const values: JsonObject = {};
+  for (const name of names) {
+    const value: unknown = Reflect.get(source, name);
+    if (value !== undefined) {
+      values[name] = value as Json;
+    }
+  }
+  return values;
+}
+
+/**
+ * The patched item's client fields, computed in memory (the slow path of a PATCH): the current
+ * item's, with the patch's over them, a null there removing the field.
+ */
 export function mergeItem(current: StoredItem, patch: ItemPatch): ItemInput {
   const attrs = applyMergePatch(current.attrs, patch.attrs);
   const merged = isJsonObject(attrs) ? attrs : {};
   if (Object.keys(merged).length > LIMITS.maxAttributes) {
     throw tooManyAttributes();
   }
+  const fields: JsonObject = { ...pick(current, CLIENT_FIELDS), ...pick(patch, CLIENT_FIELDS) };
   return {
-    name: patch.name ?? current.name,
-    description: patch.description ?? current.description,
+    ...pick(
+      fields,
+      CLIENT_FIELDS.filter((name) => fields[name] !== null),
+    ),
     attrs: merged,
-  };
+  } as ItemInput;
 }
 
-/** The item as clients see it: client attributes beside the fixed fields. */
+/** The client fields and attributes of an input (or an item): what an Idempotency-Key compares. */
+export function clientFieldsOf(input: ItemInput): JsonObject {
+  return { ...pick(input, CLIENT_FIELDS), attrs: input.attrs };
+}
+
+/** The fields an answered item lists before its client attributes (up to the last client field), and after. */
+const FIELD_NAMES = Object.keys(FIELD_TYPES);
+const ATTRIBUTES_AT = FIELD_NAMES.indexOf(CLIENT_FIELDS[CLIENT_FIELDS.length - 1] ?? "") + 1;
+const [FIELDS_BEFORE, FIELDS_AFTER] = [FIELD_NAMES.slice(0, ATTRIBUTES_AT), FIELD_NAMES.slice(ATTRIBUTES_AT)];
+
+/** The item as clients see it: the fields in the table's order, the client attributes after the client fields. */
 export function toResponseItem(item: StoredItem): JsonObject {
-  return {
-    id: item.id,
-    name: item.name,
-    description: item.description,
-    ...item.attrs,
-    version: item.version,
-    createdAt: item.createdAt,
-    updatedAt: item.updatedAt,
-  };
+  return { ...pick(item, FIELDS_BEFORE), ...item.attrs, ...pick(item, FIELDS_AFTER) };
 }
 
 export function etagOf(item: StoredItem): string {
   return `"${item.version}"`;
 }
 
-/** Reads a stored record defensively: anything else in the table is not an item. */
-export function isStoredItem(value: unknown): value is StoredItem {
-  if (!isJsonObject(value)) {
-    return false;
+/**
+ * A stored record as an item, read defensively (anything else in the table is not one): each
+ * field of its type, present unless optional, and the attributes; other attributes (write tokens)
+ * are left out. (Cast: each field of the table was checked for its type and presence.)
+ */
+export function storedItemOf(value: unknown): StoredItem | undefined {
+  if (!isJsonObject(value) || !isJsonObject(value.attrs)) {
+    return undefined;
   }
-  return (
-    typeof value.id === "string" &&
-    typeof value.name === "string" &&
-    typeof value.description === "string" &&
-    isJsonObject(value.attrs) &&
-    typeof value.version === "number" &&
-    typeof value.createdAt === "string" &&
-    typeof value.updatedAt === "string"
-  );
+  for (const [name, type] of Object.entries(FIELD_TYPES)) {
+    const field = value[name];
+    if (field === undefined ? !OPTIONAL_FIELDS.includes(name) : typeof field !== type) {
+      return undefined;
+    }
+  }
+  return { ...pick(value, FIELD_NAMES), attrs: value.attrs } as unknown as StoredItem;
+}
+
+/** Whether a stored record is an item (see storedItemOf). */
+export function isStoredItem(value: unknown): value is StoredItem {
+  return storedItemOf(value) !== undefined;
 }

@@ -7,25 +7,19 @@ import type { APIGatewayProxyEvent } from "aws-lambda";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { badRequest, httpError, notFound, preconditionFailed } from "./errors";
 import { Invocation, MAX_PROXY_RESULT_BYTES, Operation, Reply, handlerFactory } from "./http";
+import { parseQuery } from "./fields";
 import {
   ItemInput,
   Json,
   StoredItem,
+  clientFieldsOf,
   etagOf,
   isJsonObject,
   parseItemInput,
   parseItemPatch,
   toResponseItem,
 } from "./model";
-import {
-  baseUrlOf,
-  failedPrecondition,
-  headerLinesOf,
-  itemIdOf,
-  jsonBodyOf,
-  preconditionsOf,
-  queryOf,
-} from "./request";
+import { baseUrlOf, failedPrecondition, headerLinesOf, itemIdOf, jsonBodyOf, preconditionsOf } from "./request";
 import { claimIdempotencyKey, completeIdempotencyKey, expireIdempotencyLock } from "./idempotency-store";
 import { insertItem, mergeIntoItem, overwriteItem, readItem, readItemsPage, removeItem } from "./item-store";
 
@@ -33,10 +27,6 @@ import { insertItem, mergeIntoItem, overwriteItem, readItem, readItemsPage, remo
 export const NEW_ITEM_MEDIA_TYPES: readonly string[] = ["application/json"];
 export const ITEM_PATCH_MEDIA_TYPES: readonly string[] = ["application/merge-patch+json", "application/json"];
 
-// Not an object with a `default` key: CallbackFunction's serializer takes such objects for
-// ES-module interop wrappers and fails on them.
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
 /** How long an Idempotency-Key is remembered. */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 /**
@@ -68,7 +58,7 @@ function canonicalJson(value: Json): string {
 /** What "the same body" means for an Idempotency-Key: the validated input, key order aside. */
 export function requestHashOf(input: ItemInput): string {
   return createHash("sha256")
-    .update(canonicalJson({ name: input.name, description: input.description, attrs: input.attrs }))
+    .update(canonicalJson(clientFieldsOf(input)))
     .digest("base64url");
 }
 
@@ -172,18 +162,6 @@ function itemSizeInResult(item: StoredItem): number {
   return Buffer.byteLength(JSON.stringify(JSON.stringify(toResponseItem(item)))) - 2 + 1;
 }
 
-function limitOf(event: APIGatewayProxyEvent): number {
-  const raw = queryOf(event, "limit");
-  if (raw === undefined) {
-    return DEFAULT_PAGE_SIZE;
-  }
-  const limit = /^\d{1,3}$/.test(raw) ? Number(raw) : NaN;
-  if (!(limit >= 1 && limit <= MAX_PAGE_SIZE)) {
-    throw badRequest(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
-  }
-  return limit;
-}
-
 /**
  * The collection always exists and has no entity tag: `If-Match: *` holds and any tag fails it;
  * `If-None-Match: *` fails (304 for GET and HEAD, 412 for POST) and any tag holds.
@@ -200,8 +178,7 @@ export const listItems: Operation = async ({ event, deps, store }) => {
   if (failed === "If-None-Match") {
     return { statusCode: 304 };
   }
-  const limit = limitOf(event);
-  const cursor = queryOf(event, "cursor");
+  const { limit, cursor } = parseQuery(event, "listItems");
   const startAfter = cursor === undefined ? undefined : decodeCursor(deps.settings.cursorSecret, store.owner, cursor);
   const page = await readItemsPage(store, limit, startAfter, {
     bytes: PAGE_ITEMS_BUDGET_BYTES,

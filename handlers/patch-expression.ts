@@ -1,7 +1,7 @@
 /**
  * The patch compiler: the attributes of a JSON Merge Patch (RFC 7396) as the update actions and
  * conditions of one DynamoDB UpdateItem, and the 50-attribute limit as conditions. item-store.ts
- * adds name, description, version, write token and existence, and sends it.
+ * adds the client fields, version, write token and existence, and sends it.
  */
 import { ExpressionBuilder } from "./dynamodb";
 import {

@@ -22,11 +22,6 @@ export function headerOf(event: APIGatewayProxyEvent, name: string): string | un
   return undefined;
 }
 
-export function queryOf(event: APIGatewayProxyEvent, name: string): string | undefined {
-  const value = event.queryStringParameters?.[name];
-  return typeof value === "string" ? value : undefined;
-}
-
 /** The `{id}` path parameter. Ids are server-made UUIDs: anything else cannot exist. */
 export function itemIdOf(event: APIGatewayProxyEvent): string {
   const id = event.pathParameters?.id;

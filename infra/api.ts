@@ -35,35 +35,41 @@ export interface ItemsRestApiArgs {
 }
 
 /**
- * One JSON line per request in the access log group. API Gateway substitutes the variables
- * without escaping, so only values that cannot hold a quote are quoted here; the error message
- * comes as `$context.error.messageString`, which API Gateway quotes and escapes itself. (No user
- * agent: it can hold quotes.)
+ * The access log line: one JSON object per request, each field a `$context` variable in quotes.
+ * API Gateway substitutes access-log variables as they are, unescaped, and writes `-` for a
+ * variable that has no value in a request (no integration, no API key, no error: seen in AWS's
+ * own logs, e.g. `"caller": "-"` in ministryofjustice/modernisation-platform-environments#3807);
+ * so every value is quoted, and only variables that cannot hold a quote or a backslash are used
+ * ("Variables for access logging for API Gateway",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-variables-for-access-logging.html):
+ * ids AWS makes (a client's `x-amzn-RequestId` that is not a UUID is logged as
+ * `UUID_REPLACED_INVALID_REQUEST_ID`, "Access logging for REST APIs"), the source IP, the
+ * method (DELETE, GET, HEAD, OPTIONS, PATCH, POST or PUT), the document's resource paths,
+ * numbers, the CLF time, the gateway response type and the X-Ray trace header. Left out on
+ * purpose: the request path and user agent (the client's text), and the error message
+ * (`$context.error.message` can echo request text; `messageString` is quoted by AWS when there is
+ * a message, but a bare `-` when there is none). The gateway response type says which error it
+ * was; the function's own log line (handlers) has the path.
  */
-export const ACCESS_LOG_FORMAT =
-  "{" +
-  [
-    ...Object.entries({
-      requestId: "$context.requestId",
-      extendedRequestId: "$context.extendedRequestId",
-      ip: "$context.identity.sourceIp",
-      apiKeyId: "$context.identity.apiKeyId",
-      requestTime: "$context.requestTime",
-      httpMethod: "$context.httpMethod",
-      resourcePath: "$context.resourcePath",
-      path: "$context.path",
-      status: "$context.status",
-      protocol: "$context.protocol",
-      responseLength: "$context.responseLength",
-      responseLatency: "$context.responseLatency",
-      integrationLatency: "$context.integrationLatency",
-      integrationStatus: "$context.integrationStatus",
-      errorType: "$context.error.responseType",
-      xrayTraceId: "$context.xrayTraceId",
-    }).map(([key, variable]) => `"${key}":"${variable}"`),
-    '"errorMessage":$context.error.messageString',
-  ].join(",") +
-  "}";
+export const ACCESS_LOG_FIELDS: Record<string, string> = {
+  requestId: "$context.requestId",
+  extendedRequestId: "$context.extendedRequestId",
+  ip: "$context.identity.sourceIp",
+  apiKeyId: "$context.identity.apiKeyId",
+  requestTime: "$context.requestTime",
+  httpMethod: "$context.httpMethod",
+  resourcePath: "$context.resourcePath",
+  status: "$context.status",
+  protocol: "$context.protocol",
+  responseLength: "$context.responseLength",
+  responseLatency: "$context.responseLatency",
+  integrationLatency: "$context.integrationLatency",
+  integrationStatus: "$context.integrationStatus",
+  errorType: "$context.error.responseType",
+  xrayTraceId: "$context.xrayTraceId",
+};
+
+export const ACCESS_LOG_FORMAT = JSON.stringify(ACCESS_LOG_FIELDS);
 
 /** The managed policy AWS provides for API Gateway's account-level logging role (not FullAccess). */
 export const API_GATEWAY_CLOUDWATCH_POLICY_ARN =

@@ -259,16 +259,24 @@ export const TEMPLATE_SAFE_VARIABLES: Readonly<Record<string, { source: string; 
 
 /**
  * Schema keywords a model keeps: those OpenAPI 3.0's Schema Object and JSON Schema draft 4 both
- * have, with one meaning [notes: "API Gateway models are defined using JSON schema draft 4"].
- * Left out on purpose, each with its source:
+ * have, with one meaning [notes: "API Gateway models are defined using JSON schema draft 4"],
+ * less what [notes] says models do not support. In the words of the REST APIs section of [notes]
+ * (also in the page's source, awsdocs/amazon-api-gateway-developer-guide,
+ * doc_source/api-gateway-known-issues.md): "The `additionalProperties` and `anyOf` fields are not
+ * supported in Models", "`oneOf` is not supported by API Gateway", "The `discriminator` parameter
+ * is not supported in any schema object", "The `example` tag is not supported",
+ * "`exclusiveMinimum` is not supported by API Gateway", "The `readOnly` field is not supported",
+ * "Numbers of the `Int32` or `Int64` type are not supported", "Decimal number format type
+ * (`"format": "decimal"`) is not supported", and "The `maxItems` and `minItems` tags are not
+ * included in simple request validation". A model that relies on one of them would be checked
+ * less by API Gateway than by a validator that honours it, so the importer drops each with a
+ * finding. Left out besides, each with its reason:
  * - patternProperties, dependencies, $schema, id, definitions: draft 4 only (OpenAPI 3.0 lacks them);
- * - nullable, discriminator, readOnly, writeOnly, xml, externalDocs, example, deprecated:
- *   OpenAPI 3.0 only, or [notes] "not supported" (discriminator, example, readOnly, deprecated);
- * - default: [notes] "The default keyword is not supported";
- * - exclusiveMinimum: [notes] "exclusiveMinimum is not supported by API Gateway";
- * - minItems, maxItems: [notes] "not included in simple request validation".
+ * - nullable, writeOnly, xml, externalDocs, deprecated: OpenAPI 3.0 only (deprecated is also
+ *   "not supported and is dropped in exported APIs");
+ * - default: an annotation no validator reads.
  * `type` must be one name (OpenAPI 3.0 has no type arrays); `format` stays an annotation, but
- * [notes] refuses int32, int64 and decimal.
+ * not int32, int64 or decimal.
  */
 export const MODEL_KEYWORDS: ReadonlySet<string> = new Set([
   "$ref",
@@ -290,10 +298,7 @@ export const MODEL_KEYWORDS: ReadonlySet<string> = new Set([
   "minProperties",
   "required",
   "properties",
-  "additionalProperties",
   "allOf",
-  "anyOf",
-  "oneOf",
   "not",
 ]);
 const UNSUPPORTED_FORMATS = new Set(["int32", "int64", "decimal"]);
@@ -301,8 +306,8 @@ const SCHEMA_TYPES = new Set(["string", "number", "integer", "boolean", "array",
 
 /** Keywords whose value is a schema, an array of schemas, or a map of schemas. */
 const SUBSCHEMA = {
-  single: ["items", "not", "additionalProperties"],
-  list: ["allOf", "anyOf", "oneOf"],
+  single: ["items", "not"],
+  list: ["allOf"],
   map: ["properties"],
 };
 

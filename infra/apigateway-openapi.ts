@@ -4,7 +4,7 @@
  * interpreter (local/gateway.ts), and infra/apigateway-import.ts checks it under AWS's import
  * rules, so nothing here may rely on what API Gateway ignores or drops:
  * - each operation: an `aws_proxy` integration to its function, a body validator whose models
- *   are the routes' request schemas (written in what OpenAPI 3.0 and draft 4 share), and
+ *   are the routes' request schemas as `gatewayModelOf` leaves them, and
  *   `security` where the stack requires keys (API Gateway ignores root-level security);
  * - each path: an OPTIONS preflight and an `x-amazon-apigateway-any-method` answering 405 with
  *   `Allow` (explicit methods win over ANY); neither needs an API key;
@@ -13,15 +13,15 @@
  */
 import { CodeWithMessage, ERROR_MESSAGES, ERROR_STATUS, ErrorCode, RETRY_AFTER_SECONDS } from "../handlers/errors";
 import {
-  CORS_ALLOWED_HEADERS,
-  CORS_EXPOSED_HEADERS,
+  CORRELATION_ID_HEADER,
   CORS_MAX_AGE_SECONDS,
   SECURITY_HEADERS,
   WWW_AUTHENTICATE,
+  corsHeaders,
 } from "../handlers/headers";
-import { INTEGRATION_TIMEOUT_RANGE_MS } from "./apigateway-import";
+import { API_KEY_HEADER, INTEGRATION_TIMEOUT_RANGE_MS } from "./apigateway-import";
 import type { Settings } from "./config";
-import { OpenApiDocument, USER_POOL_SCHEME, buildOpenApiDocument, documentOptionsOf } from "./openapi";
+import { OpenApiDocument, USER_POOL_SCHEME, buildOpenApiDocument, documentOptionsOf, parametersOf } from "./openapi";
 import { Route, allowedMethods, methodsOf, operationIdOf, routesByPath } from "./routes";
 
 export interface ApiGatewayDocumentInputs {
@@ -67,7 +67,8 @@ export const GATEWAY_RESPONSES: Record<string, GatewayResponseSpec> = {
   },
   BAD_REQUEST_BODY: {
     code: "validation_failed",
-    message: "the request body is not JSON or does not match the operation's request schema (see /openapi.json)",
+    message:
+      "the request body is not JSON or does not match the operation's request schema (see openapi.json at the API's base URL)",
   },
   // An expired AWS signature (SigV4), not an expired ID token (that one is UNAUTHORIZED).
   EXPIRED_TOKEN: { code: "forbidden", message: "the request signature has expired" },
@@ -143,28 +144,56 @@ function corsModeOf(origins: readonly string[]): CorsMode {
 
 const staticValue = (value: string): string => `'${value}'`;
 
-/** CORS headers of a gateway response (static or request values only; no conditions possible). */
+/** The caller's origin in a mock integration's VTL (`corsOverrideTemplate` sets it). */
+const VTL_ORIGIN = "$origin";
+
+/**
+ * THE CORS rule's headers for a caller the stack allows, `origin` standing for the caller's
+ * origin where the rule echoes it (a stack that lists origins) and `*` being used where it does not.
+ */
+function allowedCallerHeaders(mode: CorsMode, origin: string): Record<string, string> {
+  return mode.kind === "any" ? corsHeaders(["*"], undefined) : corsHeaders([origin], origin);
+}
+
+/**
+ * Request headers a browser may send cross-origin, for the preflight: the header of the user pool
+ * scheme where the stack signs users in (the token), Content-Type where a route takes a body,
+ * every header parameter of the route table, the API key and the correlation id.
+ */
+export function corsAllowedHeaders(routes: readonly Route[], tokenHeader?: string): string {
+  const parameters = routes.flatMap((route) =>
+    Object.values(parametersOf(route))
+      .filter((parameter) => parameter.in === "header")
+      .map((parameter) => String(parameter.name)),
+  );
+  return [
+    ...(tokenHeader === undefined ? [] : [tokenHeader]),
+    ...(routes.some((route) => route.requestSchema !== undefined) ? ["Content-Type"] : []),
+    ...[...new Set(parameters)].sort(),
+    API_KEY_HEADER,
+    CORRELATION_ID_HEADER,
+  ].join(", ");
+}
+
+/**
+ * CORS headers of a gateway response: THE rule (handlers/headers.ts), with static or request
+ * values only, since a gateway response cannot test the origin. One allowed origin: named (a
+ * browser on any other sees a mismatch, as with no header). Several: the caller's Origin echoed;
+ * these bodies are error envelopes only, and the handlers' own responses honour the list exactly.
+ */
 export function gatewayResponseCorsHeaders(origins: readonly string[]): Record<string, string> {
   const mode = corsModeOf(origins);
   if (mode.kind === "off") {
     return {};
   }
-  if (mode.kind === "any") {
-    return {
-      "Access-Control-Allow-Origin": staticValue("*"),
-      "Access-Control-Expose-Headers": staticValue(CORS_EXPOSED_HEADERS),
-    };
-  }
-  // One origin: name it (a browser on any other origin sees a mismatch, as with no header).
-  // Several: gateway responses cannot choose among them, so echo the caller's Origin; these
-  // bodies are error envelopes only, and the handlers' own responses honour the list exactly.
-  const [only] = mode.origins;
-  return {
-    "Access-Control-Allow-Origin":
-      mode.origins.length === 1 && only !== undefined ? staticValue(only) : "method.request.header.Origin",
-    "Access-Control-Expose-Headers": staticValue(CORS_EXPOSED_HEADERS),
-    Vary: staticValue("Origin"),
-  };
+  const [only] = mode.kind === "list" && mode.origins.length === 1 ? mode.origins : [];
+  const echoed = mode.kind === "list" && only === undefined;
+  return Object.fromEntries(
+    Object.entries(allowedCallerHeaders(mode, only ?? VTL_ORIGIN)).map(([name, value]) => [
+      name,
+      echoed && value === VTL_ORIGIN ? "method.request.header.Origin" : staticValue(value),
+    ]),
+  );
 }
 
 export function gatewayResponses(origins: readonly string[]): Record<string, unknown> {
@@ -192,20 +221,20 @@ export function gatewayResponses(origins: readonly string[]): Record<string, unk
 
 /**
  * VTL for a mock integration response: when the caller's Origin is on the list, add these CORS
- * headers (exactly the handlers' `corsHeaders` rule); otherwise add none. Header names reach
- * `$input.params().header` in the client's casing, hence both spellings.
+ * headers (THE rule's, `VTL_ORIGIN` standing for the caller's origin); otherwise add none. Header
+ * names reach `$input.params().header` in the client's casing, hence both spellings.
  */
 function corsOverrideTemplate(origins: readonly string[], headers: Record<string, string>): string {
-  const condition = origins.map((origin) => `$origin == "${origin}"`).join(" || ");
+  const condition = origins.map((origin) => `${VTL_ORIGIN} == "${origin}"`).join(" || ");
   const sets = Object.entries(headers)
     .map(
       ([name, value]) =>
-        `#set($context.responseOverride.header.${name} = ${value === "$origin" ? "$origin" : `"${value}"`})`,
+        `#set($context.responseOverride.header.${name} = ${value === VTL_ORIGIN ? VTL_ORIGIN : `"${value}"`})`,
     )
     .join("\n");
   return [
-    `#set($origin = $input.params().header.get("Origin"))`,
-    `#if("$!origin" == "")#set($origin = $input.params().header.get("origin"))#end`,
+    `#set(${VTL_ORIGIN} = $input.params().header.get("Origin"))`,
+    `#if("$!origin" == "")#set(${VTL_ORIGIN} = $input.params().header.get("origin"))#end`,
     `#if(${condition})`,
     sets,
     `#end`,
@@ -216,8 +245,8 @@ interface MockResponse {
   status: number;
   /** Static headers (unquoted values). */
   headers: Record<string, string>;
-  /** CORS headers when the origin is allowed; values may be `$origin`. */
-  corsHeaders: Record<string, string>;
+  /** CORS headers besides THE rule's, sent with them (the preflight's). */
+  corsExtras?: Record<string, string>;
   body: string;
   schemaRef?: string;
 }
@@ -228,13 +257,10 @@ function mockOperation(
   origins: readonly string[],
 ): Record<string, unknown> {
   const mode = corsModeOf(origins);
-  const staticCors =
-    mode.kind === "any"
-      ? Object.fromEntries(
-          Object.entries(response.corsHeaders).map(([name, value]) => [name, value === "$origin" ? "*" : value]),
-        )
-      : {};
-  const overriddenCors = mode.kind === "list" ? response.corsHeaders : {};
+  const cors = { ...allowedCallerHeaders(mode, VTL_ORIGIN), ...response.corsExtras };
+  // Any origin: the same headers for every caller, static. A list: set in VTL for a listed origin.
+  const staticCors = mode.kind === "any" ? cors : {};
+  const overriddenCors = mode.kind === "list" ? cors : {};
   const staticHeaders = { ...response.headers, ...staticCors };
   // The request id: API Gateway's extended id, as in the handlers' responses and gateway responses.
   const mappedHeaders = { "x-request-id": "context.extendedRequestId" };
@@ -283,20 +309,21 @@ function mockOperation(
   };
 }
 
-/** `OPTIONS` on a path: the CORS preflight, 204. */
-export function preflightOperation(pathRoutes: readonly Route[], origins: readonly string[]): Record<string, unknown> {
+/** `OPTIONS` on a path: the CORS preflight, 204, allowing the headers of `allowedHeaders`. */
+export function preflightOperation(
+  pathRoutes: readonly Route[],
+  origins: readonly string[],
+  allowedHeaders: string,
+): Record<string, unknown> {
   const methods = allowedMethods(pathRoutes).join(", ");
   return mockOperation(
     "CORS preflight",
     {
       status: 204,
       headers: { ...SECURITY_HEADERS },
-      corsHeaders: {
-        "Access-Control-Allow-Origin": "$origin",
-        "Access-Control-Expose-Headers": CORS_EXPOSED_HEADERS,
-        ...(corsModeOf(origins).kind === "list" ? { Vary: "Origin" } : {}),
+      corsExtras: {
         "Access-Control-Allow-Methods": methods,
-        "Access-Control-Allow-Headers": CORS_ALLOWED_HEADERS,
+        "Access-Control-Allow-Headers": allowedHeaders,
         "Access-Control-Max-Age": String(CORS_MAX_AGE_SECONDS),
       },
       body: "",
@@ -317,11 +344,6 @@ export function methodNotAllowedOperation(
     {
       status,
       headers: { Allow: allow, ...SECURITY_HEADERS },
-      corsHeaders: {
-        "Access-Control-Allow-Origin": "$origin",
-        "Access-Control-Expose-Headers": CORS_EXPOSED_HEADERS,
-        ...(corsModeOf(origins).kind === "list" ? { Vary: "Origin" } : {}),
-      },
       // VTL: the values are escaped, whatever they hold.
       body:
         `{"error":{"code":"method_not_allowed","message":"$util.escapeJavaScript($context.httpMethod) is not allowed on $util.escapeJavaScript($context.resourcePath)",` +
@@ -332,26 +354,89 @@ export function methodNotAllowedOperation(
   );
 }
 
+/** Where the API serves its public document, deployed (a mock integration) and locally alike. */
+export const DOCUMENT_PATH = "/openapi.json";
+
+/**
+ * The public document as `GET /openapi.json` serves it and `npm run openapi` writes it: two-space
+ * indentation, no trailing newline, and only ASCII (any other character as a JSON `\u` escape,
+ * the same JSON), so its bytes do not depend on the charset a mapping template decodes to.
+ */
+export function documentJson(document: OpenApiDocument): string {
+  return JSON.stringify(document, null, 2).replace(
+    /[\u007f-\uffff]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/**
+ * `GET /openapi.json`: the public document, from a mock integration, so that the deployed API
+ * serves what the local runtime serves (and `openapi-typescript <apiUrl>openapi.json` works
+ * against a stack). The template decodes it from base64 (`$util.base64Decode`, "$util variables"
+ * in "Variables for data transformations"): base64 holds no character VTL reads (`$`, `#`), so
+ * the document's `$ref`s reach the client as written. It needs no API key: the document is public
+ * and holds no secret. About 67 KB of template (prod; the body is then about 131 KB), far under
+ * ImportRestApi's 6 MB ("The maximum size of the API definition file is 6MB", API Gateway API
+ * reference, ImportRestApi); the quota pages found here state no size for a mapping template.
+ */
+export function documentOperation(document: OpenApiDocument, origins: readonly string[]): Record<string, unknown> {
+  const base64 = Buffer.from(documentJson(document), "ascii").toString("base64");
+  return mockOperation(
+    "The API's OpenAPI document",
+    {
+      status: 200,
+      headers: { ...SECURITY_HEADERS },
+      body: `$util.base64Decode("${base64}")`,
+    },
+    origins,
+  );
+}
+
 /**
  * Keywords that only annotate (examples, read-only markers, defaults): API Gateway does not
- * support them in models, and no validator reads them, so the body leaves them out. Any other
- * keyword stays, and infra/apigateway-import.ts refuses what API Gateway would drop.
+ * support them in models, and no validator reads them.
  */
 const ANNOTATION_KEYWORDS = new Set(["example", "readOnly", "default"]);
 
-export function withoutAnnotations(schema: unknown): unknown {
+/**
+ * A schema of the public document as an API Gateway model. The document keeps what tells its
+ * readers and client generators more (openapi-typescript reads `nullable` and
+ * `additionalProperties`); the model leaves out:
+ * - the annotations (ANNOTATION_KEYWORDS);
+ * - `additionalProperties: true`: draft 4's own default, which says nothing a model needs, in a
+ *   keyword AWS's notes say models do not support (any other value stays, and the importer
+ *   refuses it);
+ * - `nullable: true` and, with it, `type`: draft 4 has no nullable, and its `type` would refuse
+ *   the null. The rest stays (a string's length, an integer's range: draft 4 applies each to its
+ *   own type only), and an integer's type becomes `multipleOf: 1`, which refuses a fraction and
+ *   applies to numbers only; so the model checks the value where it is of the field's JSON type
+ *   and lets any other type through, which the handler refuses (handlers/model.ts, LIMITS).
+ * Anything else stays, and infra/apigateway-import.ts refuses what API Gateway would drop.
+ */
+export function gatewayModelOf(schema: unknown): unknown {
   if (Array.isArray(schema)) {
-    return schema.map(withoutAnnotations);
+    return schema.map(gatewayModelOf);
   }
   if (typeof schema !== "object" || schema === null) {
     return schema;
   }
+  const nullable = (schema as { nullable?: unknown }).nullable === true;
+  const integer = nullable && (schema as { type?: unknown }).type === "integer";
   return Object.fromEntries(
-    Object.entries(schema)
-      .filter(([key]) => !ANNOTATION_KEYWORDS.has(key))
+    [...Object.entries(schema), ...(integer ? [["multipleOf", 1] as const] : [])]
+      .filter(
+        ([key, value]) =>
+          !ANNOTATION_KEYWORDS.has(key) &&
+          !(key === "additionalProperties" && value === true) &&
+          !(nullable && (key === "nullable" || key === "type")),
+      )
       .map(([key, value]) => [
         key,
-        key === "properties" ? mapValues(value, withoutAnnotations) : withoutAnnotations(value),
+        key === "properties"
+          ? mapValues(value, gatewayModelOf)
+          : key === "enum" && nullable && Array.isArray(value)
+            ? [...value, null]
+            : gatewayModelOf(value),
       ]),
   );
 }
@@ -393,7 +478,7 @@ function inlineRefs(value: unknown, components: Record<string, Record<string, un
         throw new Error(`unresolved reference ${ref}`);
       }
       const inlined = inlineRefs(target, components);
-      return match[1] === "parameters" ? importedParameter(inlined) : withoutAnnotations(inlined);
+      return match[1] === "parameters" ? importedParameter(inlined) : gatewayModelOf(inlined);
     }
   }
   return Object.fromEntries(Object.entries(value).map(([key, member]) => [key, inlineRefs(member, components)]));
@@ -404,6 +489,11 @@ export function apiGatewayDocument(inputs: ApiGatewayDocumentInputs): OpenApiDoc
   const { parameters: _parameters, headers: _headers, schemas, ...otherComponents } = source.components;
   // API Gateway's import resolves model references only; parameters and headers go inline.
   const paths = inlineRefs(source.paths, source.components) as OpenApiDocument["paths"];
+  const userPoolScheme = source.components.securitySchemes?.[USER_POOL_SCHEME] as { name?: unknown } | undefined;
+  const allowedHeaders = corsAllowedHeaders(
+    inputs.routes,
+    typeof userPoolScheme?.name === "string" ? userPoolScheme.name : undefined,
+  );
 
   for (const [path, pathRoutes] of routesByPath(inputs.routes)) {
     const pathItem = paths[path];
@@ -429,12 +519,14 @@ export function apiGatewayDocument(inputs: ApiGatewayDocumentInputs): OpenApiDoc
         operation["x-amazon-apigateway-request-validator"] = BODY_VALIDATOR;
       }
     }
-    pathItem.options = preflightOperation(pathRoutes, inputs.corsAllowedOrigins);
+    pathItem.options = preflightOperation(pathRoutes, inputs.corsAllowedOrigins, allowedHeaders);
     pathItem["x-amazon-apigateway-any-method"] = methodNotAllowedOperation(pathRoutes, inputs.corsAllowedOrigins);
   }
 
+  paths[DOCUMENT_PATH] = { get: documentOperation(inputs.document, inputs.corsAllowedOrigins) };
+
   const models = Object.fromEntries(
-    Object.entries(schemas ?? {}).map(([name, schema]) => [name, withoutAnnotations(schema)]),
+    Object.entries(schemas ?? {}).map(([name, schema]) => [name, gatewayModelOf(schema)]),
   );
   return {
     ...source,

@@ -8,8 +8,9 @@ import { createHash } from "crypto";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { LOG_LINE_LEVELS } from "../handlers/logger";
+import { HANDLER_VARIABLES, LogLevel } from "../handlers/env";
 import type { Settings } from "./config";
-import { HANDLER_VARIABLES } from "../handlers/env";
 import {
   LAMBDA_ASSUME_ROLE_POLICY,
   dataAccessPolicyDocument,
@@ -38,6 +39,22 @@ export const RUNTIME_PROVIDED_PACKAGES: readonly string[] = [
 export const LAMBDA_RUNTIME = "nodejs22.x";
 
 /**
+ * Lambda's log-level filtering from the stack's `logLevel` (Lambda Developer Guide, "Log-level
+ * filtering", https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
+ * Application logs: the level the handlers' lines name (handlers/logger.ts), so Lambda keeps
+ * exactly the lines the handler writes at that level. System logs (START, END, REPORT and the
+ * platform's errors) take DEBUG, INFO or WARN only: `error` keeps WARN, the most it filters.
+ * Without `applicationLogLevel`, a JSON-format function is filtered at INFO whatever it logs.
+ */
+export function lambdaLogLevels(logLevel: LogLevel): {
+  applicationLogLevel: string;
+  systemLogLevel: "DEBUG" | "INFO" | "WARN";
+} {
+  const applicationLogLevel = LOG_LINE_LEVELS[logLevel].name;
+  return { applicationLogLevel, systemLogLevel: applicationLogLevel === "ERROR" ? "WARN" : applicationLogLevel };
+}
+
+/**
  * Cursor HMAC key when the stack sets no `cursorSecret`: derived from the stack and the items
  * table's ARN, so it is stable across deployments, differs between stacks and tables (a cursor
  * from another stack is refused), and needs no extra provider. It is not a secret (anyone who
@@ -55,7 +72,7 @@ export interface RouteFunctionArgs {
   tables: Record<TableName, aws.dynamodb.Table>;
   /** Environment variables (handlers/env.ts `handlerEnvironment`). */
   environment: Record<string, pulumi.Input<string>>;
-  settings: Pick<Settings, "logRetentionDays" | "lambda" | "tracing">;
+  settings: Pick<Settings, "logRetentionDays" | "logLevel" | "lambda" | "tracing">;
   /**
    * With sign-in: the function reaches DynamoDB through sessions of a data access role of its
    * own, tagged with the caller (infra/policies.ts); its own role has no DynamoDB access.
@@ -166,7 +183,7 @@ export class RouteFunction extends pulumi.ComponentResource {
               ? args.environment
               : { ...args.environment, [HANDLER_VARIABLES.dataAccessRoleArn]: this.dataAccess.role.arn },
         },
-        loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
+        loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, ...lambdaLogLevels(args.settings.logLevel) },
         tracingConfig: { mode: args.settings.tracing ? "Active" : "PassThrough" },
         // A fresh object per function: CallbackFunction appends to the list it is given.
         codePathOptions: { extraExcludePackages: lambda.bundleAwsSdk ? [] : [...RUNTIME_PROVIDED_PACKAGES] },

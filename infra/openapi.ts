@@ -4,12 +4,12 @@
  * Gateway's `x-amazon-apigateway-*` extensions added by `apiGatewayBody`, deployed.
  */
 import { ERROR_STATUS, ErrorCode, RETRY_AFTER_SECONDS } from "../handlers/errors";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../handlers/operations";
+import { ParameterSpec, QUERY_PARAMETERS } from "../handlers/fields";
 import { MAX_BODY_BYTES, MAX_IF_MATCH_TAGS } from "../handlers/request";
 import { API_KEY_HEADER } from "./apigateway-import";
 import type { Settings } from "./config";
 import { Route, ParameterName, methodsOf, operationIdOf, routes as defaultRoutes, routesByPath } from "./routes";
-import { JsonSchema, errorSchema, itemListSchema, itemSchema } from "./schemas";
+import { JsonSchema, defaultOf, errorSchema, itemListSchema, itemSchema, valueSchema } from "./schemas";
 
 export interface OpenApiOptions {
   apiKeyRequired: boolean;
@@ -39,47 +39,36 @@ export const API_VERSION = "1.0.0";
 /** Errors that tell the client when to retry (`Retry-After`). */
 const RETRY_AFTER_ERRORS = Object.keys(RETRY_AFTER_SECONDS) as ErrorCode[];
 
-/** Errors any route can answer with. */
-const COMMON_ERRORS: ErrorCode[] = ["throttled", "internal_error", "unavailable"];
+/**
+ * Errors any route can answer with: API Gateway's throttling, the function's own failures, and
+ * the two API Gateway answers for a function that Lambda refuses or that fails (throttled,
+ * throws, times out, answers no proxy result or one over 6 MB: INTEGRATION_FAILURE, 503 with
+ * Retry-After) or that does not answer within the integration's 29 s (504, INTEGRATION_TIMEOUT),
+ * which infra/apigateway-openapi.ts shapes into the envelope.
+ */
+const COMMON_ERRORS: ErrorCode[] = ["throttled", "internal_error", "unavailable", "gateway_timeout"];
 
-const PARAMETERS: Record<ParameterName, JsonSchema> = {
+/** The path and header parameters a route may name, by name (the query's are the table's: QUERY_PARAMETERS). */
+const PARAMETERS: Record<ParameterName, Omit<JsonSchema, "name">> = {
   id: {
-    name: "id",
     in: "path",
     required: true,
     description: "The item's id, a UUID the server assigned. Any other value names no item: 404 not_found.",
     schema: { type: "string" },
   },
-  limit: {
-    name: "limit",
-    in: "query",
-    required: false,
-    description: "Items per page",
-    schema: { type: "integer", minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE },
-  },
-  cursor: {
-    name: "cursor",
-    in: "query",
-    required: false,
-    description: "nextCursor of the previous page (opaque)",
-    schema: { type: "string" },
-  },
   "If-Match": {
-    name: "If-Match",
     in: "header",
     required: false,
     description: `Only if the target's ETag is one of these entity tags, e.g. "3" (strong comparison; at most ${MAX_IF_MATCH_TAGS}, or 400); otherwise 412. * asks only that the target exists. The collection /items has no ETag: * holds, any tag fails. Evaluated before If-None-Match (RFC 9110 §13.2.2).`,
     schema: { type: "string" },
   },
   "If-None-Match": {
-    name: "If-None-Match",
     in: "header",
     required: false,
     description: `Only if the target's ETag is none of these entity tags (weak comparison; at most ${MAX_IF_MATCH_TAGS}, or 400); * asks that the target does not exist, which /items and an existing item fail. Failed: GET and HEAD answer 304, other methods 412.`,
     schema: { type: "string" },
   },
   "Idempotency-Key": {
-    name: "Idempotency-Key",
     in: "header",
     required: false,
     description:
@@ -87,6 +76,30 @@ const PARAMETERS: Record<ParameterName, JsonSchema> = {
     schema: { type: "string", minLength: 1, maxLength: 128 },
   },
 };
+
+/** The query parameters the table gives an operation. */
+function queryParametersOf(operationId: string): [string, ParameterSpec][] {
+  return (Object.entries(QUERY_PARAMETERS) as [string, ParameterSpec][]).filter(([, spec]) =>
+    spec.operations.includes(operationId),
+  );
+}
+
+/** Every parameter of a route: its path and header parameters, then the query the table gives it. */
+export function parametersOf(route: Route): Record<string, JsonSchema> {
+  return Object.fromEntries([
+    ...route.parameters.map((name) => [name, { name, ...PARAMETERS[name] }]),
+    ...queryParametersOf(route.operationId).map(([name, spec]) => [
+      name,
+      {
+        name,
+        in: "query",
+        required: false,
+        description: spec.description,
+        schema: { ...valueSchema(spec), ...defaultOf(spec) },
+      },
+    ]),
+  ]);
+}
 
 const HEADERS: Record<string, JsonSchema> = {
   ETag: {
@@ -109,7 +122,7 @@ const HEADERS: Record<string, JsonSchema> = {
 };
 
 /** Component name of a parameter: OpenAPI keys may not hold every header character. */
-function parameterKey(name: ParameterName): string {
+function parameterKey(name: string): string {
   return name.replace(/-/g, "");
 }
 
@@ -189,7 +202,9 @@ function operationOf(route: Route, options: OpenApiOptions): Record<string, unkn
     summary: route.summary,
     description: route.description,
     tags: ["items"],
-    parameters: route.parameters.map((name) => ({ $ref: `#/components/parameters/${parameterKey(name)}` })),
+    parameters: Object.keys(parametersOf(route)).map((name) => ({
+      $ref: `#/components/parameters/${parameterKey(name)}`,
+    })),
     ...(route.requestSchema === undefined
       ? {}
       : {
@@ -246,7 +261,7 @@ export function buildOpenApiDocument(
       route.requestSchema === undefined ? [] : [[route.requestSchema.name, route.requestSchema.schema]],
     ),
   );
-  const usedParameters = [...new Set(routes.flatMap((route) => route.parameters))];
+  const usedParameters = Object.assign({}, ...routes.map(parametersOf)) as Record<string, JsonSchema>;
   const document: OpenApiDocument = {
     openapi: "3.0.3",
     info: {
@@ -266,7 +281,9 @@ export function buildOpenApiDocument(
         ...requestSchemas,
         Error: errorSchema,
       },
-      parameters: Object.fromEntries(usedParameters.map((name) => [parameterKey(name), PARAMETERS[name]])),
+      parameters: Object.fromEntries(
+        Object.entries(usedParameters).map(([name, parameter]) => [parameterKey(name), parameter]),
+      ),
       headers: HEADERS,
       ...(options.apiKeyRequired || options.signIn
         ? {

@@ -29,7 +29,8 @@ export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type DynamoDbAction =
   "dynamodb:GetItem" | "dynamodb:PutItem" | "dynamodb:UpdateItem" | "dynamodb:DeleteItem" | "dynamodb:Query";
 
-export type ParameterName = "id" | "limit" | "cursor" | "If-Match" | "If-None-Match" | "Idempotency-Key";
+/** The path and header parameters a route may name (infra/openapi.ts describes each); the query's are in handlers/fields.ts. */
+export type ParameterName = "id" | "If-Match" | "If-None-Match" | "Idempotency-Key";
 
 export interface Route {
   operationId: string;
@@ -42,6 +43,7 @@ export interface Route {
   handlerFactory: () => ProxyHandler;
   /** Draft-4 schema of the JSON body (API Gateway model), for writes. */
   requestSchema?: { name: string; schema: JsonSchema; contentTypes: string[] };
+  /** Its path and header parameters; its query parameters are those QUERY_PARAMETERS gives its operationId. */
   parameters: ParameterName[];
   success: { status: number; description: string; body?: "Item" | "ItemList"; headers?: string[] };
   /** Error codes this route can answer with, besides those every route can. */
@@ -95,7 +97,7 @@ export const routes: readonly Route[] = [
     description:
       "One page of the caller's items, newest first. Pass nextCursor back as cursor for the next page; it is absent on the last page.",
     handlerFactory: listItemsFactory,
-    parameters: ["limit", "cursor", "If-Match", "If-None-Match"],
+    parameters: ["If-Match", "If-None-Match"],
     success: { status: 200, description: "A page of items", body: "ItemList" },
     errors: ["validation_failed", "invalid_cursor", "precondition_failed"],
     dynamodb: [{ table: ITEMS_TABLE, actions: ["dynamodb:Query"] }],

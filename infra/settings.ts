@@ -1,13 +1,14 @@
 /**
  * Stack settings without Pulumi. `CONFIG` is THE table of config keys: each key's type, allowed
- * values, default, description and whether it is secret, stated once. Everything else derives
- * from it: `parseSettings` (the validators and their messages), the descriptions' "Allowed:"
+ * values, default, description, whether it is secret and where it lands in `Settings`, stated
+ * once. Everything else derives from it: the `Settings` type, `parseSettings` (the validators and
+ * their messages), the descriptions' "Allowed:"
  * text, `Pulumi.yaml`'s `config:` block and the README's table (both written by
  * `npm run config:docs`, local/config-docs.ts; a test fails when they drift). Rules between keys
  * are code, each in a named function below. infra/config.ts feeds this `pulumi.Config`; the
  * local runtime feeds it a stack's YAML. Importing this module loads no Pulumi package.
  */
-import { LOG_LEVELS, LogLevel, SIGN_IN_MODES, SignIn } from "../handlers/env";
+import { LOG_LEVELS, SIGN_IN_MODES } from "../handlers/env";
 import { INTEGRATION_TIMEOUT_RANGE_MS } from "./apigateway-import";
 import { routes } from "./routes";
 
@@ -19,6 +20,12 @@ export interface StringPattern {
 }
 
 interface KeyBase {
+  /**
+   * Where `parseSettings` puts the value in `Settings`, as a dot path (`lambda.memoryMb`); the
+   * `Settings` type derives from these paths and the keys' kinds. None: not a setting (the
+   * cursor secret, read apart by `parseCursorSecret`).
+   */
+  setting?: string;
   /** What the key does, without its allowed values (those are appended from the fields). */
   description: string;
   /** Stack files must hold it encrypted (`pulumi config set --secret`); messages never echo it. */
@@ -109,6 +116,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 /** THE table of config keys, in the order Pulumi.yaml and the README list them. */
 export const CONFIG = {
   logRetentionDays: {
+    setting: "logRetentionDays",
     type: "integer",
     default: 14,
     // CloudWatch Logs accepts only these retention periods.
@@ -119,12 +127,14 @@ export const CONFIG = {
     description: "Days CloudWatch keeps the API's logs.",
   },
   logLevel: {
+    setting: "logLevel",
     type: "string",
     default: "info",
     enum: LOG_LEVELS,
     description: "Handler log level.",
   },
   lambdaMemoryMb: {
+    setting: "lambda.memoryMb",
     type: "integer",
     default: 256,
     min: 128,
@@ -132,6 +142,7 @@ export const CONFIG = {
     description: "Memory of every Lambda function in MB.",
   },
   lambdaTimeoutSeconds: {
+    setting: "lambda.timeoutSeconds",
     type: "integer",
     default: 10,
     min: 1,
@@ -139,12 +150,14 @@ export const CONFIG = {
     description: `Lambda timeout in seconds, under API Gateway's ${INTEGRATION_TIMEOUT_SECONDS} s integration timeout.`,
   },
   lambdaArchitecture: {
+    setting: "lambda.architecture",
     type: "string",
     default: "arm64",
     enum: ["arm64", "x86_64"],
     description: "Lambda architecture.",
   },
   lambdaReservedConcurrency: {
+    setting: "lambda.reservedConcurrency",
     type: "integer",
     default: -1,
     // 0 is refused: it would stop the function altogether, throttling every request.
@@ -154,6 +167,7 @@ export const CONFIG = {
     description: `Concurrent executions reserved for, and capping, each function. Needs lambdaAccountConcurrencyLimit: the reservations must leave ${LAMBDA_MIN_UNRESERVED_CONCURRENCY} unreserved.`,
   },
   lambdaAccountConcurrencyLimit: {
+    setting: "lambda.accountConcurrencyLimit",
     type: "integer",
     default: -1,
     // AWS raises limits into the tens of thousands; 0 is no limit anyone has.
@@ -164,12 +178,14 @@ export const CONFIG = {
       "The account's Lambda concurrent-executions limit in this region, minus what other functions there reserve (aws lambda get-account-settings).",
   },
   bundleAwsSdk: {
+    setting: "lambda.bundleAwsSdk",
     type: "boolean",
     default: false,
     description:
       "Ship AWS SDK v3 inside every Lambda archive (about 7.8 MB, 2.8 MB zipped, each) instead of using the copy the nodejs22.x runtime provides; see README, Performance.",
   },
   throttleRateLimit: {
+    setting: "throttle.rateLimit",
     type: "integer",
     default: 100,
     min: 1,
@@ -177,6 +193,7 @@ export const CONFIG = {
     description: "Stage throttling: steady requests per second.",
   },
   throttleBurstLimit: {
+    setting: "throttle.burstLimit",
     type: "integer",
     default: 200,
     min: 1,
@@ -184,6 +201,7 @@ export const CONFIG = {
     description: "Stage throttling: burst requests (with API keys, at least usagePlanBurstLimit).",
   },
   corsAllowedOrigins: {
+    setting: "corsAllowedOrigins",
     type: "array",
     default: [],
     items: {
@@ -193,6 +211,7 @@ export const CONFIG = {
     description: 'Origins allowed by CORS, e.g. ["https://app.example.com"]; ["*"] allows any (not with API keys).',
   },
   signIn: {
+    setting: "signIn.mode",
     type: "string",
     default: "none",
     enum: SIGN_IN_MODES,
@@ -200,6 +219,7 @@ export const CONFIG = {
       "Who may call: none (anyone the gateway lets through, one shared partition of items) or cognito (users signed in to a Cognito user pool; each user's items are their own, down to IAM). API keys may be required beside either.",
   },
   cognitoUserPoolId: {
+    setting: "signIn.userPoolId",
     type: "string",
     default: "",
     pattern: {
@@ -211,11 +231,13 @@ export const CONFIG = {
       "With signIn cognito: an existing user pool whose users may call (the stack adds an app client to it).",
   },
   apiKeyRequired: {
+    setting: "apiKeys.required",
     type: "boolean",
     default: false,
     description: "Require an API key (x-api-key) on every route, with a usage plan.",
   },
   usagePlanQuotaPerDay: {
+    setting: "apiKeys.quotaPerDay",
     type: "integer",
     default: 10000,
     min: 1,
@@ -223,6 +245,7 @@ export const CONFIG = {
     description: "Usage plan: requests per day per API key.",
   },
   usagePlanRateLimit: {
+    setting: "apiKeys.rateLimit",
     type: "integer",
     default: 50,
     min: 1,
@@ -230,20 +253,33 @@ export const CONFIG = {
     description: "Usage plan: steady requests per second per API key.",
   },
   usagePlanBurstLimit: {
+    setting: "apiKeys.burstLimit",
     type: "integer",
     default: 100,
     min: 1,
     max: 5000,
     description: "Usage plan: burst requests per API key.",
   },
-  tracingEnabled: { type: "boolean", default: false, description: "X-Ray tracing on the Lambdas and the stage." },
+  tracingEnabled: {
+    setting: "tracing",
+    type: "boolean",
+    default: false,
+    description: "X-Ray tracing on the Lambdas and the stage.",
+  },
   pointInTimeRecovery: {
+    setting: "pointInTimeRecovery",
     type: "boolean",
     default: false,
     description: "DynamoDB point-in-time recovery on the tables.",
   },
-  deletionProtection: { type: "boolean", default: false, description: "DynamoDB deletion protection on the tables." },
+  deletionProtection: {
+    setting: "deletionProtection",
+    type: "boolean",
+    default: false,
+    description: "DynamoDB deletion protection on the tables.",
+  },
   alarmEmail: {
+    setting: "alarmEmail",
     type: "string",
     default: "",
     pattern: { label: "an e-mail address", matches: (value) => EMAIL.test(value) },
@@ -251,10 +287,11 @@ export const CONFIG = {
     description: "E-mail address subscribed to the alarm topic (confirm the subscription mail).",
   },
   manageApiGatewayAccount: {
+    setting: "manageApiGatewayAccount",
     type: "boolean",
-    default: false,
+    default: true,
     description:
-      "Create, and keep on destroy, the account-wide API Gateway CloudWatch role; only one stack per account and region should.",
+      "Create API Gateway's account-wide CloudWatch role and setting (kept on destroy); false relies on an existing one, checked before creating anything.",
   },
   cursorSecret: {
     type: "string",
@@ -301,35 +338,46 @@ export function describeKey(spec: ConfigKey): string {
 
 export type Architecture = (typeof CONFIG.lambdaArchitecture.enum)[number];
 
-export interface Settings {
-  /** Days CloudWatch keeps Lambda, access and execution logs. */
-  logRetentionDays: number;
-  logLevel: LogLevel;
-  lambda: {
-    memoryMb: number;
-    timeoutSeconds: number;
-    architecture: Architecture;
-    /** Ship AWS SDK v3 in every archive instead of using the runtime's copy (see infra/functions.ts). */
-    bundleAwsSdk: boolean;
-    /** Concurrent executions reserved for (and capping) each function; undefined: none. */
-    reservedConcurrency: number | undefined;
-    /** The account's concurrent-executions limit in the region, as stated; undefined: not stated. */
-    accountConcurrencyLimit: number | undefined;
-  };
-  /** Stage-wide API Gateway throttling (requests per second and burst). */
-  throttle: { rateLimit: number; burstLimit: number };
-  /** Exact origins CORS allows; `*` allows any (refused when API keys are on). Empty: no CORS. */
-  corsAllowedOrigins: string[];
-  apiKeys: { required: boolean; quotaPerDay: number; rateLimit: number; burstLimit: number };
-  /** Who may call; with Cognito, the pool to take (undefined: the stack creates one). */
-  signIn: { mode: SignIn; userPoolId: string | undefined };
-  tracing: boolean;
-  pointInTimeRecovery: boolean;
-  deletionProtection: boolean;
-  alarmEmail: string | undefined;
-  /** Create the account-level API Gateway CloudWatch role (one per account and region). */
-  manageApiGatewayAccount: boolean;
-}
+/** The value a key of this kind gives its setting: `none` and an empty string become undefined. */
+type ValueOfKey<Spec> = Spec extends { type: "boolean" }
+  ? boolean
+  : Spec extends { type: "array" }
+    ? string[]
+    : Spec extends { enum: readonly (infer Member)[] }
+      ? Member
+      : Spec extends { type: "string" }
+        ? string | undefined
+        : Spec extends { none: object }
+          ? number | undefined
+          : number;
+
+/** `{ a: { b: Value } }` for the path `a.b`. */
+type Nested<Path extends string, Value> = Path extends `${infer Head}.${infer Rest}`
+  ? { [K in Head]: Nested<Rest, Value> }
+  : { [K in Path]: Value };
+type Intersection<Union> = (Union extends unknown ? (member: Union) => void : never) extends (
+  member: infer Both,
+) => void
+  ? Both
+  : never;
+/** An intersection of nested objects as one object type, arrays and scalars left as they are. */
+type Merged<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]: Merged<T[K]> } : T;
+
+type SettingKey = { [K in ConfigKeyName]: (typeof CONFIG)[K] extends { setting: string } ? K : never }[ConfigKeyName];
+
+/**
+ * The validated settings, typed from THE table: each key with a `setting` path, of the type its
+ * kind gives (e.g. `lambda.reservedConcurrency: number | undefined` for an optional integer).
+ */
+export type Settings = Merged<
+  Intersection<
+    {
+      [K in SettingKey]: (typeof CONFIG)[K] extends { setting: infer Path extends string }
+        ? Nested<Path, ValueOfKey<(typeof CONFIG)[K]>>
+        : never;
+    }[SettingKey]
+  >
+>;
 
 /** A raw value as a config source holds it: Pulumi gives strings, YAML gives typed values. */
 export type RawValue = string | number | boolean | readonly unknown[] | undefined;
@@ -497,38 +545,46 @@ function checkUsagePlanFitsStage(throttle: Settings["throttle"], apiKeys: Settin
   }
 }
 
+/** A key's value, read and checked as its kind says. */
+function readKey(read: ReadRaw, key: ConfigKeyName): unknown {
+  const spec: ConfigKey = CONFIG[key];
+  switch (spec.type) {
+    case "boolean":
+      return boolean(read, key as KeysOf<BooleanKey>);
+    case "array":
+      return stringList(read, key as KeysOf<StringListKey>);
+    case "string":
+      return "enum" in spec
+        ? oneOf(read, key as KeysOf<EnumKey>)
+        : optionalString(read, key as KeysOf<OptionalStringKey>);
+    case "integer":
+      if (spec.allowed !== undefined) {
+        return listedInteger(read, key as KeysOf<ListedIntegerKey>);
+      }
+      return spec.none === undefined
+        ? integer(read, key as KeysOf<IntegerKey>)
+        : optionalInteger(read, key as KeysOf<OptionalIntegerKey>);
+  }
+}
+
 /**
  * Pure: raw values (Pulumi config or a stack's YAML) to validated settings: every key on its
- * own first, then the rules between keys. `functionCount` is how many functions a reservation
- * applies to: one per route.
+ * own first, each put where its `setting` path says, then the rules between keys.
+ * `functionCount` is how many functions a reservation applies to: one per route.
  */
 export function parseSettings(read: ReadRaw, functionCount: number = routes.length): Settings {
-  const settings: Settings = {
-    logRetentionDays: listedInteger(read, "logRetentionDays"),
-    logLevel: oneOf(read, "logLevel"),
-    lambda: {
-      memoryMb: integer(read, "lambdaMemoryMb"),
-      timeoutSeconds: integer(read, "lambdaTimeoutSeconds"),
-      architecture: oneOf(read, "lambdaArchitecture"),
-      bundleAwsSdk: boolean(read, "bundleAwsSdk"),
-      reservedConcurrency: optionalInteger(read, "lambdaReservedConcurrency"),
-      accountConcurrencyLimit: optionalInteger(read, "lambdaAccountConcurrencyLimit"),
-    },
-    throttle: { rateLimit: integer(read, "throttleRateLimit"), burstLimit: integer(read, "throttleBurstLimit") },
-    corsAllowedOrigins: stringList(read, "corsAllowedOrigins"),
-    apiKeys: {
-      required: boolean(read, "apiKeyRequired"),
-      quotaPerDay: integer(read, "usagePlanQuotaPerDay"),
-      rateLimit: integer(read, "usagePlanRateLimit"),
-      burstLimit: integer(read, "usagePlanBurstLimit"),
-    },
-    signIn: { mode: oneOf(read, "signIn"), userPoolId: optionalString(read, "cognitoUserPoolId") },
-    tracing: boolean(read, "tracingEnabled"),
-    pointInTimeRecovery: boolean(read, "pointInTimeRecovery"),
-    deletionProtection: boolean(read, "deletionProtection"),
-    alarmEmail: optionalString(read, "alarmEmail"),
-    manageApiGatewayAccount: boolean(read, "manageApiGatewayAccount"),
-  };
+  const values: Record<string, unknown> = {};
+  for (const { key, setting } of CONFIG_KEYS) {
+    if (setting !== undefined) {
+      const path = setting.split(".");
+      const parent = path
+        .slice(0, -1)
+        .reduce<Record<string, unknown>>((object, part) => (object[part] ??= {}) as Record<string, unknown>, values);
+      parent[path[path.length - 1] ?? key] = readKey(read, key);
+    }
+  }
+  // Built from the table the type derives from, each value read as its key's kind says.
+  const settings = values as Settings;
   checkNoAnyOriginWithApiKeys(settings);
   checkUserPoolNeedsSignIn(settings.signIn);
   checkReservationsLeaveUnreserved(settings.lambda, functionCount);

@@ -2,7 +2,7 @@
  * `npm run config:docs`: writes what the docs say about the config keys from THE table
  * (`CONFIG` in infra/settings.ts): `Pulumi.yaml`'s `config:` block and the README's table of
  * keys (between its `config-keys` markers), with each stack's values. Both files are formatted as
- * `prettier --check` expects; test/unit/config-docs.test.ts fails when either drifts.
+ * `prettier --check` expects; test/local/config-docs.test.ts fails when either drifts.
  */
 import { readFileSync, writeFileSync } from "fs";
 import { join } from "path";
@@ -66,7 +66,7 @@ function readmeRow(spec: ConfigKey & { key: string }, stacks: ReadonlyMap<string
   ];
 }
 
-function markdownRow(cells: readonly string[]): string {
+export function markdownRow(cells: readonly string[]): string {
   return `| ${cells.map((cell) => cell.replace(/\|/g, "\\|")).join(" | ")} |`;
 }
 
@@ -80,7 +80,7 @@ function readmeTable(root: string = PROJECT_ROOT): string {
   ].join("\n");
 }
 
-async function prettierFormat(text: string, file: string): Promise<string> {
+export async function prettierFormat(text: string, file: string): Promise<string> {
   return format(text, { ...(await resolveConfig(file)), filepath: file });
 }
 
@@ -92,17 +92,21 @@ async function renderProjectFile(root: string = PROJECT_ROOT): Promise<string> {
   return prettierFormat(document.toString(), file);
 }
 
+/** `text` with `content` between the markers `start` and `end`; everything else is kept. */
+export function replaceBetween(text: string, start: string, end: string, content: string): string {
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from === -1 || to < from) {
+    throw new Error(`README.md lacks the markers ${start} ... ${end}`);
+  }
+  return `${text.slice(0, from + start.length)}\n\n${content}\n${text.slice(to)}`;
+}
+
 /** README.md with the table between its markers from the table; everything else is kept. */
 export async function renderReadme(root: string = PROJECT_ROOT): Promise<string> {
   const file = join(root, "README.md");
-  const text = readFileSync(file, "utf8");
-  const start = text.indexOf(README_TABLE_START);
-  const end = text.indexOf(README_TABLE_END);
-  if (start === -1 || end < start) {
-    throw new Error(`README.md lacks the markers ${README_TABLE_START} ... ${README_TABLE_END}`);
-  }
   const table = await prettierFormat(readmeTable(root), join(root, "config-keys.md"));
-  return `${text.slice(0, start + README_TABLE_START.length)}\n\n${table}\n${text.slice(end)}`;
+  return replaceBetween(readFileSync(file, "utf8"), README_TABLE_START, README_TABLE_END, table);
 }
 
 /** The files this script writes and what they should hold. */
@@ -113,15 +117,16 @@ export async function renderConfigDocs(root: string = PROJECT_ROOT): Promise<Arr
   ];
 }
 
-if (require.main === module) {
-  renderConfigDocs().then(
+/** A docs script's main: writes each file whose text differs, saying which it wrote. */
+export function writeDocs(script: string, render: () => Promise<Array<{ file: string; text: string }>>): void {
+  render().then(
     (outputs) => {
       for (const { file, text } of outputs) {
         const changed = readFileSync(file, "utf8") !== text;
         if (changed) {
           writeFileSync(file, text);
         }
-        process.stdout.write(`config:docs: ${changed ? "wrote" : "unchanged"} ${file}\n`);
+        process.stdout.write(`${script}: ${changed ? "wrote" : "unchanged"} ${file}\n`);
       }
     },
     (error: unknown) => {
@@ -129,4 +134,8 @@ if (require.main === module) {
       process.exitCode = 1;
     },
   );
+}
+
+if (require.main === module) {
+  writeDocs("config:docs", () => renderConfigDocs());
 }

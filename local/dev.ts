@@ -11,10 +11,10 @@
  */
 import { ChildProcess, spawn } from "child_process";
 import { FSWatcher, existsSync, readdirSync, statSync, watch } from "fs";
-import { join, relative, resolve } from "path";
+import { join, relative } from "path";
 import { createInterface } from "readline";
 import { HANDLER_VARIABLES } from "../handlers/env";
-import { PROJECT_ROOT } from "./stack-settings";
+import { PROJECT_ROOT, localDataDir, stackArgument } from "./stack-settings";
 
 export const WATCHED_DIRS = ["handlers", "infra", "local"];
 /** Quiet time after the last change before restarting: an editor's save is often several events. */
@@ -89,12 +89,13 @@ function say(line: string): void {
   process.stdout.write(`dev: ${line}\n`);
 }
 
-export function runDevServer(args: readonly string[]): void {
+/** Runs the edit loop on the project at `root` (this one unless a test gives a copy). */
+export function runDevServer(args: readonly string[], root: string = PROJECT_ROOT): void {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: process.env.PORT ?? "3000" };
   const endpoint = env[HANDLER_VARIABLES.dynamoDbEndpoint];
   if (endpoint === undefined) {
-    // Absolute, so every child opens the same folder.
-    env.DATA_DIR = resolve(process.env.DATA_DIR ?? ".data");
+    // Absolute, so every child opens the same folder: npm start's, one per stack.
+    env.DATA_DIR = localDataDir(stackArgument(args), process.env);
   }
 
   let child: ChildProcess | undefined;
@@ -108,7 +109,7 @@ export function runDevServer(args: readonly string[]): void {
   const start = (reason: string | undefined) => {
     const startedAt = Date.now();
     const current = spawn(process.execPath, ["-r", join(__dirname, "swc-register.cjs"), "local/main.ts", ...args], {
-      cwd: PROJECT_ROOT,
+      cwd: root,
       env,
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -174,7 +175,7 @@ export function runDevServer(args: readonly string[]): void {
     }
   };
 
-  const unwatch = watchSources(PROJECT_ROOT, (path) => {
+  const unwatch = watchSources(root, (path) => {
     pending.push(path);
     clearTimeout(settle);
     settle = setTimeout(() => void restart(), SETTLE_MS);

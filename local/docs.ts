@@ -1,6 +1,7 @@
 /**
- * Local-only pages beside the API: `/openapi.json` and an API reference at `/docs`, rendered by
- * Swagger UI from the npm package `swagger-ui-dist` (every asset served from here, no CDN).
+ * Local-only pages beside the API: an API reference at `/docs`, rendered by Swagger UI from the
+ * npm package `swagger-ui-dist` (every asset served from here, no CDN), from the `/openapi.json`
+ * the API serves (the REST API body's mock integration, interpreted like every other route).
  */
 import { readFileSync } from "fs";
 import { dirname, join } from "path";
@@ -43,16 +44,13 @@ const DOCS_PAGE = `<!doctype html>
 </html>
 `;
 
-/** Serves `/openapi.json`, `/docs` and its assets; undefined for every other request. */
-export function createLocalPages(openApiJson: string): (method: string, path: string) => StaticResponse | undefined {
+/** Serves `/docs` and its assets; undefined for every other request. */
+export function createLocalPages(): (method: string, path: string) => StaticResponse | undefined {
   const assetsDir = dirname(require.resolve("swagger-ui-dist/package.json"));
   const cache = new Map<string, Buffer>();
   return (method, path): StaticResponse | undefined => {
     if (method !== "GET") {
       return undefined;
-    }
-    if (path === "/openapi.json") {
-      return { statusCode: 200, headers: { "Content-Type": "application/json" }, body: openApiJson };
     }
     if (path === "/docs") {
       return { statusCode: 200, headers: { "Content-Type": "text/html; charset=utf-8" }, body: DOCS_PAGE };

@@ -3,7 +3,9 @@
  * to a folder) or any other endpoint, and the tables created from the infrastructure's own
  * definitions.
  */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { AddressInfo } from "net";
+import { join } from "path";
 import dynalite from "dynalite";
 import {
   CreateTableCommand,
@@ -19,13 +21,66 @@ export interface Engine {
   close(): Promise<void>;
 }
 
+/** Data folders this process holds (a second runtime in the same process is refused too). */
+const heldDataDirs = new Set<string>();
+
+/** The lock file a runtime keeps in its data folder, holding its process id. */
+export const DATA_LOCK_FILE = ".items-api.lock";
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Takes the data folder for this process, or throws naming it: LevelDB allows one process per
+ * folder, and dynalite reports a second one only later, as "Database is closed". A lock left by a
+ * process that no longer runs (killed) is taken over. Returns the release.
+ */
+export function lockDataDir(dataDir: string): () => void {
+  const file = join(dataDir, DATA_LOCK_FILE);
+  mkdirSync(dataDir, { recursive: true });
+  let holder: number | undefined;
+  try {
+    holder = Number(readFileSync(file, "utf8").trim());
+  } catch {
+    holder = undefined;
+  }
+  const inUse =
+    heldDataDirs.has(dataDir) ||
+    (holder !== undefined && Number.isInteger(holder) && holder !== process.pid && processAlive(holder));
+  if (inUse) {
+    throw new Error(
+      `the data folder ${dataDir} is in use by another local runtime (npm start${heldDataDirs.has(dataDir) ? " in this process" : `, process ${holder}`}): ` +
+        "stop it first, or start this one on another folder, e.g. DATA_DIR=$(mktemp -d) npm start",
+    );
+  }
+  writeFileSync(file, String(process.pid));
+  heldDataDirs.add(dataDir);
+  return () => {
+    heldDataDirs.delete(dataDir);
+    rmSync(file, { force: true });
+  };
+}
+
 /** Starts dynalite on a loopback port; `dataDir` persists it (LevelDB), otherwise in memory. */
 export async function startEmbeddedEngine(dataDir: string | undefined): Promise<Engine> {
+  const release = dataDir === undefined ? () => undefined : lockDataDir(dataDir);
   const server = dynalite({ path: dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => resolve());
+    });
+  } catch (error) {
+    release();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
@@ -33,7 +88,10 @@ export async function startEmbeddedEngine(dataDir: string | undefined): Promise<
       new Promise<void>((resolve, reject) => {
         // Handler clients keep connections alive; they must not hold the shutdown up.
         server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
+        server.close((error) => {
+          release();
+          return error ? reject(error) : resolve();
+        });
       }),
   };
 }

@@ -6,13 +6,14 @@
  */
 import { writeFileSync } from "fs";
 import { resolve } from "path";
+import { documentJson } from "../infra/apigateway-openapi";
 import { Settings } from "../infra/config";
 import { buildOpenApiDocument, documentOptionsOf } from "../infra/openapi";
 import { PROJECT_ROOT, readStackSettings } from "./stack-settings";
 
-/** The serialization `/openapi.json` serves: two-space indentation, no trailing newline. */
+/** The stack's document as `GET /openapi.json` serves it (documentJson, infra/apigateway-openapi.ts). */
 export function openApiJson(settings: Settings): string {
-  return JSON.stringify(buildOpenApiDocument(documentOptionsOf(settings)), null, 2);
+  return documentJson(buildOpenApiDocument(documentOptionsOf(settings)));
 }
 
 /** The value of `--name VALUE` or `--name=VALUE`; undefined when the option is absent. */

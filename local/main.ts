@@ -1,28 +1,14 @@
 /**
  * `npm start [-- --stack NAME]`: the Items API on localhost.
  *
- * Environment: HOST (127.0.0.1), PORT (3000), DATA_DIR (.data), API_KEY (when the stack requires
+ * Environment: HOST (127.0.0.1), PORT (3000), DATA_DIR (.data/<stack>), API_KEY (when the stack requires
  * keys; generated otherwise), LAMBDA_TIMEOUT_MS (overrides the stack's timeout), and the handler
  * variables (handlers/env.ts) naming the DynamoDB endpoint (another engine instead of the embedded
  * one), the two tables and the cursor secret.
  */
-import { resolve } from "path";
 import { HANDLER_VARIABLES } from "../handlers/env";
 import { startLocalApi } from "./server";
-import { readStackSettings } from "./stack-settings";
-
-function stackArgument(argv: string[]): string {
-  const index = argv.findIndex((arg) => arg === "--stack" || arg.startsWith("--stack="));
-  if (index === -1) {
-    return process.env.STACK ?? "dev";
-  }
-  const arg = argv[index] ?? "";
-  const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[index + 1];
-  if (value === undefined || value === "") {
-    throw new Error("--stack needs a stack name, e.g. --stack prod");
-  }
-  return value;
-}
+import { localDataDir, readStackSettings, stackArgument } from "./stack-settings";
 
 function port(raw: string | undefined): number {
   const value = Number(raw ?? "3000");
@@ -50,14 +36,16 @@ async function main(): Promise<void> {
   const endpoint = process.env[HANDLER_VARIABLES.dynamoDbEndpoint];
   const items = process.env[HANDLER_VARIABLES.tableName];
   const idempotency = process.env[HANDLER_VARIABLES.idempotencyTableName];
+  // One folder per stack by default, so `--stack prod` never sees dev's items. With another
+  // endpoint it holds no engine, but still the token issuer's key and the cursor secret: `npm run
+  // token` signs with the key in the stack's folder, and both outlive a restart.
+  const dataDir = localDataDir(stack);
   const api = await startLocalApi({
     settings,
     stack,
     host: process.env.HOST ?? "127.0.0.1",
     port: port(process.env.PORT),
-    // With another endpoint the folder holds no engine, but still the token issuer's key and the
-    // cursor secret: `npm run token` signs with the key in DATA_DIR, and both outlive a restart.
-    dataDir: resolve(process.env.DATA_DIR ?? ".data"),
+    dataDir,
     dynamoDbEndpoint: endpoint,
     tableNames:
       items === undefined && idempotency === undefined
@@ -76,6 +64,9 @@ async function main(): Promise<void> {
     );
   }
   process.stdout.write(`stack: ${stack}\n`);
+  process.stdout.write(
+    `data: ${endpoint === undefined ? dataDir : `${endpoint} (token key and cursor secret in ${dataDir})`}\n`,
+  );
   process.stdout.write(`apiUrl: ${api.url}\n`);
 
   let stopping = false;

@@ -16,7 +16,7 @@ import type { ProxyHandler } from "../handlers/http";
 import { MAX_PAYLOAD_BYTES } from "../infra/apigateway-import";
 import { lambdaInvokeArn, restApiBody } from "../infra/apigateway-openapi";
 import { Settings } from "../infra/config";
-import { OpenApiDocument, buildOpenApiDocument, documentOptionsOf } from "../infra/openapi";
+import { OpenApiDocument } from "../infra/openapi";
 import { Route, routes as defaultRoutes } from "../infra/routes";
 import { createLocalPages } from "./docs";
 import { withEnvironmentSync } from "./environment";
@@ -275,7 +275,7 @@ async function serve(
     acceptImportFindings: options.acceptImportFindings,
     userPools: issuer === undefined ? {} : { [issuer.userPoolArn]: issuer.jwks },
   });
-  const pages = createLocalPages(JSON.stringify(buildOpenApiDocument(documentOptionsOf(settings), routes), null, 2));
+  const pages = createLocalPages();
   const accessLog = options.accessLog ?? ((line: string) => process.stdout.write(line + "\n"));
   const log = (entry: Record<string, unknown>) =>
     accessLog(JSON.stringify({ time: new Date().toISOString(), ...entry }));

@@ -3,7 +3,7 @@
  * parser the Pulumi program uses, so `npm start -- --stack prod` behaves like prod.
  */
 import { readFileSync } from "fs";
-import { join } from "path";
+import { join, resolve } from "path";
 import { parse } from "yaml";
 import { RawValue, Settings, parseSettings } from "../infra/settings";
 
@@ -42,4 +42,23 @@ export function readStackConfig(stack: string, root: string = PROJECT_ROOT): Map
       .filter(([key, value]) => key.startsWith(prefix) && value !== null)
       .map(([key, value]) => [key.slice(prefix.length), value as RawValue]),
   );
+}
+
+/** The stack `--stack NAME` (or `--stack=NAME`) names; else STACK, else dev. */
+export function stackArgument(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): string {
+  const index = argv.findIndex((arg) => arg === "--stack" || arg.startsWith("--stack="));
+  if (index === -1) {
+    return env.STACK ?? "dev";
+  }
+  const arg = argv[index] ?? "";
+  const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[index + 1];
+  if (value === undefined || value === "") {
+    throw new Error("--stack needs a stack name, e.g. --stack prod");
+  }
+  return value;
+}
+
+/** Where `npm start` keeps a stack's data unless DATA_DIR says otherwise: one folder per stack. */
+export function localDataDir(stack: string, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.DATA_DIR ?? join(".data", stack));
 }

@@ -1,20 +1,13 @@
 /**
  * `npm run token -- --user NAME [--stack STACK] [--expires-in SECONDS]`: an ID token of the
- * stack's local user pool for NAME, printed as the last line (so `TOKEN=$(npm run -s token --
- * --user alice)` keeps just the token). The key is the local runtime's, in its data folder
- * (DATA_DIR, default .data), made here if `npm start` has not made it yet.
+ * stack's local user pool for NAME, printed as the only line on stdout (so `TOKEN=$(npm run -s
+ * token -- --user alice)` keeps just the token; what it is goes to stderr). The key is the local
+ * runtime's, in the stack's data folder (localDataDir), made here if `npm start` has not made it
+ * yet. Usage: local/scripts.json (`npm run token -- --help`).
  */
-import { resolve } from "path";
 import { parseArgs } from "util";
 import { localIssuer } from "./issuer";
-import { readStackSettings } from "./stack-settings";
-
-const USAGE = `usage: npm run token -- --user NAME [--stack STACK] [--expires-in SECONDS]
-
-Prints an ID token of the local user pool of STACK (default dev) for the user NAME, as the last
-line of the output. Send it as it is in the Authorization header to \`npm start\` for that stack.
-The same NAME is always the same user (the same sub) on the same stack and data folder (DATA_DIR,
-default .data). --expires-in sets its life in seconds (default 3600; 0 or less: already expired).`;
+import { localDataDir, readStackSettings } from "./stack-settings";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -22,16 +15,11 @@ async function main(): Promise<void> {
       user: { type: "string" },
       stack: { type: "string", default: process.env.STACK ?? "dev" },
       "expires-in": { type: "string" },
-      help: { type: "boolean", short: "h" },
     },
   });
-  if (values.help === true) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
   const user = values.user?.trim() ?? "";
   if (!/^[\w.@+-]{1,128}$/.test(user)) {
-    throw new Error(`--user needs a user name of 1 to 128 letters, digits or _.@+-\n\n${USAGE}`);
+    throw new Error("--user needs a user name of 1 to 128 letters, digits or _.@+- (npm run token -- --help)");
   }
   const stack = values.stack ?? "dev";
   if (readStackSettings(stack).signIn.mode !== "cognito") {
@@ -41,8 +29,7 @@ async function main(): Promise<void> {
   if (expiresIn !== undefined && !Number.isInteger(expiresIn)) {
     throw new Error(`--expires-in must be a whole number of seconds, got "${values["expires-in"]}"`);
   }
-  const issuer = await localIssuer(stack, resolve(process.env.DATA_DIR ?? ".data"));
-  // On stderr: `TOKEN=$(npm run -s token -- --user NAME)` keeps the token alone.
+  const issuer = await localIssuer(stack, localDataDir(stack));
   process.stderr.write(`user: ${user} (sub ${issuer.subOf(user)}) on stack ${stack}\n`);
   process.stdout.write(`${await issuer.token(user, { expiresIn })}\n`);
 }

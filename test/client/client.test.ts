@@ -30,7 +30,7 @@ const CLIENT_PATH = join(PROJECT_ROOT, "test", "client", "quick-start-client.ts"
  * `extends`), and an `include` pattern is a glob relative to tsconfig.json's folder in which `*`
  * matches any characters but `/` (so `*.ts` also matches `.d.ts`) and `**` any folders
  * (microsoft/TypeScript#5980, which added them); minimatch reads these globs the same way.
- * Loading TypeScript's own config parser here would cost the worker half a second of CPU.
+ * TypeScript's own config parser would mean loading the compiler into mocha's process for this.
  */
 function typeChecked(file: string): boolean {
   const config = JSON.parse(readFileSync(join(PROJECT_ROOT, "tsconfig.json"), "utf8")) as Record<string, unknown>;

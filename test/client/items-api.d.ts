@@ -86,15 +86,26 @@ export interface components {
          *     }
          */
         Item: {
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The item's id, assigned by the server
+             */
             readonly id: string;
+            /** @description The item's name */
             name: string;
+            /** @description Free text about the item */
             description: string;
-            /** @description +1 per write; the ETag is its quoted value */
+            /** @description 1 when created, +1 per write; the ETag is its quoted value */
             readonly version: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was created (UTC)
+             */
             readonly createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was last written (UTC)
+             */
             readonly updatedAt: string;
         } & {
             [key: string]: unknown;
@@ -106,10 +117,12 @@ export interface components {
         };
         /**
          * NewItem
-         * @description An item's client fields: name, description and up to 50 other attributes. Other attributes: names match ^[A-Za-z][A-Za-z0-9_]{0,63}$, at most 50 of them, values any JSON nested at most 8 levels deep; numbers must be integers of magnitude at most 9007199254740991 (2^53 - 1), or other numbers of magnitude at least 1e-130. Nested object keys hold 1 to 255 characters; __proto__, constructor, prototype are refused as keys anywhere. id, version, createdAt, updatedAt are set by the server: a body that sets one gets 400 read_only_field.
+         * @description An item's client fields (name, description) and up to 50 other attributes. Other attributes: names match ^[A-Za-z][A-Za-z0-9_]{0,63}$, at most 50 of them, values any JSON nested at most 8 levels deep; numbers must be integers of magnitude at most 9007199254740991 (2^53 - 1), or other numbers of magnitude at least 1e-130. Nested object keys hold 1 to 255 characters; __proto__, constructor, prototype are refused as keys anywhere. id, version, createdAt, updatedAt are set by the server: a body that sets one gets 400 read_only_field.
          */
         NewItem: {
+            /** @description The item's name */
             name: string;
+            /** @description Free text about the item; "" when left out */
             description?: string;
             /** @description Set by the server: 400 read_only_field */
             readonly id?: unknown;
@@ -127,7 +140,9 @@ export interface components {
          * @description A JSON Merge Patch (RFC 7396) of an item: null removes an attribute (name cannot be removed; description: null resets it to ""). Other attributes: names match ^[A-Za-z][A-Za-z0-9_]{0,63}$, at most 50 of them, values any JSON nested at most 8 levels deep; numbers must be integers of magnitude at most 9007199254740991 (2^53 - 1), or other numbers of magnitude at least 1e-130. Nested object keys hold 1 to 255 characters; __proto__, constructor, prototype are refused as keys anywhere. id, version, createdAt, updatedAt are set by the server: a body that sets one gets 400 read_only_field.
          */
         ItemPatch: {
+            /** @description The item's name */
             name?: string;
+            /** @description Free text about the item; null resets it to "" */
             description?: string | null;
             /** @description Set by the server: 400 read_only_field */
             readonly id?: unknown;
@@ -287,6 +302,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     createItem: {
@@ -436,6 +462,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     listItemsHead: {
@@ -525,6 +562,15 @@ export interface operations {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -641,6 +687,17 @@ export interface operations {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -784,6 +841,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     deleteItem: {
@@ -891,6 +959,17 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getItemHead: {
@@ -989,6 +1068,15 @@ export interface operations {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1125,6 +1213,17 @@ export interface operations {
                     "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
                     "x-request-id": components["headers"]["x-request-id"];
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: gateway_timeout */
+            504: {
+                headers: {
+                    "x-amz-apigw-id": components["headers"]["x-amz-apigw-id"];
+                    "x-request-id": components["headers"]["x-request-id"];
                     [name: string]: unknown;
                 };
                 content: {

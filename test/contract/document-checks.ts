@@ -58,8 +58,8 @@ const INVALID_REQUEST = new Set(["400", "413", "415"]);
  * for each operation it validates and compiles a validator for each of the operation's statuses,
  * four for each status's response headers (openapi-backend validation.js, `getAjv` and
  * `buildResponseHeadersValidatorForOperation`); and each contract run (dev and prod, local and
- * serialized) has its own checker. That made over a thousand compiles per `npm test`, most of
- * the same few schemas, and most of the checks' time. The schemas it compiles are dereferenced
+ * serialized) has its own checker, so the same few schemas were compiled again and again (commit
+ * db03924 has the figures). The schemas it compiles are dereferenced
  * (backend.js, `dereferenceSync` in quick mode), so a validator depends only on the schema and on
  * the options and formats the Ajv was made with, which are the same for every Ajv of a context.
  */
@@ -119,7 +119,7 @@ export class DocumentChecker {
       strict: true,
       // Quick mode: openapi-backend compiles each validator when an exchange first needs it,
       // not every one at init, and skips its own check of the document, which
-      // test/infra/openapi.test.ts makes with swagger-parser. Init took 0.4-0.9 s per run.
+      // test/infra/openapi.test.ts makes with swagger-parser.
       quick: true,
       validate: true,
       coerceTypes: true,

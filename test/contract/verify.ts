@@ -52,7 +52,7 @@ export interface VerifyReport {
   skipped: number;
 }
 
-interface Target {
+export interface Target {
   url: string;
   apiKey: string | undefined;
   userPoolId?: string;
@@ -88,6 +88,41 @@ function stackOutputs(stack: string): Target {
     userPoolId: text(outputs.userPoolId),
     userPoolClientId: text(outputs.userPoolClientId),
   };
+}
+
+/**
+ * One GET of the list before any check: a target that refuses it for want of credentials gets one
+ * message naming the flag, instead of every check failing on the same 403 (or 401).
+ */
+export async function checkAccess(target: Target, stack: string, token?: string): Promise<void> {
+  const response = await fetch(`${target.url}items?limit=1`, {
+    headers: {
+      ...(target.apiKey === undefined ? {} : { "x-api-key": target.apiKey }),
+      ...(token === undefined ? {} : { Authorization: token }),
+    },
+  });
+  await response.arrayBuffer();
+  if (response.status === 403 && target.apiKey === undefined) {
+    throw new Error(
+      `${target.url} answered GET items with 403 forbidden: it wants an API key. Pass it with --api-key KEY ` +
+        `and name the stack whose settings it runs with --stack NAME (e.g. --url ${target.url} --stack prod --api-key ` +
+        `"$(pulumi stack output apiKey --show-secrets --stack prod)"), or give --stack NAME alone to read apiUrl and apiKey ` +
+        `with pulumi stack output`,
+    );
+  }
+  if (response.status === 403) {
+    throw new Error(
+      `${target.url} answered GET items with 403 forbidden to the API key given (--api-key${stack === "dev" ? "" : `, stack ${stack}`}): ` +
+        `check it with pulumi stack output apiKey --show-secrets --stack <stack>`,
+    );
+  }
+  if (response.status === 401) {
+    throw new Error(
+      token === undefined
+        ? `${target.url} answered GET items with 401: it signs users in. Name its stack (--stack NAME, whose settings say so) and pass two users' ID tokens (--token ID_TOKEN --other-token ID_TOKEN) or --create-users`
+        : `${target.url} answered GET items with 401 to the token given (--token): it is expired, or not an ID token of this stack's user pool`,
+    );
+  }
 }
 
 function percentile(sorted: number[], fraction: number): number {
@@ -157,6 +192,12 @@ export async function verify(argv: readonly string[], out: (line: string) => voi
       ? stackOutputs(stack)
       : { url: url.endsWith("/") ? url : `${url}/`, apiKey: optionValue(argv, "--api-key") };
   const signIn = await signedInUsers(argv, settings.signIn.mode === "cognito", stack, target);
+  try {
+    await checkAccess(target, stack, signIn?.users.token);
+  } catch (error) {
+    await signIn?.remove();
+    throw error;
+  }
   const documents = new DocumentChecker(settings);
   const pending = journal(target.url);
   const durations = new Map<string, number[]>();

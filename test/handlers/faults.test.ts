@@ -25,7 +25,7 @@ import {
 import type { Engine } from "../../local/engine";
 import { startTestEngine, testDependencies } from "../support/handler-dependencies";
 import { lambdaContext, proxyEvent } from "../support/lambda";
-import { failEveryAttempt, namedError } from "../support/sdk-faults";
+import { countAttempts, failEveryAttempt, namedError } from "../support/sdk-faults";
 
 const TABLES = { items: "faults-items", idempotency: "faults-idempotency" };
 
@@ -57,6 +57,21 @@ function parse(result: APIGatewayProxyResult) {
     headers: result.headers ?? {},
     body: result.body === "" ? undefined : JSON.parse(result.body),
   };
+}
+
+/** Captures the handler's log lines (the test dependencies' logger writes nothing). */
+function captureLog(deps: Dependencies): string[] {
+  const lines: string[] = [];
+  deps.log = createLogger("error", {}, (line) => lines.push(line));
+  return lines;
+}
+
+/** The causes the "request failed" lines name: the SDK's errors behind a 5xx. */
+function causesOf(lines: readonly string[]): string {
+  return lines
+    .map((line) => JSON.parse(line) as { error?: { cause?: { name?: string; message?: string } } })
+    .map((entry) => `${entry.error?.cause?.name ?? ""}: ${entry.error?.cause?.message ?? ""}`)
+    .join("\n");
 }
 
 async function invoke(
@@ -98,7 +113,7 @@ describe("handlers under injected faults", function () {
     });
   }
 
-  it("answers 503 quickly when DynamoDB refuses connections", async () => {
+  it("answers 503 when DynamoDB refuses connections, after its attempts, each refused (no timeout waited out)", async () => {
     const closed = await new Promise<number>((resolve) => {
       const server = createServer();
       server.listen(0, "127.0.0.1", () => {
@@ -106,19 +121,23 @@ describe("handlers under injected faults", function () {
         server.close(() => resolve(port));
       });
     });
-    const deps = dependencies(`http://127.0.0.1:${closed}`, { maxAttempts: 2 });
-    const started = Date.now();
+    const deps = dependencies(`http://127.0.0.1:${closed}`, { maxAttempts: 2, requestTimeoutMs: 20000 });
+    const counter = countAttempts(deps);
+    const logged = captureLog(deps);
     const response = await invoke(getItem, deps, itemEvent("GET", "0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11"));
     expect(response.status).to.equal(503);
     expect(response.body.error.code).to.equal("unavailable");
-    expect(Date.now() - started).to.be.below(5000);
+    expect(counter.attempts).to.equal(2);
+    const causes = causesOf(logged);
+    expect(causes, causes).to.match(/ECONNREFUSED/);
   });
 
   describe("with a DynamoDB that accepts connections and never answers", () => {
     let silent: Server;
     let endpoint: string;
+    let connections = 0;
     before(async () => {
-      silent = createServer(() => undefined);
+      silent = createServer(() => (connections += 1));
       await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", () => resolve()));
       endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
     });
@@ -126,20 +145,34 @@ describe("handlers under injected faults", function () {
       silent.close();
     });
 
-    it("gives up after the per-attempt timeout and answers 503", async () => {
+    it("ends each attempt at its own request timeout and answers 503 after the last", async () => {
+      connections = 0;
       const deps = dependencies(endpoint, { maxAttempts: 2, requestTimeoutMs: 200 });
-      const started = Date.now();
+      const counter = countAttempts(deps);
+      const logged = captureLog(deps);
       const response = await invoke(getItem, deps, itemEvent("GET", "0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11"));
       expect(response.status).to.equal(503);
-      expect(Date.now() - started).to.be.within(300, 3000);
+      expect([counter.attempts, connections]).to.deep.equal([2, 2]);
+      // The SDK's own account of why the last attempt ended: the 200 ms it was given.
+      const causes = causesOf(logged);
+      expect(causes, causes).to.contain("a request has exceeded the configured 200 ms requestTimeout");
     });
 
     it("answers 503 before the Lambda deadline, whatever the SDK timeouts", async () => {
       const deps = dependencies(endpoint, { maxAttempts: 3, requestTimeoutMs: 20000 });
-      const started = Date.now();
-      const response = await invoke(getItem, deps, itemEvent("GET", "0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11"), 1500);
+      const counter = countAttempts(deps);
+      const logged = captureLog(deps);
+      const context = lambdaContext(1500);
+      const response = parse(
+        await createHandler("test", getItem, deps)(itemEvent("GET", "0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11"), context),
+      );
       expect(response.status).to.equal(503);
-      expect(Date.now() - started).to.be.below(1500);
+      // Ended by the abort the handler derives from the context's deadline, in its first attempt
+      // (the SDK's 20 s would have come much later), and answered while the context had time left.
+      const causes = causesOf(logged);
+      expect(causes, causes).to.match(/AbortError/);
+      expect(counter.attempts).to.equal(1);
+      expect(context.getRemainingTimeInMillis()).to.be.greaterThan(0);
     });
   });
 
@@ -339,8 +372,8 @@ describe("handlers under injected faults", function () {
       expect(lines).to.have.length(1);
       const [line] = lines;
       expect(Object.keys(line ?? {})).to.deep.equal([
+        "timestamp",
         "level",
-        "time",
         "message",
         "operationId",
         "requestId",
@@ -352,7 +385,7 @@ describe("handlers under injected faults", function () {
         "consumedCapacityUnits",
       ]);
       expect(line).to.include({
-        level: "info",
+        level: "INFO",
         message: "request",
         operationId: "createItem",
         requestId: event.requestContext.extendedRequestId,
@@ -383,8 +416,8 @@ describe("handlers under injected faults", function () {
       failEveryAttempt(deps, () => namedError("ValidationException", "detail for operators"));
       await createHandler("createItem", createItem, deps)(createEvent({ name: "x" }), lambdaContext());
       expect(lines.map((line) => [line.level, line.message])).to.deep.equal([
-        ["error", "request failed"],
-        ["info", "request"],
+        ["ERROR", "request failed"],
+        ["INFO", "request"],
       ]);
       expect(JSON.stringify(lines[0])).to.contain("detail for operators");
       expect(lines[1]).to.include({ status: 500, errorCode: "internal_error" });

@@ -1,6 +1,9 @@
-/** What the contract (DESIGN §2, §3) says, written out by hand: the infra tests compare the program to this. */
+/**
+ * What the contract (README, "The HTTP API" and "Deploy to AWS") says, written out by hand: the
+ * tests compare the program to this.
+ */
 
-/** The routes as the contract states them (DESIGN §2), not as the route table says. */
+/** The routes as the contract states them, not as the route table says. */
 export const ROUTES: { operationId: string; method: string; path: string; permissionPath: string }[] = [
   { operationId: "createItem", method: "POST", path: "/items", permissionPath: "/items" },
   { operationId: "listItems", method: "GET", path: "/items", permissionPath: "/items" },
@@ -21,4 +24,50 @@ export const EXPECTED_DYNAMODB_ACTIONS: Record<string, { items?: string[]; idemp
   replaceItem: { items: ["dynamodb:UpdateItem", "dynamodb:GetItem"] },
   patchItem: { items: ["dynamodb:UpdateItem", "dynamodb:GetItem"] },
   deleteItem: { items: ["dynamodb:DeleteItem", "dynamodb:GetItem"] },
+};
+
+/**
+ * The request headers the API reads besides the standard ones (README, "The HTTP API"): a body's
+ * Content-Type, the conditional headers, the Idempotency-Key, the API key and the correlation id.
+ * A browser's preflight must allow exactly these.
+ */
+export const CORS_REQUEST_HEADERS = [
+  "Content-Type",
+  "If-Match",
+  "If-None-Match",
+  "Idempotency-Key",
+  "x-api-key",
+  "x-correlation-id",
+];
+
+/** The request headers a preflight allows: with sign-in, the token's header too. */
+export function corsRequestHeaders(signIn: "none" | "cognito"): string[] {
+  return headerNames([...(signIn === "cognito" ? ["Authorization"] : []), ...CORS_REQUEST_HEADERS].join(","));
+}
+
+/** A comma-separated header list as a set to compare: names lower-cased (they are case-insensitive), sorted. */
+export function headerNames(list: string | null | undefined): string[] {
+  return (list ?? "")
+    .split(",")
+    .map((name) => name.trim().toLowerCase())
+    .filter((name) => name !== "")
+    .sort();
+}
+
+/**
+ * The status of each answer API Gateway makes itself, as the contract's error table gives it
+ * (README, "The HTTP API"), by status; `fallback` are the DEFAULT_* responses, which keep the
+ * status API Gateway chose. REQUEST_TOO_LARGE cannot be customized.
+ */
+export const GATEWAY_RESPONSES_BY_STATUS: Record<string, string[]> = {
+  400: ["BAD_REQUEST_PARAMETERS", "BAD_REQUEST_BODY"],
+  401: ["UNAUTHORIZED"],
+  403: ["ACCESS_DENIED", "EXPIRED_TOKEN", "INVALID_API_KEY", "INVALID_SIGNATURE", "WAF_FILTERED"],
+  404: ["MISSING_AUTHENTICATION_TOKEN", "RESOURCE_NOT_FOUND"],
+  415: ["UNSUPPORTED_MEDIA_TYPE"],
+  429: ["QUOTA_EXCEEDED", "THROTTLED"],
+  500: ["API_CONFIGURATION_ERROR", "AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE"],
+  503: ["INTEGRATION_FAILURE"],
+  504: ["INTEGRATION_TIMEOUT"],
+  fallback: ["DEFAULT_4XX", "DEFAULT_5XX"],
 };

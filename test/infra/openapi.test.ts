@@ -8,7 +8,7 @@ import SwaggerParser from "@apidevtools/swagger-parser";
 import { expect } from "chai";
 import { ERROR_STATUS } from "../../handlers/errors";
 import type { ProxyHandler } from "../../handlers/http";
-import { CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS } from "../../handlers/headers";
+import { CORS_EXPOSED_HEADERS } from "../../handlers/headers";
 import {
   GATEWAY_RESPONSE_TYPES,
   TEMPLATE_SAFE_VARIABLES,
@@ -23,15 +23,17 @@ import {
   lambdaInvokeArn,
   permissionPath,
   restApiBody,
-  withoutAnnotations,
+  gatewayModelOf,
 } from "../../infra/apigateway-openapi";
 import { buildOpenApiDocument, documentOptionsOf } from "../../infra/openapi";
 import { methodsOf, routes } from "../../infra/routes";
 import { itemPatchSchema, newItemSchema } from "../../infra/schemas";
+import { openApiJson } from "../../local/export-openapi";
 import { createGateway, functionNameOf } from "../../local/gateway";
 import { LocalIssuer, localIssuer } from "../../local/issuer";
 import { readStackSettings } from "../../local/stack-settings";
 import { resourceOf, stackSnapshot } from "../support/program-snapshot";
+import { GATEWAY_RESPONSES_BY_STATUS, corsRequestHeaders, headerNames } from "./expectations";
 import { STACKS, startInfraPrograms } from "./programs";
 
 type Operation = Record<string, unknown> & {
@@ -150,6 +152,24 @@ describe("infra: OpenAPI documents", function () {
         await SwaggerParser.validate(structuredClone(exported) as never);
       });
 
+      it("documents on every operation the answers API Gateway gives for a failing or slow function and for throttling", async () => {
+        const snapshot = await stackSnapshot(stack);
+        const document = snapshot.outputs.openApiDocument?.value as {
+          paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>>;
+        };
+        const gatewayAnswers = ["INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT", "THROTTLED"].map((type) => {
+          const code = GATEWAY_RESPONSES[type]?.code ?? "internal_error";
+          return { status: String(ERROR_STATUS[code]), code };
+        });
+        expect(gatewayAnswers.map(({ status }) => status)).to.deep.equal(["503", "504", "429"]);
+        for (const route of routes) {
+          const responses = document.paths[route.path]?.[route.method.toLowerCase()]?.responses ?? {};
+          for (const { status, code } of gatewayAnswers) {
+            expect(responses[status]?.description, `${route.operationId} ${status}`).to.contain(code);
+          }
+        }
+      });
+
       it("deploys a body that is strict OpenAPI 3.0 and that API Gateway imports without dropping a part", async () => {
         const body = await deployedBody(stack);
         await SwaggerParser.validate(structuredClone(body) as never);
@@ -172,9 +192,33 @@ describe("infra: OpenAPI documents", function () {
         expect(withFunctionNames(body)).to.deep.equal(withFunctionNames(JSON.parse(JSON.stringify(local))));
       });
 
+      it("serves the stack's public document at GET /openapi.json, without a key, byte for byte the export", async () => {
+        const snapshot = await stackSnapshot(stack);
+        const body = await deployedBody(stack);
+        const operation = body.paths["/openapi.json"];
+        expect(Object.keys(operation ?? {})).to.deep.equal(["get"]);
+        expect(operation?.get?.security).to.deep.equal([]);
+        const integration = operation?.get?.["x-amazon-apigateway-integration"] as unknown as {
+          type: string;
+          responses: { default: { responseTemplates: Record<string, string> } };
+        };
+        expect(integration.type).to.equal("mock");
+        // ImportRestApi: "The maximum size of the API definition file is 6MB".
+        expect(Buffer.byteLength(String(resourceOf(snapshot).inputs.body))).to.be.below(6 * 1024 * 1024);
+        // The document travels as base64, which holds nothing VTL would read.
+        expect(integration.responses.default.responseTemplates["application/json"]).to.match(
+          /(^|\n)\$util\.base64Decode\("[A-Za-z0-9+/]+=*"\)$/,
+        );
+        const answer = await interpreterOf(body, keys ? ["k"] : [])("GET", "/openapi.json");
+        expect(answer.statusCode).to.equal(200);
+        expect(answer.headers["Content-Type"]).to.equal("application/json");
+        expect(String(answer.body)).to.equal(openApiJson(settings));
+        expect(JSON.parse(String(answer.body))).to.deep.equal(snapshot.outputs.openApiDocument?.value);
+      });
+
       it("has an operation per route and, per path, an OPTIONS preflight and an ANY answering 405", async () => {
         const body = await deployedBody(stack);
-        expect(Object.keys(body.paths)).to.deep.equal(["/items", "/items/{id}"]);
+        expect(Object.keys(body.paths)).to.deep.equal(["/items", "/items/{id}", "/openapi.json"]);
         expect(Object.keys(body.paths["/items"] ?? {})).to.deep.equal([
           "post",
           "get",
@@ -278,10 +322,12 @@ describe("infra: OpenAPI documents", function () {
           const allowed = stack === "dev" ? "http://localhost:5173" : "https://app.example.com";
           const preflight = await run("OPTIONS", url, { Origin: allowed, "Access-Control-Request-Method": "PUT" });
           expect(preflight.statusCode).to.equal(204);
+          expect(headerNames(String(preflight.headers["Access-Control-Allow-Headers"]))).to.deep.equal(
+            corsRequestHeaders(readStackSettings(stack).signIn.mode),
+          );
           expect(preflight.headers).to.include({
             "Access-Control-Allow-Origin": stack === "dev" ? "*" : allowed,
             "Access-Control-Allow-Methods": methods,
-            "Access-Control-Allow-Headers": CORS_ALLOWED_HEADERS,
             "Access-Control-Max-Age": "600",
             "Access-Control-Expose-Headers": CORS_EXPOSED_HEADERS,
             "Cache-Control": "no-store",
@@ -319,8 +365,8 @@ describe("infra: OpenAPI documents", function () {
           "PATCH /items/{id} patchItem",
         ]);
         // The routes' schemas, without the annotations (readOnly) no model keeps.
-        expect(body.components.schemas?.NewItem).to.deep.equal(withoutAnnotations(newItemSchema));
-        expect(body.components.schemas?.ItemPatch).to.deep.equal(withoutAnnotations(itemPatchSchema));
+        expect(body.components.schemas?.NewItem).to.deep.equal(gatewayModelOf(newItemSchema));
+        expect(body.components.schemas?.ItemPatch).to.deep.equal(gatewayModelOf(itemPatchSchema));
         expect(JSON.stringify(body.components.schemas)).not.to.match(/"(readOnly|example|default)"/);
         // API Gateway models resolve only model references: parameters and headers are inline.
         expect(Object.keys(body.components)).to.deep.equal(
@@ -448,6 +494,34 @@ describe("infra: OpenAPI documents", function () {
   }
 
   describe("pure parts", () => {
+    it("makes models of schemas: annotations and additionalProperties: true go, a nullable field loses its type, not its range", () => {
+      expect(
+        gatewayModelOf({
+          type: "object",
+          required: ["a"],
+          properties: {
+            a: { type: "string", maxLength: 3, readOnly: true, example: "x", default: "" },
+            b: { type: "string", maxLength: 3, nullable: true, description: "b" },
+            c: { type: "integer", minimum: 1, maximum: 5, nullable: true },
+            d: { type: "string", enum: ["x", "y"], nullable: true },
+            e: { type: "object", additionalProperties: false },
+          },
+          additionalProperties: true,
+        }),
+      ).to.deep.equal({
+        type: "object",
+        required: ["a"],
+        properties: {
+          a: { type: "string", maxLength: 3 },
+          b: { maxLength: 3, description: "b" },
+          // A fraction is refused, any non-number let through: draft 4's multipleOf applies to numbers only.
+          c: { minimum: 1, maximum: 5, multipleOf: 1 },
+          d: { enum: ["x", "y", null] },
+          e: { type: "object", additionalProperties: false },
+        },
+      });
+    });
+
     it("scopes permissions with a * per path parameter", () => {
       expect(["/items", "/items/{id}", "/a/{b}/c/{d}"].map(permissionPath)).to.deep.equal([
         "/items",
@@ -497,12 +571,20 @@ describe("infra: OpenAPI documents", function () {
       );
     });
 
-    it("gives each gateway response the status ERROR_STATUS gives its code, but the DEFAULT_* fallbacks API Gateway's own", () => {
+    it("gives each gateway response the status the contract gives that answer, and the DEFAULT_* fallbacks API Gateway's own", () => {
       const responses = gatewayResponses([]) as Record<string, { statusCode?: string }>;
-      for (const [type, spec] of Object.entries(GATEWAY_RESPONSES)) {
-        const expected = type.startsWith("DEFAULT_") ? undefined : String(ERROR_STATUS[spec.code]);
-        expect(responses[type]?.statusCode, type).to.equal(expected);
+      const byStatus: Record<string, string[]> = {};
+      for (const [type, response] of Object.entries(responses)) {
+        (byStatus[response.statusCode ?? "fallback"] ??= []).push(type);
       }
+      for (const types of Object.values(byStatus)) {
+        types.sort();
+      }
+      expect(byStatus).to.deep.equal(
+        Object.fromEntries(
+          Object.entries(GATEWAY_RESPONSES_BY_STATUS).map(([status, types]) => [status, [...types].sort()]),
+        ),
+      );
     });
   });
 });

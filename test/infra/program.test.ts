@@ -1,6 +1,6 @@
 /**
  * The real `index.ts` under Pulumi mocks, once per stack with that stack's own YAML config
- * (DESIGN §3, §5): every resource the program registers, with exact inputs.
+ * (README, "Deploy to AWS" and "Tests"): every resource the program registers, with exact inputs.
  */
 import { createHash } from "crypto";
 import { expect } from "chai";
@@ -24,13 +24,22 @@ const STACKS = ["dev", "prod"] as const;
 type Stack = (typeof STACKS)[number];
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
+/**
+ * Lambda's log-level filtering per stack, from its `logLevel` (dev debug, prod info): application
+ * levels as Lambda names them, system levels DEBUG, INFO or WARN ("Log-level filtering",
+ * https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
+ */
+const LAMBDA_LOG_LEVELS: Record<Stack, { applicationLogLevel: string; systemLogLevel: string }> = {
+  dev: { applicationLogLevel: "DEBUG", systemLogLevel: "DEBUG" },
+  prod: { applicationLogLevel: "INFO", systemLogLevel: "INFO" },
+};
 /** The DynamoDB operations (metric `Operation` dimension) the routes perform, per table. */
 const TABLE_OPERATIONS = {
   items: ["DeleteItem", "GetItem", "PutItem", "Query", "UpdateItem"],
   idempotency: ["GetItem", "PutItem", "UpdateItem"],
 };
 
-/** Resources per type, per stack: dev manages the account's API Gateway role, prod has keys and e-mail. */
+/** Resources per type, per stack: each manages the account's API Gateway role, prod has keys and e-mail. */
 const EXPECTED_COUNTS: Record<Stack, Record<string, number>> = {
   dev: {
     "aws:dynamodb/table:Table": 2,
@@ -59,14 +68,16 @@ const EXPECTED_COUNTS: Record<Stack, Record<string, number>> = {
   prod: {
     "aws:dynamodb/table:Table": 2,
     "aws:cloudwatch/logGroup:LogGroup": 8,
-    "aws:iam/role:Role": 12,
+    "aws:iam/role:Role": 13,
     "aws:iam/rolePolicy:RolePolicy": 12,
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 1,
     "aws:lambda/function:Function": 6,
     "aws:lambda/permission:Permission": 8,
     "aws:apigateway/restApi:RestApi": 1,
     "aws:apigateway/deployment:Deployment": 1,
     "aws:apigateway/stage:Stage": 1,
     "aws:apigateway/methodSettings:MethodSettings": 1,
+    "aws:apigateway/account:Account": 1,
     "aws:apigateway/apiKey:ApiKey": 1,
     "aws:apigateway/usagePlan:UsagePlan": 1,
     "aws:apigateway/usagePlanKey:UsagePlanKey": 1,
@@ -218,7 +229,11 @@ describe("infra: index.ts under Pulumi mocks", function () {
               architectures: [settings.lambda.architecture],
               memorySize: settings.lambda.memoryMb,
               timeout: settings.lambda.timeoutSeconds,
-              loggingConfig: { logFormat: "JSON", logGroup: `/aws/lambda/${prefix}-${route.operationId}` },
+              loggingConfig: {
+                logFormat: "JSON",
+                logGroup: `/aws/lambda/${prefix}-${route.operationId}`,
+                ...LAMBDA_LOG_LEVELS[stack],
+              },
               tracingConfig: { mode: settings.tracing ? "Active" : "PassThrough" },
             });
             expect(fn.inputs.timeout).to.be.below(29);
@@ -405,11 +420,8 @@ describe("infra: index.ts under Pulumi mocks", function () {
         });
         const accessLogSettings = stage.inputs.accessLogSettings as { destinationArn: string; format: string };
         expect(accessLogSettings.destinationArn).to.equal(accessLogs.state.arn);
-        // As API Gateway renders it: messageString arrives quoted and escaped.
-        const format = parseJson(
-          accessLogSettings.format.replace("$context.error.messageString", '"a \\"quoted\\" message"'),
-        );
-        expect(format.errorMessage).to.equal('a "quoted" message');
+        // What API Gateway substitutes into it is tested in logging.test.ts.
+        const format = parseJson(accessLogSettings.format);
         expect(format).to.include({
           requestId: "$context.requestId",
           httpMethod: "$context.httpMethod",

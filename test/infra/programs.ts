@@ -3,7 +3,15 @@
  * run starts them all at once (they are memoized), in one process; under `npm test` mocha's
  * global setup (test/support/program-runs.ts) starts them when the run starts.
  */
-import { DEV_OPTIONS_RUN, ProgramRequest, sharedProcessSnapshots } from "../support/program-snapshot";
+import {
+  DEV_OPTIONS_RUN,
+  EXISTING_ROLE_NAME,
+  MOCK_ACCOUNT_ID,
+  ProgramRequest,
+  sharedProcessSnapshots,
+} from "../support/program-snapshot";
+
+export { EXISTING_ROLE_NAME };
 
 export const STACKS = ["dev", "prod"] as const;
 
@@ -57,15 +65,29 @@ export function invalidConfigRun(invalid: InvalidConfig): ProgramRequest {
   return { stack: invalid.stack, config: invalid.config };
 }
 
+/**
+ * A stack set to rely on API Gateway's account-level CloudWatch role (`manageApiGatewayAccount:
+ * false`) in an account whose setting names a role that exists: the dev options run is one
+ * (test/infra/logging.test.ts). The two prod runs below stop early: a fresh account (no role set),
+ * and a setting that names a role deleted since.
+ */
+export const RELY_ON_EXISTING_ROLE_RUN = DEV_OPTIONS_RUN;
+const RELY_ON_ROLE = { "items-api:manageApiGatewayAccount": "false" };
+export const RELY_ON_UNSET_ROLE_RUN: ProgramRequest = { stack: "prod", config: RELY_ON_ROLE };
+export const RELY_ON_DELETED_ROLE_RUN: ProgramRequest = {
+  stack: "prod",
+  config: RELY_ON_ROLE,
+  account: { apiGatewayCloudWatchRoleArn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/${EXISTING_ROLE_NAME}`, roles: [] },
+};
+
 /** The dev stack with the README's example route added (test/local/new-route.test.ts). */
 export const NEW_ROUTE_RUN: ProgramRequest = { stack: "dev", preload: ["test/support/example-route-preload.ts"] };
 
 /**
  * Every run the suite makes, one after another in one process: the first run loads the Pulumi
- * SDK, the AWS provider and awsx (most of its 4 s here), and each later one costs about 1.5 s; a
- * second process would load them all again (4 s more of the two cores, which mocha, tsc and the
- * lint need). The stacks come first, as most tests wait for them; the invalid configurations stop
- * before any resource and cost little.
+ * SDK, the AWS provider and awsx, most of its time, and later runs reuse them; a second process
+ * would load them all again on the cores mocha, tsc and the lint need. The stacks come first, as
+ * most tests wait for them; the invalid configurations stop before any resource and cost little.
  */
 export const PROGRAM_RUNS: readonly ProgramRequest[] = [
   { stack: "dev" },
@@ -73,6 +95,8 @@ export const PROGRAM_RUNS: readonly ProgramRequest[] = [
   DEV_OPTIONS_RUN,
   NEW_ROUTE_RUN,
   ...INVALID_CONFIG.map(invalidConfigRun),
+  RELY_ON_UNSET_ROLE_RUN,
+  RELY_ON_DELETED_ROLE_RUN,
 ];
 
 export function startInfraPrograms(): void {

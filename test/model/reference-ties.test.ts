@@ -7,13 +7,9 @@
 import { expect } from "chai";
 import { ERROR_STATUS, RETRY_AFTER_SECONDS } from "../../handlers/errors";
 import { SECURITY_HEADERS, WWW_AUTHENTICATE as CODE_WWW_AUTHENTICATE } from "../../handlers/headers";
-import {
-  ATTRIBUTE_NAME_PATTERN,
-  FORBIDDEN_KEYS as CODE_FORBIDDEN_KEYS,
-  LIMITS,
-  READ_ONLY_FIELDS as CODE_READ_ONLY,
-} from "../../handlers/model";
-import { DEFAULT_PAGE_SIZE, IDEMPOTENCY_TTL_SECONDS, MAX_PAGE_SIZE } from "../../handlers/operations";
+import { ITEM_FIELDS, QUERY_PARAMETERS, READ_ONLY_FIELDS as CODE_READ_ONLY } from "../../handlers/fields";
+import { ATTRIBUTE_NAME_PATTERN, FORBIDDEN_KEYS as CODE_FORBIDDEN_KEYS, LIMITS } from "../../handlers/model";
+import { IDEMPOTENCY_TTL_SECONDS } from "../../handlers/operations";
 import { MAX_BODY_BYTES, MAX_IF_MATCH_TAGS } from "../../handlers/request";
 import { allowedMethods as codeAllowedMethods, routesByPath } from "../../infra/routes";
 import { itemPatchSchema, newItemSchema } from "../../infra/schemas";
@@ -33,14 +29,14 @@ import {
 describe("reference model: its restated facts match the code's", () => {
   it("the item limits, the body limit, pages, the Idempotency-Key window and If-Match's tag limit", () => {
     expect({
-      nameMaxCharacters: LIMITS.nameMaxLength,
-      descriptionMaxCharacters: LIMITS.descriptionMaxLength,
+      nameMaxCharacters: ITEM_FIELDS.name.maxLength,
+      descriptionMaxCharacters: ITEM_FIELDS.description.maxLength,
       maxAttributes: LIMITS.maxAttributes,
       maxDepth: LIMITS.maxDepth,
       maxNestedKeyLength: LIMITS.maxNestedKeyLength,
       maxBodyBytes: MAX_BODY_BYTES,
-      defaultPageSize: DEFAULT_PAGE_SIZE,
-      maxPageSize: MAX_PAGE_SIZE,
+      defaultPageSize: QUERY_PARAMETERS.limit.fallback,
+      maxPageSize: QUERY_PARAMETERS.limit.maximum,
       idempotencyWindowMs: IDEMPOTENCY_TTL_SECONDS * 1000,
       maxConditionTags: MAX_IF_MATCH_TAGS,
       retryAfterSeconds: RETRY_AFTER_SECONDS.request_in_progress,
@@ -71,10 +67,9 @@ describe("reference model: its restated facts match the code's", () => {
 
   it("what API Gateway's models check before a function sees the body", () => {
     expect(newItemSchema).to.deep.include({ required: ["name"], maxProperties: MODEL_LIMITS.maxAttributes + 2 });
-    expect(newItemSchema.properties).to.deep.include({
-      name: { type: "string", minLength: 1, maxLength: MODEL_LIMITS.nameMaxCharacters },
-      description: { type: "string", maxLength: MODEL_LIMITS.descriptionMaxCharacters },
-    });
+    const properties = newItemSchema.properties as Record<string, Record<string, unknown>>;
+    expect(properties.name).to.include({ type: "string", minLength: 1, maxLength: MODEL_LIMITS.nameMaxCharacters });
+    expect(properties.description).to.include({ type: "string", maxLength: MODEL_LIMITS.descriptionMaxCharacters });
     expect(itemPatchSchema).not.to.have.property("maxProperties");
     expect(itemPatchSchema).not.to.have.property("required");
   });

@@ -89,7 +89,9 @@ async function main(): Promise<void> {
   }
   const map = await coverageMap();
   print(map, "text-summary");
-  const missed = missedThresholds(map);
+  // A subset of the suites (mocha options given, e.g. --grep) cannot reach the whole suite's coverage.
+  const subset = process.argv.length > 2;
+  const missed = subset ? [] : missedThresholds(map);
   missed.forEach((message) => console.error(`ERROR: ${message}`));
   process.exitCode = missed.length === 0 ? 0 : 1;
 }

@@ -1,5 +1,5 @@
 /**
- * The API's error envelope (DESIGN §2), checked the same way by the contract and the reliability
+ * The API's error envelope (README, "The HTTP API"), checked the same way by the contract and the reliability
  * suite, on either kind of headers their clients return.
  */
 import { IncomingHttpHeaders } from "http";
@@ -16,7 +16,7 @@ export function headerValue(headers: IncomingHttpHeaders | Headers, name: string
 }
 
 /**
- * DESIGN §2's error envelope, exactly: `{"error":{"code","message","requestId"}}` as JSON, the
+ * The README's error envelope, exactly: `{"error":{"code","message","requestId"}}` as JSON, the
  * code one of the API's codes and consistent with the status, requestId equal to x-amz-apigw-id.
  */
 export function expectErrorEnvelope(response: {

@@ -16,6 +16,8 @@ export interface RunningApi {
   /** Milliseconds from spawn to the ready line. */
   readyMs: number;
   output: () => string;
+  /** Resolves once the output (stdout and stderr) matches `pattern`; rejects if the process exits first. */
+  waitForOutput: (pattern: RegExp) => Promise<void>;
   exited: Promise<number | null>;
 }
 
@@ -46,10 +48,26 @@ export function startApiProcess(env: Record<string, string>, args: string[] = []
   });
   live.add(child);
   let output = "";
+  const outputListeners = new Set<() => void>();
+  const waitForOutput = (pattern: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (pattern.test(output)) {
+          outputListeners.delete(check);
+          resolve();
+        } else if (child.exitCode !== null) {
+          outputListeners.delete(check);
+          reject(new Error(`the local runtime exited without printing ${pattern}:\n${output}`));
+        }
+      };
+      outputListeners.add(check);
+      check();
+    });
   const exited = new Promise<number | null>((resolve) =>
     child.on("exit", (code) => {
       live.delete(child);
       resolve(code);
+      outputListeners.forEach((listener) => listener());
     }),
   );
   return new Promise((resolve, reject) => {
@@ -65,11 +83,23 @@ export function startApiProcess(env: Record<string, string>, args: string[] = []
       if (ready?.[1] !== undefined) {
         clearTimeout(notReady);
         const apiKey = /^apiKey: (\S+)$/m.exec(output)?.[1];
-        resolve({ child, url: ready[1], apiKey, readyMs: Date.now() - started, output: () => output, exited });
+        resolve({
+          child,
+          url: ready[1],
+          apiKey,
+          readyMs: Date.now() - started,
+          output: () => output,
+          waitForOutput,
+          exited,
+        });
       }
+      outputListeners.forEach((listener) => listener());
     };
     child.stdout?.on("data", onData);
-    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+    child.stderr?.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+      outputListeners.forEach((listener) => listener());
+    });
     void exited.then((code) => {
       clearTimeout(notReady);
       reject(new Error(`local runtime exited with ${code} before it was ready:\n${output}`));

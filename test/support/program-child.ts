@@ -15,11 +15,14 @@ import { join } from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { PROJECT_ROOT } from "../../local/stack-settings";
+import { MOCK_ACCOUNT_ID, MOCK_FRESH_ACCOUNT } from "./program-snapshot";
 import type {
   ArchiveEntry,
   ArchiveSnapshot,
+  MockAccount,
   ProgramRequest,
   ProgramSnapshot,
+  ReadResource,
   RegisteredResource,
 } from "./program-snapshot";
 
@@ -89,7 +92,7 @@ function transpileOnce(): void {
 }
 transpileOnce();
 
-export const MOCK_ACCOUNT = "123456789012";
+export const MOCK_ACCOUNT = MOCK_ACCOUNT_ID;
 export const MOCK_REGION = "us-east-1";
 
 /** Pulumi's marker for a secret value in serialized properties. */
@@ -128,6 +131,12 @@ interface RegisterResourceRequest {
   getType(): string;
   getName(): string;
   getRetainondelete(): boolean;
+  getDependenciesList(): string[];
+}
+
+interface RegistrationOptions {
+  retainOnDelete: boolean;
+  dependencies: string[];
 }
 
 interface RegisteringMonitor {
@@ -135,18 +144,44 @@ interface RegisteringMonitor {
 }
 
 /**
- * Records each resource's `retainOnDelete` option as the engine would receive it: the mocks'
- * `newResource` sees only inputs, so the mock monitor's registerResource is wrapped.
+ * Records each resource's `retainOnDelete` option and dependencies as the engine would receive
+ * them: the mocks' `newResource` sees only inputs, so the mock monitor's registerResource is wrapped.
  */
-function recordRetainOnDelete(): Map<string, boolean> {
-  const recorded = new Map<string, boolean>();
+function recordRegistrationOptions(): Map<string, RegistrationOptions> {
+  const recorded = new Map<string, RegistrationOptions>();
   const monitor = pulumi.runtime.getMonitor() as unknown as RegisteringMonitor;
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (request, callback) => {
-    recorded.set(`${request.getType()}::${request.getName()}`, request.getRetainondelete());
+    recorded.set(`${request.getType()}::${request.getName()}`, {
+      retainOnDelete: request.getRetainondelete(),
+      dependencies: request.getDependenciesList(),
+    });
     return register(request, callback);
   };
   return recorded;
+}
+
+/**
+ * What AWS answers the program's reads and invokes, from the mocked account: API Gateway's
+ * account settings (`aws.apigateway.Account.get`) and `aws.iam.getRole`, which fails as AWS
+ * does (NoSuchEntity) for a role the account lacks. Any other invoke is unexpected.
+ */
+function accountRead(account: MockAccount, type: string): Record<string, unknown> {
+  if (type !== "aws:apigateway/account:Account") {
+    throw new Error(`unexpected read of ${type}`);
+  }
+  return { cloudwatchRoleArn: account.apiGatewayCloudWatchRoleArn, throttleSettings: [] };
+}
+
+function accountCall(account: MockAccount, token: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  if (token !== "aws:iam/getRole:getRole") {
+    throw new Error(`unexpected provider function call ${token}`);
+  }
+  const name = String(inputs.name);
+  if (!account.roles.includes(name)) {
+    throw new Error(`NoSuchEntity: The role with name ${name} cannot be found.`);
+  }
+  return { name, id: name, arn: `arn:aws:iam::${MOCK_ACCOUNT}:role/${name}` };
 }
 
 function suffix(name: string): string {
@@ -309,11 +344,20 @@ async function settle<T>(value: T): Promise<{ value: unknown; secret: boolean }>
 /** Runs index.ts once for `request`, with fresh mocks, config and program modules. */
 async function runProgram(request: ProgramRequest, project: string): Promise<ProgramSnapshot> {
   const resources: RegisteredResource[] = [];
+  const reads: ReadResource[] = [];
+  const invokes: string[] = [];
+  const account = request.account ?? MOCK_FRESH_ACCOUNT;
   const archives = new Map<string, pulumi.asset.AssetArchive>();
   await pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
         const inputs = args.inputs as Record<string, unknown>;
+        // A read (`Resource.get`) comes with the id it asked for; a registration with none.
+        if (args.id !== undefined && args.id !== "") {
+          const state = accountRead(account, args.type);
+          reads.push({ type: args.type, name: args.name, id: args.id, state });
+          return { id: args.id, state };
+        }
         if (inputs.code instanceof pulumi.asset.AssetArchive) {
           archives.set(args.name, inputs.code);
         }
@@ -333,11 +377,12 @@ async function runProgram(request: ProgramRequest, project: string): Promise<Pro
         return { id, state };
       },
       call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        invokes.push(args.token);
         if (args.token === "aws:cognito/getUserPool:getUserPool") {
           const id = String(args.inputs.userPoolId);
           return { ...args.inputs, id, arn: `arn:aws:cognito-idp:${MOCK_REGION}:${MOCK_ACCOUNT}:userpool/${id}` };
         }
-        throw new Error(`unexpected provider function call ${args.token}`);
+        return accountCall(account, args.token, args.inputs as Record<string, unknown>);
       },
     },
     project,
@@ -345,7 +390,7 @@ async function runProgram(request: ProgramRequest, project: string): Promise<Pro
     false,
   );
   pulumi.runtime.setAllConfig({ ...stackConfig(request.stack), ...request.config }, request.secretKeys ?? []);
-  const retainOnDelete = recordRetainOnDelete();
+  const registrationOptions = recordRegistrationOptions();
   // A fresh copy of the program and everything it loads from the project, as in a new process.
   for (const module of Object.keys(require.cache)) {
     if (module.startsWith(PROJECT_ROOT) && !module.includes("node_modules") && module !== __filename) {
@@ -359,7 +404,9 @@ async function runProgram(request: ProgramRequest, project: string): Promise<Pro
       require(join(PROJECT_ROOT, module));
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const program = require(join(PROJECT_ROOT, "index.ts")) as Record<string, unknown>;
+    const exported = require(join(PROJECT_ROOT, "index.ts")) as unknown;
+    // As Pulumi runs a program: an exported function is called and awaited, its result the outputs.
+    const program = (typeof exported === "function" ? await exported() : exported) as Record<string, unknown>;
     const outputs: ProgramSnapshot["outputs"] = {};
     for (const [name, value] of Object.entries(program)) {
       // Pulumi drops undefined stack outputs (e.g. apiKey where keys are off).
@@ -373,18 +420,22 @@ async function runProgram(request: ProgramRequest, project: string): Promise<Pro
     const urns = [...monitor.getRegisteredResources().keys()];
     for (const resource of resources) {
       resource.urn = urns.find((urn) => urn.endsWith(`::${resource.name}`) && urn.includes(resource.type));
-      resource.retainOnDelete = retainOnDelete.get(`${resource.type}::${resource.name}`);
+      const options = registrationOptions.get(`${resource.type}::${resource.name}`);
+      resource.retainOnDelete = options?.retainOnDelete;
+      resource.dependencies = options?.dependencies;
     }
     const archiveSnapshots: Record<string, ArchiveSnapshot> = {};
     for (const [name, archive] of archives) {
       archiveSnapshots[name] = await snapshotArchive(archive);
     }
-    return { project, stack: request.stack, resources, outputs, archives: archiveSnapshots };
+    return { project, stack: request.stack, resources, reads, invokes, outputs, archives: archiveSnapshots };
   } catch (error) {
     return {
       project,
       stack: request.stack,
       resources,
+      reads,
+      invokes,
       outputs: {},
       archives: {},
       error: error instanceof Error ? error.message : String(error),

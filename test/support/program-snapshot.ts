@@ -21,7 +21,23 @@ export interface ProgramRequest {
   secretKeys?: string[];
   /** Project-relative modules required before index.ts (e.g. one that adds a route). */
   preload?: string[];
+  /** What the mocked AWS account holds before the run; default: a fresh account (MOCK_FRESH_ACCOUNT). */
+  account?: MockAccount;
 }
+
+/** The part of an AWS account (in the stack's region) that the program reads. */
+export interface MockAccount {
+  /** API Gateway's account-level CloudWatch role (`aws apigateway get-account`); "" when unset. */
+  apiGatewayCloudWatchRoleArn: string;
+  /** IAM roles that exist, by name. */
+  roles: string[];
+}
+
+/** The account id the mock provider puts in every ARN it synthesizes. */
+export const MOCK_ACCOUNT_ID = "123456789012";
+
+/** A new account: no API Gateway CloudWatch role set, no roles. */
+export const MOCK_FRESH_ACCOUNT: MockAccount = { apiGatewayCloudWatchRoleArn: "", roles: [] };
 
 export interface RegisteredResource {
   type: string;
@@ -38,6 +54,16 @@ export interface RegisteredResource {
   urn?: string;
   /** The `retainOnDelete` option the engine received: true leaves the resource in AWS on destroy. */
   retainOnDelete?: boolean;
+  /** URNs of the resources it depends on (`dependsOn` and the resources its inputs came from). */
+  dependencies?: string[];
+}
+
+/** A resource the program read (`Resource.get`) rather than registered: the engine never changes it. */
+export interface ReadResource {
+  type: string;
+  name: string;
+  id: string;
+  state: Record<string, unknown>;
 }
 
 export interface ArchiveEntry {
@@ -58,6 +84,10 @@ export interface ProgramSnapshot {
   project: string;
   stack: string;
   resources: RegisteredResource[];
+  /** Resources read, not registered (e.g. API Gateway's account settings). */
+  reads: ReadResource[];
+  /** Provider functions (invokes) the program called, by token, in order. */
+  invokes: string[];
   outputs: Record<string, { value: unknown; secret: boolean }>;
   /** By CallbackFunction resource name. */
   archives: Record<string, ArchiveSnapshot>;
@@ -70,15 +100,28 @@ export { PROJECT_ROOT };
 /** A configured cursor secret, at least 32 characters. */
 export const CURSOR_SECRET = "a-configured-cursor-secret-of-40-chars-!!";
 
+/** A role that API Gateway's account setting names in DEV_OPTIONS_RUN's account (another stack's). */
+export const EXISTING_ROLE_NAME = "items-api-prod-cloudwatch-role-0a1b2c3";
+
 /**
  * The dev stack with its optional settings on, in one program run for the tests of each:
- * `bundleAwsSdk` (every archive ships AWS SDK v3, as CallbackFunction does by default) and a
- * configured `cursorSecret` (set as a secret, as `pulumi config set --secret` does).
+ * `bundleAwsSdk` (every archive ships AWS SDK v3, as CallbackFunction does by default), a
+ * configured `cursorSecret` (set as a secret, as `pulumi config set --secret` does), and
+ * `manageApiGatewayAccount: false` in an account whose API Gateway setting names a role that
+ * exists (the stack relies on it: test/infra/logging.test.ts).
  */
 export const DEV_OPTIONS_RUN: ProgramRequest = {
   stack: "dev",
-  config: { "items-api:bundleAwsSdk": "true", "items-api:cursorSecret": CURSOR_SECRET },
+  config: {
+    "items-api:bundleAwsSdk": "true",
+    "items-api:cursorSecret": CURSOR_SECRET,
+    "items-api:manageApiGatewayAccount": "false",
+  },
   secretKeys: ["items-api:cursorSecret"],
+  account: {
+    apiGatewayCloudWatchRoleArn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/${EXISTING_ROLE_NAME}`,
+    roles: [EXISTING_ROLE_NAME],
+  },
 };
 
 /** The program child's environment: its V8 coverage goes apart (TYPESCRIPT_EMIT_COVERAGE_VARIABLE). */

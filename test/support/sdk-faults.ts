@@ -42,3 +42,16 @@ export function failEveryAttempt(
   );
   return counter;
 }
+
+/** Counts every attempt of every command, below the SDK's retries, and lets it through. */
+export function countAttempts(deps: Dependencies): { attempts: number } {
+  const counter = { attempts: 0 };
+  deps.doc.middlewareStack.add(
+    (next) => async (args) => {
+      counter.attempts += 1;
+      return next(args);
+    },
+    { step: "finalizeRequest", name: "countAttempts" },
+  );
+  return counter;
+}

@@ -17,32 +17,12 @@ type Raw = Record<string, RawValue>;
 
 const parse = (raw: Raw): Settings => parseSettings((key) => raw[key]);
 
-/** Where each key lands in Settings. */
-const FIELD: Record<string, (settings: Settings) => unknown> = {
-  logRetentionDays: (s) => s.logRetentionDays,
-  logLevel: (s) => s.logLevel,
-  lambdaMemoryMb: (s) => s.lambda.memoryMb,
-  lambdaTimeoutSeconds: (s) => s.lambda.timeoutSeconds,
-  lambdaArchitecture: (s) => s.lambda.architecture,
-  bundleAwsSdk: (s) => s.lambda.bundleAwsSdk,
-  // -1 in config means "no reservation", which the settings say with undefined.
-  lambdaReservedConcurrency: (s) => s.lambda.reservedConcurrency ?? -1,
-  lambdaAccountConcurrencyLimit: (s) => s.lambda.accountConcurrencyLimit ?? -1,
-  throttleRateLimit: (s) => s.throttle.rateLimit,
-  throttleBurstLimit: (s) => s.throttle.burstLimit,
-  corsAllowedOrigins: (s) => s.corsAllowedOrigins,
-  signIn: (s) => s.signIn.mode,
-  cognitoUserPoolId: (s) => s.signIn.userPoolId ?? "",
-  apiKeyRequired: (s) => s.apiKeys.required,
-  usagePlanQuotaPerDay: (s) => s.apiKeys.quotaPerDay,
-  usagePlanRateLimit: (s) => s.apiKeys.rateLimit,
-  usagePlanBurstLimit: (s) => s.apiKeys.burstLimit,
-  tracingEnabled: (s) => s.tracing,
-  pointInTimeRecovery: (s) => s.pointInTimeRecovery,
-  deletionProtection: (s) => s.deletionProtection,
-  alarmEmail: (s) => s.alarmEmail,
-  manageApiGatewayAccount: (s) => s.manageApiGatewayAccount,
-};
+/** A key's value in Settings, at its `setting` path (where it lands: the literal Settings below say). */
+function valueOf(settings: Settings, key: string): unknown {
+  const path = CONFIG_KEYS.find((entry) => entry.key === key)?.setting?.split(".") ?? [];
+  expect(path, key).not.to.deep.equal([]);
+  return path.reduce<unknown>((object, part) => (object as Record<string, unknown>)[part], settings);
+}
 
 /** Integer keys and their inclusive ranges. */
 const INTEGERS: Array<[key: string, min: number, max: number]> = [
@@ -85,17 +65,18 @@ describe("infra/settings", () => {
           .filter((key) => key !== "cursorSecret")
           .sort(),
       );
-      expect(Object.keys(FIELD).sort()).to.deep.equal([...new Set(read)].sort());
+      expect(
+        CONFIG_KEYS.filter((entry) => entry.setting === undefined).map((entry) => entry.key),
+        "keys without a setting",
+      ).to.deep.equal(["cursorSecret"]);
     });
 
     it("gives exactly the declared defaults when nothing is set", () => {
       const settings = parse({});
       for (const entry of CONFIG_KEYS.filter((candidate) => candidate.key !== "cursorSecret")) {
-        // alarmEmail's declared default "" means no subscription.
-        const expected = entry.key === "alarmEmail" && entry.default === "" ? undefined : entry.default;
-        const field = FIELD[entry.key];
-        expect(field, entry.key).to.be.a("function");
-        expect(field?.(settings), entry.key).to.deep.equal(expected);
+        // "" (alarmEmail: no subscription) and -1 (none) are undefined in Settings.
+        const none = entry.default === "" || ("none" in entry && entry.default === entry.none?.value);
+        expect(valueOf(settings, entry.key), entry.key).to.deep.equal(none ? undefined : entry.default);
       }
       expect(settings).to.deep.equal({
         logRetentionDays: 14,
@@ -116,7 +97,7 @@ describe("infra/settings", () => {
         pointInTimeRecovery: false,
         deletionProtection: false,
         alarmEmail: undefined,
-        manageApiGatewayAccount: false,
+        manageApiGatewayAccount: true,
       });
     });
 
@@ -143,7 +124,7 @@ describe("infra/settings", () => {
         pointInTimeRecovery: "true",
         deletionProtection: "false",
         alarmEmail: "ops@example.com",
-        manageApiGatewayAccount: "true",
+        manageApiGatewayAccount: "false",
       });
       const fromYaml = parse({
         logRetentionDays: 30,
@@ -167,7 +148,7 @@ describe("infra/settings", () => {
         pointInTimeRecovery: true,
         deletionProtection: false,
         alarmEmail: "ops@example.com",
-        manageApiGatewayAccount: true,
+        manageApiGatewayAccount: false,
       });
       const expected: Settings = {
         logRetentionDays: 30,
@@ -188,7 +169,7 @@ describe("infra/settings", () => {
         pointInTimeRecovery: true,
         deletionProtection: false,
         alarmEmail: "ops@example.com",
-        manageApiGatewayAccount: true,
+        manageApiGatewayAccount: false,
       };
       expect(fromPulumi).to.deep.equal(expected);
       expect(fromYaml).to.deep.equal(expected);
@@ -218,8 +199,8 @@ describe("infra/settings", () => {
 
     for (const [key, min, max] of INTEGERS) {
       it(`takes ${key} from ${min} to ${max} and fails on anything else, naming items-api:${key}`, () => {
-        expect(FIELD[key]?.(parse({ [key]: String(min) }))).to.equal(min);
-        expect(FIELD[key]?.(parse({ [key]: max }))).to.equal(max);
+        expect(valueOf(parse({ [key]: String(min) }), key)).to.equal(min);
+        expect(valueOf(parse({ [key]: max }), key)).to.equal(max);
         for (const raw of [min - 1, String(max + 1), "1.5", 2.5, "ten", "", " ", "1e3", "+5", "0x10", false, [min]]) {
           expectPlainError(
             () => parse({ [key]: raw }),
@@ -231,8 +212,8 @@ describe("infra/settings", () => {
 
     for (const key of BOOLEANS) {
       it(`takes ${key} as true/false or "true"/"false" only`, () => {
-        expect(FIELD[key]?.(parse({ [key]: "true" }))).to.equal(true);
-        expect(FIELD[key]?.(parse({ [key]: false }))).to.equal(false);
+        expect(valueOf(parse({ [key]: "true" }), key)).to.equal(true);
+        expect(valueOf(parse({ [key]: false }), key)).to.equal(false);
         for (const raw of ["yes", "TRUE", "True", "1", 1, 0, "", ["true"]]) {
           expectPlainError(
             () => parse({ [key]: raw }),

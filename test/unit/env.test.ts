@@ -2,8 +2,9 @@
 import { readFileSync, readdirSync } from "fs";
 import { join } from "path";
 import { expect } from "chai";
-import { HANDLER_VARIABLES, LOG_LEVELS, handlerEnvironment, readSettings } from "../../handlers/env";
-import { CONFIG } from "../../infra/settings";
+import { HANDLER_VARIABLES, handlerEnvironment, readSettings } from "../../handlers/env";
+import { createLogger } from "../../handlers/logger";
+import { parseSettings } from "../../infra/settings";
 import { PROJECT_ROOT } from "../support/program-snapshot";
 import { expectPlainError } from "./fixtures";
 
@@ -216,8 +217,27 @@ describe("handlers/env handlerEnvironment", () => {
     expect(found).to.deep.equal(names.map((name) => `handlers/env.ts ${name} 1`));
   });
 
-  it("gives the stack's logLevel key exactly the handlers' log levels", () => {
-    expect(CONFIG.logLevel.enum).to.equal(LOG_LEVELS);
+  it("gives the stack's logLevel key exactly the handlers' log levels, each reaching the handlers as set", () => {
+    // The levels the handlers log at: a method of their logger each.
+    const logged = Object.keys(createLogger("debug", {}, () => undefined)).sort();
+    const candidates = [...logged, ...logged.map((level) => level.toUpperCase()), "trace", "fatal", "warning", ""];
+    const accepted = candidates.filter((level) => {
+      try {
+        parseSettings((key) => (key === "logLevel" ? level : undefined));
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    expect([...accepted].sort()).to.deep.equal(logged);
+    // Through the stack's settings and the functions' environment to the handlers' own settings.
+    const reached = accepted.map((level) => {
+      const settings = parseSettings((key) => (key === "logLevel" ? level : undefined));
+      return readSettings(
+        handlerEnvironment({ ...sources, settings: { ...sources.settings, logLevel: settings.logLevel } }),
+      ).logLevel;
+    });
+    expect(reached).to.deep.equal(accepted);
   });
 });
 

@@ -11,7 +11,6 @@ import {
   etagOf,
   isStorableNumber,
   isStoredItem,
-  jsonDepth,
   mergeItem,
   parseItemInput,
   parseItemPatch,
@@ -207,7 +206,6 @@ describe("handlers/model", () => {
 
     it("allows nesting depth 8 and refuses 9, in arrays, objects and mixtures", () => {
       const mixed8: Json = { a: [{ b: [{ c: [{ d: [1] }] }] }] };
-      expect(jsonDepth(mixed8)).to.equal(8);
       expect(
         parseItemInput({ name: "n", deep: nestedArray(8), obj: nestedObject(8), mixed: mixed8 }).attrs,
       ).to.deep.equal({ deep: nestedArray(8), obj: nestedObject(8), mixed: mixed8 });
@@ -505,7 +503,9 @@ describe("handlers/model", () => {
     });
   });
 
-  describe("jsonDepth", () => {
+  describe("nesting depth", () => {
+    // Depth counts containers: a scalar is 0 deep, [] and {} 1. Each value below, wrapped in as
+    // many arrays as take it to exactly 8, is accepted; one array more is refused.
     const cases: Array<[Json, number]> = [
       [1, 0],
       ["s", 0],
@@ -520,8 +520,15 @@ describe("handlers/model", () => {
       [{ a: 1, b: { c: { d: {} } }, e: [] }, 4],
     ];
     for (const [value, depth] of cases) {
-      it(`is ${depth} for ${JSON.stringify(value)}`, () => {
-        expect(jsonDepth(value)).to.equal(depth);
+      it(`counts ${JSON.stringify(value)} as ${depth} deep`, () => {
+        const at8 = nestedArray(8 - depth, value);
+        expect(parseItemInput({ name: "n", deep: at8 }).attrs.deep).to.deep.equal(at8);
+        expectHttpError(
+          () => parseItemInput({ name: "n", deep: [at8] }),
+          400,
+          "validation_failed",
+          depthMessage("deep"),
+        );
       });
     }
   });

@@ -11,9 +11,9 @@ import {
   itemIdOf,
   jsonBodyOf,
   parseEntityTags,
-  queryOf,
   versionOfTag,
 } from "../../handlers/request";
+import { parseQuery } from "../../handlers/fields";
 import { parseItemInput } from "../../handlers/model";
 import { ITEM_PATCH_MEDIA_TYPES, NEW_ITEM_MEDIA_TYPES } from "../../handlers/operations";
 import { EventParts, expectHttpError, proxyEvent } from "./fixtures";
@@ -483,15 +483,39 @@ describe("handlers/request", () => {
     });
   });
 
-  describe("headerOf and queryOf", () => {
-    it("look headers up case-insensitively and read single query values", () => {
-      const event = { ...proxyEvent({ headers: { "X-Custom": "1" } }), queryStringParameters: { limit: "5" } };
+  describe("headerOf", () => {
+    it("looks headers up case-insensitively", () => {
+      const event = proxyEvent({ headers: { "X-Custom": "1" } });
       expect(headerOf(event, "x-custom")).to.equal("1");
       expect(headerOf(event, "X-CUSTOM")).to.equal("1");
       expect(headerOf(event, "x-other")).to.equal(undefined);
-      expect(queryOf(event, "limit")).to.equal("5");
-      expect(queryOf(event, "cursor")).to.equal(undefined);
-      expect(queryOf(proxyEvent(), "limit")).to.equal(undefined);
+    });
+  });
+
+  describe("parseQuery (handlers/fields.ts)", () => {
+    const withQuery = (query: Record<string, string>) => ({ ...proxyEvent(), queryStringParameters: query });
+
+    it("gives an operation exactly its parameters, each validated, the fallback where absent", () => {
+      expect(parseQuery(withQuery({ limit: "5", cursor: "abc", other: "x" }), "listItems")).to.deep.equal({
+        limit: 5,
+        cursor: "abc",
+      });
+      expect(parseQuery(proxyEvent(), "listItems")).to.deep.equal({ limit: 20, cursor: undefined });
+      expect(parseQuery(withQuery({ limit: "5" }), "getItem")).to.deep.equal({});
+    });
+
+    it("takes a limit of digits from 1 to 100 and refuses any other", () => {
+      expect(["1", "100", "007"].map((limit) => parseQuery(withQuery({ limit }), "listItems").limit)).to.deep.equal([
+        1, 100, 7,
+      ]);
+      for (const limit of ["0", "101", "", "+1", "1.0", "1e1", "-1", " 5", "99999999999999999999", "ten"]) {
+        expectHttpError(
+          () => parseQuery(withQuery({ limit }), "listItems"),
+          400,
+          "validation_failed",
+          "limit must be an integer from 1 to 100",
+        );
+      }
     });
   });
 
