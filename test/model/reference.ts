@@ -38,7 +38,10 @@ export const MODEL_LIMITS = {
   retryAfterSeconds: 1,
 } as const;
 
-/** Each error code's status (README, the error table). */
+/**
+ * Each error code's status (README, the error table). A copy of handlers/errors.ts's table on
+ * purpose: the oracle does not read the code's; reference-ties.test.ts holds the two equal.
+ */
 export const MODEL_ERROR_STATUS = {
   malformed_json: 400,
   validation_failed: 400,
@@ -556,7 +559,10 @@ function patchInput(body: JsonObject): PatchInput | undefined {
   return patch.attrs.filter(([, value]) => value !== null).length > MODEL_LIMITS.maxAttributes ? undefined : patch;
 }
 
-/** RFC 7396 MergePatch(target, patch), own keys only. */
+/**
+ * RFC 7396 MergePatch(target, patch), own keys only: the RFC's pseudocode again (as the handlers
+ * have it), so that the model's patched item is not the code's own answer.
+ */
 export function mergePatch(target: Json | undefined, patch: Json): Json {
   if (!isObject(patch)) {
     return patch;
