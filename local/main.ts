@@ -36,8 +36,10 @@ async function main(): Promise<void> {
   const endpoint = process.env[HANDLER_VARIABLES.dynamoDbEndpoint];
   const items = process.env[HANDLER_VARIABLES.tableName];
   const idempotency = process.env[HANDLER_VARIABLES.idempotencyTableName];
-  // One folder per stack by default, so `--stack prod` never sees dev's items.
-  const dataDir = endpoint === undefined ? localDataDir(stack) : undefined;
+  // One folder per stack by default, so `--stack prod` never sees dev's items. With another
+  // endpoint it holds no engine, but still the token issuer's key and the cursor secret: `npm run
+  // token` signs with the key in the stack's folder, and both outlive a restart.
+  const dataDir = localDataDir(stack);
   const api = await startLocalApi({
     settings,
     stack,
@@ -62,7 +64,9 @@ async function main(): Promise<void> {
     );
   }
   process.stdout.write(`stack: ${stack}\n`);
-  process.stdout.write(`data: ${dataDir ?? endpoint}\n`);
+  process.stdout.write(
+    `data: ${endpoint === undefined ? dataDir : `${endpoint} (token key and cursor secret in ${dataDir})`}\n`,
+  );
   process.stdout.write(`apiUrl: ${api.url}\n`);
 
   let stopping = false;
