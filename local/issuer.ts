@@ -53,7 +53,20 @@ export function issuerKeyFile(dataDir: string, stack: string): string {
   return join(dataDir, `token-issuer-${stack}.json`);
 }
 
-async function newKey(): Promise<StoredKey> {
+/**
+ * Keys made by this process, by stack. A new RSA key costs about 160 ms of CPU here, and a test
+ * run starts dozens of runtimes: one key per stack and process serves every runtime this process
+ * starts without a key of its own (in memory, or a new data folder). Another stack's key differs.
+ */
+const madeKeys = new Map<string, Promise<StoredKey>>();
+
+function newKey(stack: string): Promise<StoredKey> {
+  const made = madeKeys.get(stack) ?? makeKey();
+  madeKeys.set(stack, made);
+  return made;
+}
+
+async function makeKey(): Promise<StoredKey> {
   const { privateKey } = await generateKeyPair("RS256", { extractable: true });
   const privateJwk = await exportJWK(privateKey);
   const kid = createHash("sha256").update(JSON.stringify(privateJwk.n)).digest("base64url").slice(0, 16);
@@ -62,13 +75,13 @@ async function newKey(): Promise<StoredKey> {
 
 async function keyOf(dataDir: string | undefined, stack: string): Promise<StoredKey> {
   if (dataDir === undefined) {
-    return newKey();
+    return newKey(stack);
   }
   const file = issuerKeyFile(dataDir, stack);
   if (!existsSync(file)) {
     mkdirSync(dataDir, { recursive: true });
     try {
-      writeFileSync(file, JSON.stringify(await newKey()), { flag: "wx", mode: 0o600 });
+      writeFileSync(file, JSON.stringify(await newKey(stack)), { flag: "wx", mode: 0o600 });
     } catch (error) {
       // Another process made it first: use theirs.
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") {

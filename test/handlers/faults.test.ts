@@ -25,7 +25,7 @@ import {
 import type { Engine } from "../../local/engine";
 import { startTestEngine, testDependencies } from "../support/handler-dependencies";
 import { lambdaContext, proxyEvent } from "../support/lambda";
-import { countAttempts, failEveryAttempt, namedError } from "../support/sdk-faults";
+import { countAttempts, failEveryAttempt, namedError, withoutRetryDelays } from "../support/sdk-faults";
 
 const TABLES = { items: "faults-items", idempotency: "faults-idempotency" };
 
@@ -103,6 +103,7 @@ describe("handlers under injected faults", function () {
   ]) {
     it(`retries ${name} a bounded number of times, then answers 503 with Retry-After`, async () => {
       const deps = dependencies(engine.endpoint, { maxAttempts: 3 });
+      withoutRetryDelays(deps);
       const counter = failEveryAttempt(deps, () => namedError(name));
       const response = await invoke(createItem, deps);
       expect(response.status).to.equal(503);

@@ -2,6 +2,7 @@
  * SDK middleware for tests that call operations directly: DynamoDB failures injected into a
  * document client's attempts, and the errors shaped as the SDK reports them.
  */
+import { ConfiguredRetryStrategy } from "@smithy/core/retry";
 import type { Dependencies } from "../../handlers/dependencies";
 
 /** An error shaped as the SDK reports a service failure (server faults carry HTTP 500). */
@@ -54,4 +55,15 @@ export function countAttempts(deps: Dependencies): { attempts: number } {
     { step: "finalizeRequest", name: "countAttempts" },
   );
   return counter;
+}
+
+/**
+ * Takes the waits out of the SDK's retries and keeps their number: the standard strategy sleeps a
+ * random time up to 1 s, then 2 s, after a throttling error (`Retry.throttlingDelay` and
+ * `DefaultRetryBackoffStrategy` in @smithy/core's retry module), which a test that counts attempts
+ * need not wait out.
+ */
+export function withoutRetryDelays(deps: Dependencies): void {
+  const maxAttempts = deps.doc.config.maxAttempts;
+  deps.doc.config.retryStrategy = async () => new ConfiguredRetryStrategy(await maxAttempts(), 0);
 }
