@@ -73,6 +73,8 @@ async function main(): Promise<number> {
   process.stdout.write(`npm ci --dry-run on Node ${version}: no engine warning\n`);
 
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  // Every stack's archives, where npm test runs dev's only (test/contract/serialized.test.ts).
+  process.env.SERIALIZED_STACKS ??= "dev,prod";
   return relayingSignals((relay) =>
     relay.run(node, [mochaBin(), "--no-config", ...mochaRcFlags(), ...SPECS, ...process.argv.slice(2)]),
   );
