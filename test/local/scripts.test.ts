@@ -134,7 +134,7 @@ describe("npm scripts", function () {
     ]);
   });
 
-  it("npm test runs the whole suite with coverage, just the files named, or the suite with mocha's options; --no-typecheck and --no-lint leave those out", () => {
+  it("npm test runs the whole suite (coverage is test:coverage's), just the files named, or the suite with mocha's options; --no-typecheck and --no-lint leave those out", () => {
     const summarized = (argv: string[]) =>
       partsOf(argv, packageScripts).map((part) => ({
         name: part.name,
@@ -150,6 +150,8 @@ describe("npm scripts", function () {
       { name: "lint", live: false, command: ["nice", "-n", "19", ...words(packageScripts.lint ?? ""), "$@"] },
     ];
     const wholeSuite = words(packageScripts["test:mocha"] ?? "");
+    expect(wholeSuite.join(" ")).not.to.contain("coverage");
+    expect(packageScripts["test:coverage"]).to.contain("test/support/coverage.ts");
     expect(summarized([])).to.deep.equal([...checks, { name: "mocha", live: true, command: [...wholeSuite, "$@"] }]);
     expect(summarized(["--grep", "cursor"])).to.deep.equal([
       ...checks,

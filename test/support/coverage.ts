@@ -1,5 +1,5 @@
 /**
- * `npm run test:mocha`: runs mocha with V8 coverage on, then reports line and branch coverage of
+ * `npm run test:coverage`: runs mocha with V8 coverage on, then reports line and branch coverage of
  * index.ts, handlers/, infra/ and local/ and fails under the thresholds below.
  *
  *   coverage.ts [mocha arguments]   run mocha, then print the summary and check the thresholds
