@@ -11,7 +11,7 @@ import { randomBytes, randomUUID } from "crypto";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import Ajv, { ValidateFunction } from "ajv-draft-04";
 import { Compile, parse as parseVtl } from "velocityjs";
-import { JSONWebKeySet, createLocalJWKSet, jwtVerify } from "jose";
+import { JSONWebKeySet, JWTVerifyGetKey, createLocalJWKSet, jwtVerify } from "jose";
 import { lambdaContext, proxyEvent, proxyIdentity } from "../handlers/events";
 import type { ProxyHandler } from "../handlers/http";
 import {
@@ -202,8 +202,8 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
   }
   const routeOf = router(api);
   const validate = modelValidators(api);
-  const keySets = new Map(
-    Object.entries(options.userPools ?? {}).map(([arn, jwks]) => [arn, createLocalJWKSet(jwks)] as const),
+  const verifiedClaims = tokenVerifier(
+    new Map(Object.entries(options.userPools ?? {}).map(([arn, jwks]) => [arn, createLocalJWKSet(jwks)] as const)),
   );
 
   return async (request) => {
@@ -248,7 +248,7 @@ export function createGateway(options: GatewayOptions): (request: GatewayRequest
     // both is answered 401, which tells the client what to fix first.
     let claims: Record<string, string> | undefined;
     if (method.authorizer !== undefined) {
-      claims = await verifiedClaims(method.authorizer, headerValue(headers, method.authorizer.header), keySets);
+      claims = await verifiedClaims(method.authorizer, headerValue(headers, method.authorizer.header));
       if (claims === undefined) {
         return withOperation(gatewayResponse(api, "UNAUTHORIZED", context));
       }
@@ -531,37 +531,76 @@ function runMock(
 // ---------------------------------------------------------------------------------------------
 // Cognito user pool authorizers
 
-type KeySet = ReturnType<typeof createLocalJWKSet>;
+/** A pool's keys, as jose's `jwtVerify` takes them (`createLocalJWKSet` makes one). */
+export type KeySet = JWTVerifyGetKey;
+
+/** How many verified tokens a gateway remembers (the oldest verified goes first). */
+const VERIFIED_TOKENS = 1000;
+
+interface VerifiedToken {
+  claims: Record<string, string>;
+  /** jose's numeric dates, in epoch seconds. */
+  exp: number | undefined;
+  nbf: number | undefined;
+}
 
 /**
  * The claims of a token the authorizer accepts, as API Gateway hands them on; undefined when it
  * refuses the token: a signature by none of the pools' keys, expired or not yet valid, another
  * issuer than the pool's, or not an ID token (see infra/apigateway-import.ts for the rules).
+ *
+ * A token once verified is remembered with its `exp` and `nbf`, which every later request
+ * checks again as jose does (`nbf > now` or `exp <= now`, in whole seconds, no tolerance: in
+ * node_modules/jose, lib/jwt_claims_set.js): the signature and the issuer of the same string
+ * under the same keys cannot change, so only time can turn the answer. A signature costs about a
+ * sixth of a request's CPU in the local runtime.
  */
-async function verifiedClaims(
-  authorizer: UserPoolAuthorizer,
-  token: string | undefined,
-  keySets: ReadonlyMap<string, KeySet>,
-): Promise<Record<string, string> | undefined> {
-  if (token === undefined || token === "") {
-    return undefined;
-  }
-  for (const arn of authorizer.providerArns) {
-    const keys = keySets.get(arn);
-    const issuer = userPoolIssuer(arn);
-    if (keys === undefined || issuer === undefined) {
-      continue;
+export function tokenVerifier(keySets: ReadonlyMap<string, KeySet>, clock: () => number = Date.now) {
+  const verified = new Map<string, VerifiedToken>();
+  return async (
+    authorizer: UserPoolAuthorizer,
+    token: string | undefined,
+  ): Promise<Record<string, string> | undefined> => {
+    if (token === undefined || token === "") {
+      return undefined;
     }
-    try {
-      const { payload } = await jwtVerify(token, keys, { issuer, algorithms: ["RS256"], clockTolerance: 0 });
-      if (payload.token_use === USER_POOL_TOKEN_USE) {
-        return claimsOf(payload);
+    const cacheKey = `${authorizer.providerArns.join(",")} ${token}`;
+    const known = verified.get(cacheKey);
+    if (known !== undefined) {
+      const now = Math.floor(clock() / 1000);
+      if ((known.nbf === undefined || known.nbf <= now) && (known.exp === undefined || known.exp > now)) {
+        return { ...known.claims };
       }
-    } catch {
-      // Not this pool's: try the next.
+      verified.delete(cacheKey);
     }
-  }
-  return undefined;
+    for (const arn of authorizer.providerArns) {
+      const keys = keySets.get(arn);
+      const issuer = userPoolIssuer(arn);
+      if (keys === undefined || issuer === undefined) {
+        continue;
+      }
+      try {
+        const { payload } = await jwtVerify(token, keys, {
+          issuer,
+          algorithms: ["RS256"],
+          clockTolerance: 0,
+          currentDate: new Date(clock()),
+        });
+        if (payload.token_use === USER_POOL_TOKEN_USE) {
+          const claims = claimsOf(payload);
+          verified.set(cacheKey, { claims, exp: payload.exp, nbf: payload.nbf });
+          const oldest = verified.keys().next().value;
+          if (verified.size > VERIFIED_TOKENS && oldest !== undefined) {
+            verified.delete(oldest);
+          }
+          return { ...claims };
+        }
+      } catch {
+        // Not this pool's: try the next.
+      }
+    }
+    return undefined;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,9 @@
  */
 import { expect } from "chai";
 import type { ProxyHandler } from "../../handlers/http";
-import { createGateway } from "../../local/gateway";
+import { createLocalJWKSet } from "jose";
+import { KeySet, createGateway, tokenVerifier } from "../../local/gateway";
+import { localIssuer } from "../../local/issuer";
 
 const URI =
   "arn:aws:apigateway:local:lambda:path/2015-03-31/functions/arn:aws:lambda:local:0:function:echo/invocations";
@@ -176,5 +178,57 @@ describe("local gateway: an interpreter of the document", () => {
     );
     await headers("GET", "/", {});
     expect(seen.event?.resource).to.equal("/");
+  });
+});
+
+describe("local gateway: tokens it has verified", () => {
+  const authorizer = (arn: string) => ({ providerArns: [arn], header: "Authorization" });
+
+  /** The stack's issuer, its key set counting the signatures checked, and a clock the test moves. */
+  async function verifierOf() {
+    const issuer = await localIssuer("gateway-cache", undefined);
+    const keys = createLocalJWKSet(issuer.jwks);
+    const counted = { signatures: 0 };
+    const countingKeys: KeySet = (header, token) => {
+      counted.signatures += 1;
+      return keys(header, token);
+    };
+    const clock = { ms: Date.now() };
+    const verify = tokenVerifier(new Map([[issuer.userPoolArn, countingKeys]]), () => clock.ms);
+    return { issuer, counted, clock, verify };
+  }
+
+  it("checks a token's signature once, and its exp again on every request: expired is refused", async () => {
+    const { issuer, counted, clock, verify } = await verifierOf();
+    const now = Math.floor(clock.ms / 1000);
+    const token = await issuer.token("alice", { now, expiresIn: 60 });
+    const first = await verify(authorizer(issuer.userPoolArn), token);
+    expect(first?.sub).to.equal(issuer.subOf("alice"));
+    if (first !== undefined) {
+      first.sub = "changed by a caller";
+    }
+    clock.ms = (now + 59) * 1000 + 999;
+    expect((await verify(authorizer(issuer.userPoolArn), token))?.sub).to.equal(issuer.subOf("alice"));
+    expect(counted.signatures).to.equal(1);
+    clock.ms = (now + 60) * 1000;
+    expect(await verify(authorizer(issuer.userPoolArn), token)).to.equal(undefined);
+    expect(await verify(authorizer(issuer.userPoolArn), token)).to.equal(undefined);
+  });
+
+  it("remembers a token per authorizer: another pool's authorizer checks it afresh and refuses it", async () => {
+    const { issuer, counted, verify } = await verifierOf();
+    const token = await issuer.token("bob");
+    expect((await verify(authorizer(issuer.userPoolArn), token))?.sub).to.equal(issuer.subOf("bob"));
+    expect(await verify(authorizer(`${issuer.userPoolArn}-other`), token)).to.equal(undefined);
+    expect(counted.signatures).to.equal(1);
+  });
+
+  it("never remembers a refusal: a token not yet valid is accepted once its nbf has come", async () => {
+    const { issuer, clock, verify } = await verifierOf();
+    const now = Math.floor(clock.ms / 1000);
+    const token = await issuer.token("carol", { now, claims: { nbf: now + 30 } });
+    expect(await verify(authorizer(issuer.userPoolArn), token)).to.equal(undefined);
+    clock.ms = (now + 30) * 1000;
+    expect((await verify(authorizer(issuer.userPoolArn), token))?.sub).to.equal(issuer.subOf("carol"));
   });
 });
