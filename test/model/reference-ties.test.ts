@@ -12,18 +12,22 @@ import { ATTRIBUTE_NAME_PATTERN, FORBIDDEN_KEYS as CODE_FORBIDDEN_KEYS, LIMITS }
 import { IDEMPOTENCY_TTL_SECONDS } from "../../handlers/operations";
 import { MAX_BODY_BYTES, MAX_IF_MATCH_TAGS } from "../../handlers/request";
 import { allowedMethods as codeAllowedMethods, routesByPath } from "../../infra/routes";
+import Ajv from "ajv-draft-04";
+import { gatewayModelOf } from "../../infra/apigateway-openapi";
 import { itemPatchSchema, newItemSchema } from "../../infra/schemas";
 import { readStackSettings } from "../../local/stack-settings";
 import {
   ATTRIBUTE_NAME,
   EVERY_RESPONSE_HEADERS,
   FORBIDDEN_KEYS,
+  Json,
   MODEL_ERROR_STATUS,
   MODEL_LIMITS,
   READ_ONLY_FIELDS,
   STACK_PROFILES,
   WWW_AUTHENTICATE,
   allowedMethods,
+  gatewayModelAccepts,
 } from "./reference";
 
 describe("reference model: its restated facts match the code's", () => {
@@ -72,6 +76,28 @@ describe("reference model: its restated facts match the code's", () => {
     expect(properties.description).to.include({ type: "string", maxLength: MODEL_LIMITS.descriptionMaxCharacters });
     expect(itemPatchSchema).not.to.have.property("maxProperties");
     expect(itemPatchSchema).not.to.have.property("required");
+  });
+
+  it("what API Gateway's models accept, as AWS runs them: name and description of every JSON type", () => {
+    const ajv = new Ajv({ strict: false });
+    const models = {
+      NewItem: ajv.compile(gatewayModelOf(newItemSchema) as object),
+      ItemPatch: ajv.compile(gatewayModelOf(itemPatchSchema) as object),
+    };
+    const values: (Json | undefined)[] = [undefined, null, 7, 1.5, true, [], {}, "", "x", "x".repeat(200)];
+    values.push("x".repeat(MODEL_LIMITS.nameMaxCharacters + 1), "x".repeat(MODEL_LIMITS.descriptionMaxCharacters + 1));
+    const disagreements: string[] = [];
+    for (const model of ["NewItem", "ItemPatch"] as const) {
+      for (const name of values) {
+        for (const description of values) {
+          const body = JSON.parse(JSON.stringify({ name, description })) as Json;
+          if (gatewayModelAccepts(body, model) !== models[model](body)) {
+            disagreements.push(`${model} ${JSON.stringify(body)}: the deployed model says ${models[model](body)}`);
+          }
+        }
+      }
+    }
+    expect(disagreements).to.deep.equal([]);
   });
 
   it("the methods each path answers (a 405's Allow)", () => {

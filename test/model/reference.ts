@@ -597,6 +597,11 @@ function gatewayAcceptsBody(request: ModelRequest, model: "NewItem" | "ItemPatch
   } catch {
     return false;
   }
+  return gatewayModelAccepts(body, model);
+}
+
+/** True when the operation's model (the document's NewItem or ItemPatch) accepts the parsed body. */
+export function gatewayModelAccepts(body: unknown, model: "NewItem" | "ItemPatch"): boolean {
   if (!isObject(body)) {
     return false;
   }
@@ -609,10 +614,9 @@ function gatewayAcceptsBody(request: ModelRequest, model: "NewItem" | "ItemPatch
       Object.keys(body).length <= MODEL_LIMITS.maxAttributes + 2
     );
   }
-  return (
-    (name === undefined || validName(name)) &&
-    (description === undefined || description === null || validDescription(description))
-  );
+  // README: models support no `nullable`, so a PATCH's model checks the nullable description's
+  // length but not its type (a number gets through to the function, which refuses it).
+  return (name === undefined || validName(name)) && (typeof description !== "string" || validDescription(description));
 }
 
 // ---------------------------------------------------------------------------------------------
