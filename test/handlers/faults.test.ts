@@ -24,7 +24,7 @@ import {
 } from "../../handlers/operations";
 import type { Engine } from "../../local/engine";
 import { startTestEngine, testDependencies } from "../support/handler-dependencies";
-import { lambdaContext, proxyEvent } from "../support/lambda";
+import { createEvent, itemEvent, lambdaContext, proxyEvent } from "../support/lambda";
 import { countAttempts, failEveryAttempt, namedError, withoutRetryDelays } from "../support/sdk-faults";
 
 const TABLES = { items: "faults-items", idempotency: "faults-idempotency" };
@@ -45,11 +45,6 @@ function countCalls(deps: Dependencies): string[] {
   );
   return calls;
 }
-
-const createEvent = (body: unknown, headers: Record<string, string> = {}) =>
-  proxyEvent({ method: "POST", path: "/items", resource: "/items", body, headers });
-const itemEvent = (method: string, id: string, body?: unknown, headers: Record<string, string> = {}) =>
-  proxyEvent({ method, path: `/items/${id}`, resource: "/items/{id}", pathParameters: { id }, body, headers });
 
 function parse(result: APIGatewayProxyResult) {
   return {

@@ -32,7 +32,7 @@ import { routes } from "../../infra/routes";
 import type { TableName } from "../../infra/tables";
 import type { Engine } from "../../local/engine";
 import { startTestEngine, testDependencies } from "../support/handler-dependencies";
-import { lambdaContext, proxyEvent } from "../support/lambda";
+import { createEvent, itemEvent, lambdaContext, proxyEvent } from "../support/lambda";
 import { SentCommand, failEveryAttempt, namedError } from "../support/sdk-faults";
 
 const suffix = randomUUID().slice(0, 8);
@@ -113,10 +113,6 @@ const throttled = () => namedError("ThrottlingException");
 const isItemsCommand = (name: string, command: SentCommand) =>
   command.name === name && command.input.TableName === TABLES.items;
 
-const createEvent = (body: unknown, headers: Record<string, string> = {}) =>
-  proxyEvent({ method: "POST", path: "/items", resource: "/items", body, headers });
-const itemEvent = (method: string, id: string, body?: unknown, headers: Record<string, string> = {}) =>
-  proxyEvent({ method, path: `/items/${id}`, resource: "/items/{id}", pathParameters: { id }, body, headers });
 const listEvent = (query: Record<string, string>) =>
   proxyEvent({ method: "GET", path: "/items", resource: "/items", query });
 const MISSING_ID = "0b6b7d53-3c5e-4d8e-9d55-7f4a0a5c9c11";

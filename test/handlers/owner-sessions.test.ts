@@ -22,7 +22,7 @@ import type { TableName } from "../../infra/tables";
 import type { Engine } from "../../local/engine";
 import { startTestEngine, testDependencies } from "../support/handler-dependencies";
 import { startFakeSts as fakeSts } from "../support/fake-sts";
-import { lambdaContext, proxyEvent } from "../support/lambda";
+import { createEvent, itemEvent, lambdaContext, proxyEvent } from "../support/lambda";
 
 const suffix = randomUUID().slice(0, 8);
 const TABLES: Record<TableName, string> = { items: `rows-${suffix}-items`, idempotency: `rows-${suffix}-idempotency` };
@@ -111,10 +111,6 @@ const signedIn = (event: APIGatewayProxyEvent, sub: string): APIGatewayProxyEven
   ...event,
   requestContext: { ...event.requestContext, authorizer: { claims: { sub, aud: CLIENT, token_use: "id" } } },
 });
-const createEvent = (body: unknown, headers: Record<string, string> = {}) =>
-  proxyEvent({ method: "POST", path: "/items", resource: "/items", body, headers });
-const itemEvent = (method: string, id: string, body?: unknown) =>
-  proxyEvent({ method, path: `/items/${id}`, resource: "/items/{id}", pathParameters: { id }, body });
 
 describe("handlers: every DynamoDB call of a signed-in request stays in its owner's partition, as IAM sees it", function () {
   this.timeout(60000);

@@ -20,7 +20,7 @@ import { Operation, createHandler } from "../../handlers/http";
 import { createItem, deleteItem, getItem, patchItem, replaceItem } from "../../handlers/operations";
 import { Engine, ensureApiTables, startEmbeddedEngine } from "../../local/engine";
 import { testDependencies } from "../support/handler-dependencies";
-import { lambdaContext, proxyEvent } from "../support/lambda";
+import { createEvent, itemEvent, lambdaContext, proxyEvent } from "../support/lambda";
 import { DynamoDbProxy, DynamoDbRequest, HeldAnswer, startDynamoDbProxy } from "../support/reliability-proxy";
 
 const externalEndpoint = process.env.CONTRACT_DYNAMODB_ENDPOINT;
@@ -32,11 +32,6 @@ const REQUEST_TIMEOUT_MS = 250;
 function dependencies(endpoint: string, requestTimeoutMs = REQUEST_TIMEOUT_MS): Dependencies {
   return testDependencies(endpoint, TABLES, { maxAttempts: 3, requestTimeoutMs });
 }
-
-const createEvent = (body: unknown, headers: Record<string, string> = {}) =>
-  proxyEvent({ method: "POST", path: "/items", resource: "/items", body, headers });
-const itemEvent = (method: string, id: string, body?: unknown, headers: Record<string, string> = {}) =>
-  proxyEvent({ method, path: `/items/${id}`, resource: "/items/{id}", pathParameters: { id }, body, headers });
 
 interface Answer {
   status: number;

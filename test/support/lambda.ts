@@ -37,6 +37,19 @@ export function proxyEvent(options: EventOptions): APIGatewayProxyEvent {
   });
 }
 
+/** POST /items with `body` (JSON unless a string), as createItem receives it. */
+export const createEvent = (body: unknown, headers: Record<string, string> = {}): APIGatewayProxyEvent =>
+  proxyEvent({ method: "POST", path: "/items", resource: "/items", body, headers });
+
+/** `method` /items/{id} with an optional body, as the item routes receive it. */
+export const itemEvent = (
+  method: string,
+  id: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyEvent =>
+  proxyEvent({ method, path: `/items/${id}`, resource: "/items/{id}", pathParameters: { id }, body, headers });
+
 /** A Lambda context whose deadline is `remainingMs` from now. */
 export function lambdaContext(remainingMs = 10000): Context {
   return buildLambdaContext({ functionName: "test", deadline: Date.now() + remainingMs });
