@@ -131,7 +131,7 @@ export async function claimIdempotencyKey(
     return replaceExpiredRecord(store, claim, holder, token);
   }
   // Released between the write and the read (that attempt failed): report it as in flight.
-  return { claimed: false, holder: holder ?? { ...recordOf(claim, token), status: "in_progress" } };
+  return { claimed: false, holder: holder ?? recordOf(claim, token) };
 }
 
 function recordOf(claim: ClaimRequest, token: string): IdempotencyRecord {
@@ -187,7 +187,7 @@ async function replaceExpiredRecord(
   if (holder?.claimToken === token) {
     return { claimed: true, record: holder };
   }
-  return { claimed: false, holder: holder ?? { ...record, status: "in_progress" } };
+  return { claimed: false, holder: holder ?? record };
 }
 
 async function readIdempotencyRecord(store: RequestStore, id: string): Promise<IdempotencyRecord | undefined> {

@@ -48,6 +48,7 @@ export const LIMITS = {
 };
 
 export const ATTRIBUTE_NAME_PATTERN = "^[A-Za-z][A-Za-z0-9_]{0,63}$";
+const ATTRIBUTE_NAME = new RegExp(ATTRIBUTE_NAME_PATTERN);
 /** Keys refused anywhere in a body: they pollute prototypes when merged into plain objects. */
 export const FORBIDDEN_KEYS: readonly string[] = ["__proto__", "constructor", "prototype"];
 
@@ -114,7 +115,7 @@ function validateValue(attribute: string, value: Json, depth: number): void {
 }
 
 function validateAttribute(name: string, value: Json): void {
-  if (!new RegExp(ATTRIBUTE_NAME_PATTERN).test(name)) {
+  if (!ATTRIBUTE_NAME.test(name)) {
     throw badRequest(
       `attribute name ${JSON.stringify(name)} is invalid: names start with a letter and hold at most 64 letters, digits or underscores`,
     );

@@ -109,7 +109,7 @@ export function parseEntityTags(header: string | undefined, headerName: string):
  * comma-separated list). The v1 proxy event keeps them all in `multiValueHeaders` (AWS, "Set up
  * Lambda proxy integrations", multi-value headers); `headers` holds only the last.
  */
-export function headerListOf(event: APIGatewayProxyEvent, name: string): string | undefined {
+function headerListOf(event: APIGatewayProxyEvent, name: string): string | undefined {
   const lines = headerLinesOf(event, name);
   return lines.length > 0 ? lines.join(", ") : undefined;
 }

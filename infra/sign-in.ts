@@ -27,13 +27,14 @@ export class UserPoolSignIn extends pulumi.ComponentResource {
 
   constructor(name: string, args: UserPoolSignInArgs, opts?: pulumi.ComponentResourceOptions) {
     super("items-api:auth:UserPoolSignIn", name, {}, opts);
-    const pool = args.userPoolId === undefined ? this.createUserPool(name, args) : undefined;
-    const existing =
-      args.userPoolId === undefined
-        ? undefined
-        : aws.cognito.getUserPoolOutput({ userPoolId: args.userPoolId }, { parent: this });
-    this.userPoolId = pool?.id ?? pulumi.output(args.userPoolId ?? "");
-    this.userPoolArn = pool?.arn ?? existing?.arn ?? pulumi.output("");
+    if (args.userPoolId === undefined) {
+      const pool = this.createUserPool(name, args);
+      this.userPoolId = pool.id;
+      this.userPoolArn = pool.arn;
+    } else {
+      this.userPoolId = pulumi.output(args.userPoolId);
+      this.userPoolArn = aws.cognito.getUserPoolOutput({ userPoolId: args.userPoolId }, { parent: this }).arn;
+    }
     this.client = this.createClient(name);
     this.registerOutputs({ userPoolId: this.userPoolId, userPoolClientId: this.client.id });
   }

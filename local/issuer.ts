@@ -6,17 +6,15 @@
  * gateway validates them against this issuer's JWKS exactly as it would a pool's.
  */
 import { createHash } from "crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "fs";
+import { existsSync } from "fs";
 import { join } from "path";
 import type { JSONWebKeySet, JWK } from "jose";
 import { exportJWK, generateKeyPair, importJWK, SignJWT } from "jose";
-import { userPoolIssuer } from "../infra/apigateway-import";
+import { USER_POOL_TOKEN_USE, userPoolIssuer } from "../infra/apigateway-import";
+import { LOCAL_ACCOUNT, LOCAL_REGION, keptInDataDir } from "./stack-settings";
 
-/** The local pool of a stack, named like a Cognito pool (`region_id`) in a region no AWS has. */
-const LOCAL_REGION = "local";
-const LOCAL_ACCOUNT = "000000000000";
 /** Cognito's default ID token validity (Cognito Developer Guide, "App client settings"). */
-export const TOKEN_LIFETIME_SECONDS = 3600;
+const TOKEN_LIFETIME_SECONDS = 3600;
 
 export interface LocalIssuer {
   userPoolArn: string;
@@ -48,11 +46,6 @@ export function localClientId(stack: string): string {
   return `local${stack.replace(/[^0-9a-zA-Z]/g, "")}appclient`;
 }
 
-/** A file of the data folder holding the stack's signing key (private: mode 0600). */
-export function issuerKeyFile(dataDir: string, stack: string): string {
-  return join(dataDir, `token-issuer-${stack}.json`);
-}
-
 /**
  * Keys made by this process, by stack. A new RSA key costs about 160 ms of CPU here, and a test
  * run starts dozens of runtimes: one key per stack and process serves every runtime this process
@@ -73,23 +66,21 @@ async function makeKey(): Promise<StoredKey> {
   return { kid, privateJwk: { ...privateJwk, kid, alg: "RS256", use: "sig" } };
 }
 
+/** The stack's signing key: made once per data folder (`token-issuer-<stack>.json`, mode 0600). */
 async function keyOf(dataDir: string | undefined, stack: string): Promise<StoredKey> {
   if (dataDir === undefined) {
     return newKey(stack);
   }
-  const file = issuerKeyFile(dataDir, stack);
-  if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true });
-    try {
-      writeFileSync(file, JSON.stringify(await newKey(stack)), { flag: "wx", mode: 0o600 });
-    } catch (error) {
-      // Another process made it first: use theirs.
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
-        throw error;
-      }
+  const file = `token-issuer-${stack}.json`;
+  // Made beforehand, and only when the folder lacks it: making a key is asynchronous.
+  const fresh = existsSync(join(dataDir, file)) ? undefined : JSON.stringify(await newKey(stack));
+  const stored = keptInDataDir(dataDir, file, () => {
+    if (fresh === undefined) {
+      throw new Error(`${file} vanished from ${dataDir} while it was read`);
     }
-  }
-  return JSON.parse(readFileSync(file, "utf8")) as StoredKey;
+    return fresh;
+  });
+  return JSON.parse(stored) as StoredKey;
 }
 
 /** A UUID-shaped `sub` from a stack and user name (Cognito's subs are UUIDs). */
@@ -106,6 +97,7 @@ function subFor(stack: string, user: string): string {
 export async function localIssuer(
   stack: string,
   dataDir: string | undefined,
+  // The local pool of a stack, named like a Cognito pool (`region_id`).
   userPoolArn: string = `arn:aws:cognito-idp:${LOCAL_REGION}:${LOCAL_ACCOUNT}:userpool/${LOCAL_REGION}_${stack.replace(/[^0-9a-zA-Z]/g, "")}`,
 ): Promise<LocalIssuer> {
   const { kid, privateJwk } = await keyOf(dataDir, stack);
@@ -124,7 +116,7 @@ export async function localIssuer(
     token: async (user, options = {}) => {
       const now = options.now ?? Math.floor(Date.now() / 1000);
       return new SignJWT({
-        token_use: "id",
+        token_use: USER_POOL_TOKEN_USE,
         "cognito:username": user,
         email: `${user}@example.com`,
         email_verified: true,

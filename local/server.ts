@@ -4,10 +4,8 @@
  * that puts the API Gateway emulation in front of them.
  */
 import { randomBytes, randomUUID } from "crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "fs";
 import { createServer, IncomingMessage, ServerResponse, STATUS_CODES } from "http";
 import type { Socket } from "net";
-import { join } from "path";
 import { ERROR_MESSAGES, ERROR_STATUS, ErrorCode } from "../handlers/errors";
 import { HANDLER_VARIABLES, handlerEnvironment, parseLogLevel } from "../handlers/env";
 import { SECURITY_HEADERS } from "../handlers/headers";
@@ -23,7 +21,7 @@ import { withEnvironmentSync } from "./environment";
 import { Engine, ensureApiTables, startEmbeddedEngine } from "./engine";
 import { createGateway } from "./gateway";
 import { LocalIssuer, localIssuer } from "./issuer";
-import { PROJECT_NAME } from "./stack-settings";
+import { LOCAL_ACCOUNT, LOCAL_REGION, PROJECT_NAME, keptInDataDir } from "./stack-settings";
 
 export interface LocalApiOptions {
   settings: Settings;
@@ -67,9 +65,6 @@ export interface LocalApi {
   /** Stops accepting, waits for requests in flight, then closes the engine. */
   close(): Promise<void>;
 }
-
-const LOCAL_REGION = "local";
-const LOCAL_ACCOUNT = "000000000000";
 
 /** Credentials and region the SDK needs to talk to a local engine (never used against AWS). */
 function ensureLocalAwsEnvironment(): void {
@@ -117,16 +112,7 @@ export function localCursorSecret(dataDir: string | undefined, stack: string): s
   if (dataDir === undefined) {
     return randomBytes(32).toString("base64url");
   }
-  const file = join(dataDir, `cursor-secret-${stack}`);
-  mkdirSync(dataDir, { recursive: true });
-  try {
-    writeFileSync(file, randomBytes(32).toString("base64url"), { flag: "wx", mode: 0o600 });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
-      throw error;
-    }
-  }
-  return readFileSync(file, "utf8").trim();
+  return keptInDataDir(dataDir, `cursor-secret-${stack}`, () => randomBytes(32).toString("base64url")).trim();
 }
 
 /** Headers of every response the runtime makes itself (not the document's). */

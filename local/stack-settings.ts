@@ -2,7 +2,7 @@
  * A stack's settings for the local runtime, read from `Pulumi.<stack>.yaml` through the same
  * parser the Pulumi program uses, so `npm start -- --stack prod` behaves like prod.
  */
-import { readFileSync } from "fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "fs";
 import { join, resolve } from "path";
 import { parse } from "yaml";
 import { RawValue, Settings, parseSettings } from "../infra/settings";
@@ -61,4 +61,27 @@ export function stackArgument(argv: readonly string[], env: NodeJS.ProcessEnv = 
 /** Where `npm start` keeps a stack's data unless DATA_DIR says otherwise: one folder per stack. */
 export function localDataDir(stack: string, env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.DATA_DIR ?? join(".data", stack));
+}
+
+/** The region and account local ARNs name: a region no AWS has, an account no one owns. */
+export const LOCAL_REGION = "local";
+export const LOCAL_ACCOUNT = "000000000000";
+
+/**
+ * The contents of `file` in `dataDir`, made by `make` the first time and read back ever after
+ * (mode 0600; when two processes race, the one that wrote first wins and both read its file).
+ */
+export function keptInDataDir(dataDir: string, file: string, make: () => string): string {
+  const path = join(dataDir, file);
+  if (!existsSync(path)) {
+    mkdirSync(dataDir, { recursive: true });
+    try {
+      writeFileSync(path, make(), { flag: "wx", mode: 0o600 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
+        throw error;
+      }
+    }
+  }
+  return readFileSync(path, "utf8");
 }
