@@ -18,26 +18,25 @@ export const ANONYMOUS_OWNER = "anonymous";
 /** Cognito's `sub`: "unique identifier (UUID)" of the user (Cognito Developer Guide, ID token). */
 const SUB_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function claimOf(claims: unknown, name: string): string | undefined {
-  if (typeof claims !== "object" || claims === null || !Object.hasOwn(claims, name)) {
-    return undefined;
-  }
-  const value: unknown = Reflect.get(claims, name);
-  return typeof value === "string" ? value : undefined;
-}
-
 /** The caller's owner id; 401 when a sign-in stack's request carries no usable ID token claims. */
 export function ownerOf(event: APIGatewayProxyEvent, settings: HandlerSettings): string {
   if (settings.signIn === "none") {
     return ANONYMOUS_OWNER;
   }
   const claims: unknown = event.requestContext?.authorizer?.claims;
-  const sub = claimOf(claims, "sub");
-  const audience = claimOf(claims, "aud");
+  const claimOf = (name: string): string | undefined => {
+    const value: unknown =
+      typeof claims === "object" && claims !== null && Object.hasOwn(claims, name)
+        ? Reflect.get(claims, name)
+        : undefined;
+    return typeof value === "string" ? value : undefined;
+  };
+  const sub = claimOf("sub");
+  const audience = claimOf("aud");
   if (
     sub === undefined ||
     !SUB_PATTERN.test(sub) ||
-    claimOf(claims, "token_use") !== "id" ||
+    claimOf("token_use") !== "id" ||
     audience === undefined ||
     !settings.cognitoClientIds.includes(audience)
   ) {

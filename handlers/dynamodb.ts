@@ -61,23 +61,6 @@ const NETWORK_ERROR_CODES: readonly string[] = [
   "EPIPE",
 ];
 
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : "";
-}
-
-/** Maps an SDK failure to the error clients see: 503 for anything a retry could fix. */
-function translateStoreError(error: unknown): Error {
-  const name = errorName(error);
-  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
-  if (TRANSIENT_ERROR_NAMES.includes(name) || (code !== undefined && NETWORK_ERROR_CODES.includes(code))) {
-    return unavailable(error);
-  }
-  if (name === "ValidationException" && error instanceof Error && /item size/i.test(error.message)) {
-    return httpError("payload_too_large", "the item would exceed DynamoDB's 400 KB item size limit", {}, error);
-  }
-  return internalError(error);
-}
-
 export interface CallOptions {
   abortSignal?: AbortSignal;
 }
@@ -96,43 +79,42 @@ export interface ConditionFailure {
 
 export type ConditionalOutcome<T> = { ok: true; value: T } | ConditionFailure;
 
-/** The SDK's attempt count, which its retry middleware sets on every error it finally throws. */
-function attemptsOf(error: unknown): number {
-  const metadata: unknown = typeof error === "object" && error !== null ? Reflect.get(error, "$metadata") : undefined;
-  const attempts: unknown = typeof metadata === "object" && metadata !== null ? Reflect.get(metadata, "attempts") : 1;
-  return typeof attempts === "number" ? attempts : 1;
-}
-
 /**
  * Runs one DynamoDB call. A failed condition becomes `{ ok: false }` with the old image when
- * the engine returned one; every other failure is translated for clients.
+ * the engine returned one; every other failure is translated for clients: 503 for anything a
+ * retry could fix. (Its steps are written inline: CallbackFunction's serializer gives every
+ * module-level function a wrapper of its own in the archive, bench/README.md.)
  */
 export async function attempt<T>(
   store: RequestStore,
   call: (options: CallOptions) => Promise<T>,
 ): Promise<ConditionalOutcome<T>> {
+  let value: T;
   try {
-    const value = await call({ abortSignal: store.abortSignal });
-    store.consumed.capacityUnits += consumedUnits(value);
-    return { ok: true, value };
+    value = await call({ abortSignal: store.abortSignal });
   } catch (error) {
-    if (errorName(error) === "ConditionalCheckFailedException") {
-      return { ok: false, image: plainItemOf(Reflect.get(error as object, "Item")), retried: attemptsOf(error) > 1 };
+    const name = error instanceof Error ? error.name : "";
+    if (name === "ConditionalCheckFailedException") {
+      // The SDK's attempt count, which its retry middleware sets on every error it finally throws.
+      const metadata: unknown = Reflect.get(error as object, "$metadata");
+      const attempts: unknown = isJsonObject(metadata) ? metadata.attempts : undefined;
+      const image = plainItemOf(Reflect.get(error as object, "Item"));
+      return { ok: false, image, retried: typeof attempts === "number" && attempts > 1 };
     }
-    throw translateStoreError(error);
+    const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
+    if (TRANSIENT_ERROR_NAMES.includes(name) || (code !== undefined && NETWORK_ERROR_CODES.includes(code))) {
+      throw unavailable(error);
+    }
+    if (name === "ValidationException" && error instanceof Error && /item size/i.test(error.message)) {
+      throw httpError("payload_too_large", "the item would exceed DynamoDB's 400 KB item size limit", {}, error);
+    }
+    throw internalError(error);
   }
-}
-
-/** `ConsumedCapacity.CapacityUnits` of a response (the client asks for TOTAL on every call). */
-function consumedUnits(output: unknown): number {
-  if (typeof output !== "object" || output === null || !("ConsumedCapacity" in output)) {
-    return 0;
-  }
-  const capacity: unknown = output.ConsumedCapacity;
-  if (typeof capacity === "object" && capacity !== null && "CapacityUnits" in capacity) {
-    return typeof capacity.CapacityUnits === "number" ? capacity.CapacityUnits : 0;
-  }
-  return 0;
+  // `ConsumedCapacity.CapacityUnits` of the response (the client asks for TOTAL on every call).
+  const capacity: unknown = isJsonObject(value) ? value.ConsumedCapacity : undefined;
+  const units: unknown = isJsonObject(capacity) ? capacity.CapacityUnits : undefined;
+  store.consumed.capacityUnits += typeof units === "number" ? units : 0;
+  return { ok: true, value };
 }
 
 /** For calls without a condition. */
@@ -145,37 +127,36 @@ export async function call<T>(store: RequestStore, run: (options: CallOptions) =
 }
 
 /**
- * One DynamoDB AttributeValue as plain JSON, for the types items hold; undefined for others.
- * lib-dynamodb converts command outputs only (its DocumentUnmarshall middleware): the image on a
- * ConditionalCheckFailedException arrives in DynamoDB's own form.
+ * A record in DynamoDB's form (`{ "id": { "S": "..." } }`) as plain JSON, for the types items
+ * hold; undefined if it is not one. lib-dynamodb converts command outputs only (its
+ * DocumentUnmarshall middleware): the image on a ConditionalCheckFailedException arrives in
+ * DynamoDB's own form.
  */
-function plainValueOf(value: unknown): Json | undefined {
-  if (!isJsonObject(value) || Object.keys(value).length !== 1) {
-    return undefined;
-  }
-  const { S, N, BOOL, NULL, L, M } = value;
-  if (typeof S === "string") {
-    return S;
-  }
-  if (typeof N === "string") {
-    const number = Number(N);
-    return Number.isFinite(number) ? number : undefined;
-  }
-  if (typeof BOOL === "boolean") {
-    return BOOL;
-  }
-  if (NULL === true) {
-    return null;
-  }
-  if (Array.isArray(L)) {
-    const members = L.map(plainValueOf);
-    return members.every((member) => member !== undefined) ? (members as Json[]) : undefined;
-  }
-  return isJsonObject(M) ? plainItemOf(M) : undefined;
-}
-
-/** A record in DynamoDB's form (`{ "id": { "S": "..." } }`) as plain JSON; undefined if it is not one. */
 function plainItemOf(record: unknown): JsonObject | undefined {
+  const plainValueOf = (value: unknown): Json | undefined => {
+    if (!isJsonObject(value) || Object.keys(value).length !== 1) {
+      return undefined;
+    }
+    const { S, N, BOOL, NULL, L, M } = value;
+    if (typeof S === "string") {
+      return S;
+    }
+    if (typeof N === "string") {
+      const number = Number(N);
+      return Number.isFinite(number) ? number : undefined;
+    }
+    if (typeof BOOL === "boolean") {
+      return BOOL;
+    }
+    if (NULL === true) {
+      return null;
+    }
+    if (Array.isArray(L)) {
+      const members = L.map(plainValueOf);
+      return members.every((member) => member !== undefined) ? (members as Json[]) : undefined;
+    }
+    return isJsonObject(M) ? plainItemOf(M) : undefined;
+  };
   if (!isJsonObject(record)) {
     return undefined;
   }

@@ -78,11 +78,6 @@ function preconditionClauses(builder: ExpressionBuilder, { ifMatch, ifNoneMatch 
   return clauses;
 }
 
-/** Exactly this version: the condition of a write computed from the item as read. */
-function exactly(version: number): Preconditions {
-  return { ifMatch: { any: false, versions: [version] }, ifNoneMatch: undefined };
-}
-
 /**
  * The write-token part of a write: SET actions that push this request's token onto the item's
  * history (every operand reads the item as it was, so `wt1 = wt0` takes the old `wt0`), and the
@@ -457,7 +452,9 @@ async function patchByMerging(
       return resolved;
     }
     const { item } = current;
-    const outcome = await writeClientFields(store, id, mergeItem(item, patch), now, exactly(item.version), item);
+    // Exactly the version read: the condition of a write computed from the item as read.
+    const readVersion: Preconditions = { ifMatch: { any: false, versions: [item.version] }, ifNoneMatch: undefined };
+    const outcome = await writeClientFields(store, id, mergeItem(item, patch), now, readVersion, item);
     if (outcome.ok) {
       return outcome.value;
     }

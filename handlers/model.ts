@@ -86,41 +86,39 @@ export function ownValue(object: JsonObject, key: string): Json | undefined {
 }
 
 /**
- * Checks an attribute's value at `depth` containers deep (the attribute itself: 0). Depth counts
- * containers: a scalar is 0 deep, `[1]` 1; a container that would make the value deeper than
- * LIMITS.maxDepth is refused before its members are read, so the recursion stays that shallow
- * whatever the value holds.
+ * Checks a client attribute: its name, then its value. Depth counts containers: a scalar is 0
+ * deep, `[1]` 1; a container that would make the value deeper than LIMITS.maxDepth is refused
+ * before its members are read, so the recursion stays that shallow whatever the value holds.
  */
-function validateValue(attribute: string, value: Json, depth: number): void {
-  if (typeof value === "number") {
-    if (!isStorableNumber(value)) {
-      throw badRequest(`attribute ${attribute} holds the number ${value}, which cannot be stored: ${NUMBER_RULE}`);
-    }
-  } else if (Array.isArray(value) || isJsonObject(value)) {
-    if (depth >= LIMITS.maxDepth) {
-      throw badRequest(`attribute ${attribute} is nested deeper than ${LIMITS.maxDepth} levels`);
-    }
-    for (const [key, member] of Object.entries(value)) {
-      if (
-        !Array.isArray(value) &&
-        (key.length === 0 || key.length > LIMITS.maxNestedKeyLength || FORBIDDEN_KEYS.includes(key))
-      ) {
-        throw badRequest(
-          `attribute ${attribute} has the key ${JSON.stringify(key)}: nested keys hold 1 to ${LIMITS.maxNestedKeyLength} characters and are not __proto__, constructor or prototype`,
-        );
-      }
-      validateValue(attribute, member, depth + 1);
-    }
-  }
-}
-
 function validateAttribute(name: string, value: Json): void {
   if (!ATTRIBUTE_NAME.test(name)) {
     throw badRequest(
       `attribute name ${JSON.stringify(name)} is invalid: names start with a letter and hold at most 64 letters, digits or underscores`,
     );
   }
-  validateValue(name, value, 0);
+  const validateValue = (member: Json, depth: number): void => {
+    if (typeof member === "number") {
+      if (!isStorableNumber(member)) {
+        throw badRequest(`attribute ${name} holds the number ${member}, which cannot be stored: ${NUMBER_RULE}`);
+      }
+    } else if (Array.isArray(member) || isJsonObject(member)) {
+      if (depth >= LIMITS.maxDepth) {
+        throw badRequest(`attribute ${name} is nested deeper than ${LIMITS.maxDepth} levels`);
+      }
+      for (const [key, nested] of Object.entries(member)) {
+        if (
+          !Array.isArray(member) &&
+          (key.length === 0 || key.length > LIMITS.maxNestedKeyLength || FORBIDDEN_KEYS.includes(key))
+        ) {
+          throw badRequest(
+            `attribute ${name} has the key ${JSON.stringify(key)}: nested keys hold 1 to ${LIMITS.maxNestedKeyLength} characters and are not __proto__, constructor or prototype`,
+          );
+        }
+        validateValue(nested, depth + 1);
+      }
+    }
+  };
+  validateValue(value, 0);
 }
 
 function requireObject(body: unknown): JsonObject {

@@ -55,12 +55,6 @@ export type EntityTagCondition = { any: true } | { any: false; tags: EntityTag[]
 const ENTITY_TAG = /(W\/)?"([\x21\x23-\x7e\u0080-\uffff]*)"/y;
 const OWS = /[ \t]*/y;
 
-function skipWhitespace(text: string, index: number): number {
-  OWS.lastIndex = index;
-  OWS.exec(text);
-  return OWS.lastIndex;
-}
-
 /**
  * Parses `"*" / #entity-tag` (RFC 9110 §13.1.1, §13.1.2). List rules of §5.6.1: elements are
  * separated by commas with optional whitespace, and empty elements are ignored. A field that
@@ -71,6 +65,11 @@ export function parseEntityTags(header: string | undefined, headerName: string):
     return undefined;
   }
   const malformed = () => badRequest(`${headerName} must be * or a list of entity tags such as "3"`);
+  const skipWhitespace = (text: string, index: number): number => {
+    OWS.lastIndex = index;
+    OWS.exec(text);
+    return OWS.lastIndex;
+  };
   if (header.trim() === "*") {
     return { any: true };
   }
@@ -105,16 +104,10 @@ export function parseEntityTags(header: string | undefined, headerName: string):
 }
 
 /**
- * Every value of a header that may be a list (RFC 9110 §5.3: repeated field lines form one
- * comma-separated list). The v1 proxy event keeps them all in `multiValueHeaders` (AWS, "Set up
- * Lambda proxy integrations", multi-value headers); `headers` holds only the last.
+ * Every line of a header, in order. The v1 proxy event keeps them all in `multiValueHeaders`
+ * (AWS, "Set up Lambda proxy integrations", multi-value headers); `headers` holds only the last,
+ * and alone serves where `multiValueHeaders` is missing.
  */
-function headerListOf(event: APIGatewayProxyEvent, name: string): string | undefined {
-  const lines = headerLinesOf(event, name);
-  return lines.length > 0 ? lines.join(", ") : undefined;
-}
-
-/** Every line of a header, in order (`multiValueHeaders`; `headers` alone where it is missing). */
 export function headerLinesOf(event: APIGatewayProxyEvent, name: string): string[] {
   const wanted = name.toLowerCase();
   const values: string[] = [];
@@ -148,7 +141,9 @@ export interface Preconditions {
 }
 
 function versionConditionOf(event: APIGatewayProxyEvent, header: string, weakMatches: boolean) {
-  const condition = parseEntityTags(headerListOf(event, header), header);
+  // Repeated field lines form one comma-separated list (RFC 9110 §5.3).
+  const lines = headerLinesOf(event, header);
+  const condition = parseEntityTags(lines.length > 0 ? lines.join(", ") : undefined, header);
   if (condition === undefined || condition.any) {
     return condition;
   }
@@ -198,29 +193,22 @@ export function failedPrecondition(
   return ifNoneMatch !== undefined && named(ifNoneMatch) ? "If-None-Match" : undefined;
 }
 
-/**
- * True when `contentType` names one of `mediaTypes` (any case), with no charset but UTF-8.
- * RFC 9110 allows no spaces around "=", but some clients send them: names and values are trimmed.
- */
-function isAcceptedMediaType(contentType: string, mediaTypes: readonly string[]): boolean {
-  const [mediaType = "", ...parameters] = contentType.split(";").map((part) => part.trim().toLowerCase());
-  const charsetOk = parameters.every((parameter) => {
-    const [name = "", value = ""] = parameter.split("=").map((part) => part.trim());
-    return name !== "charset" || /^"?utf-8"?$/.test(value);
-  });
-  return mediaTypes.includes(mediaType) && charsetOk;
-}
+const JSON_NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 
 /**
- * Deepest nesting of arrays and objects in a JSON text, counted without parsing. JSON.parse's
- * reviver recurses, so a body nested thousands of levels deep must be refused before it.
+ * What JSON.parse cannot be trusted with, read from a text in one pass, strings skipped: the
+ * deepest nesting of arrays and objects (JSON.parse's reviver recurses, so a body nested thousands
+ * of levels deep must be refused before it is parsed), and the first number literal that is not
+ * zero but reads as 0 (`1e-400`: too small for a double, JSON.parse gives 0, and only the text
+ * tells it from a real 0). The number means something only once the text has parsed as JSON.
  */
-function nestingOf(text: string): number {
+function scanJsonText(text: string): { deepest: number; readAsZero: string | undefined } {
   let depth = 0;
   let deepest = 0;
+  let readAsZero: string | undefined;
   let inString = false;
   for (let index = 0; index < text.length; index++) {
-    const char = text[index];
+    const char = text[index] ?? "";
     if (inString) {
       if (char === "\\") {
         index += 1;
@@ -234,73 +222,23 @@ function nestingOf(text: string): number {
       deepest = Math.max(deepest, depth);
     } else if (char === "]" || char === "}") {
       depth -= 1;
-    }
-  }
-  return deepest;
-}
-
-const JSON_NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
-
-/**
- * The first number literal of a JSON text that is not zero but reads as 0 (`1e-400`: too small
- * for a double, JSON.parse gives 0). Only the text tells it from a real 0. `text` is valid JSON.
- */
-function numberReadAsZero(text: string): string | undefined {
-  let inString = false;
-  for (let index = 0; index < text.length; index++) {
-    const char = text[index] ?? "";
-    if (inString) {
-      if (char === "\\") {
-        index += 1;
-      } else if (char === '"') {
-        inString = false;
-      }
-    } else if (char === '"') {
-      inString = true;
     } else if (char === "-" || (char >= "0" && char <= "9")) {
       JSON_NUMBER.lastIndex = index;
       const literal = JSON_NUMBER.exec(text)?.[0] ?? char;
       const mantissa = literal.split(/[eE]/)[0] ?? "";
-      if (Number(literal) === 0 && /[1-9]/.test(mantissa)) {
-        return literal;
+      if (readAsZero === undefined && Number(literal) === 0 && /[1-9]/.test(mantissa)) {
+        readAsZero = literal;
       }
       index += literal.length - 1;
     }
   }
-  return undefined;
+  return { deepest, readAsZero };
 }
 
 /** Far above what an item may hold (the body, plus attributes nested 8 deep). */
 export const MAX_BODY_NESTING = 64;
 
-function refusePrototypeKeys(key: string, value: unknown): unknown {
-  if (FORBIDDEN_KEYS.includes(key)) {
-    throw badRequest(`the property name ${key} is not allowed`);
-  }
-  return value;
-}
-
 const NOT_UTF8 = "the request body is not valid UTF-8";
-
-/**
- * The body's text, decoded strictly: bytes that are not UTF-8 are refused, never replaced with
- * U+FFFD. A body that reached the handler as text (`received`, not base64) was decoded before it
- * got here: it is refused when it holds an unpaired surrogate, which no UTF-8 bytes encode (its
- * UTF-8 encoding above then replaced each with U+FFFD, so it no longer reads back the same).
- * `ignoreBOM` keeps a leading U+FEFF in the text, where JSON.parse refuses it.
- */
-function utf8TextOf(bytes: Buffer, received: string | undefined): string {
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
-  } catch {
-    throw httpError("malformed_json", NOT_UTF8);
-  }
-  if (received !== undefined && text !== received) {
-    throw httpError("malformed_json", NOT_UTF8);
-  }
-  return text;
-}
 
 /**
  * The JSON body of a write: 415 unless it comes as one of the operation's `mediaTypes` (the ones
@@ -308,8 +246,16 @@ function utf8TextOf(bytes: Buffer, received: string | undefined): string {
  * UTF-8, not JSON, or uses a prototype key.
  */
 export function jsonBodyOf(event: APIGatewayProxyEvent, mediaTypes: readonly string[]): unknown {
-  const contentType = headerOf(event, "content-type");
-  if (contentType === undefined || !isAcceptedMediaType(contentType, mediaTypes)) {
+  // One of `mediaTypes` (any case), with no charset but UTF-8. RFC 9110 allows no spaces around
+  // "=", but some clients send them: names and values are trimmed.
+  const [mediaType = "", ...parameters] = (headerOf(event, "content-type") ?? "")
+    .split(";")
+    .map((part) => part.trim().toLowerCase());
+  const charsetOk = parameters.every((parameter) => {
+    const [name = "", value = ""] = parameter.split("=").map((part) => part.trim());
+    return name !== "charset" || /^"?utf-8"?$/.test(value);
+  });
+  if (!mediaTypes.includes(mediaType) || !charsetOk) {
     throw httpError(
       "unsupported_media_type",
       `the request body must be JSON sent as ${mediaTypes.join(" or ")} (UTF-8)`,
@@ -320,25 +266,43 @@ export function jsonBodyOf(event: APIGatewayProxyEvent, mediaTypes: readonly str
   if (bytes.length > MAX_BODY_BYTES) {
     throw httpError("payload_too_large", `the request body must be at most ${MAX_BODY_BYTES} bytes`);
   }
-  const text = utf8TextOf(bytes, event.isBase64Encoded ? undefined : raw);
+  // Decoded strictly: bytes that are not UTF-8 are refused, never replaced with U+FFFD. A body
+  // that reached the handler as text (not base64) was decoded before it got here: it is refused
+  // when it holds an unpaired surrogate, which no UTF-8 bytes encode (its UTF-8 encoding above
+  // then replaced each with U+FFFD, so it no longer reads back the same). `ignoreBOM` keeps a
+  // leading U+FEFF in the text, where JSON.parse refuses it.
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw httpError("malformed_json", NOT_UTF8);
+  }
+  if (!event.isBase64Encoded && text !== raw) {
+    throw httpError("malformed_json", NOT_UTF8);
+  }
   if (text.trim() === "") {
     throw httpError("malformed_json", "the request body is empty; send a JSON object");
   }
-  if (nestingOf(text) > MAX_BODY_NESTING) {
+  const scan = scanJsonText(text);
+  if (scan.deepest > MAX_BODY_NESTING) {
     throw badRequest(`the request body is nested deeper than ${MAX_BODY_NESTING} levels`);
   }
   let body: unknown;
   try {
-    body = JSON.parse(text, refusePrototypeKeys);
+    body = JSON.parse(text, (key, value: unknown) => {
+      if (FORBIDDEN_KEYS.includes(key)) {
+        throw badRequest(`the property name ${key} is not allowed`);
+      }
+      return value;
+    });
   } catch (error) {
     if (error instanceof SyntaxError) {
       throw httpError("malformed_json", "the request body is not valid JSON");
     }
     throw error;
   }
-  const vanished = numberReadAsZero(text);
-  if (vanished !== undefined) {
-    throw badRequest(`the number ${vanished} cannot be stored: ${NUMBER_RULE}`);
+  if (scan.readAsZero !== undefined) {
+    throw badRequest(`the number ${scan.readAsZero} cannot be stored: ${NUMBER_RULE}`);
   }
   return body;
 }
