@@ -11,12 +11,10 @@ import type { APIGatewayProxyEvent } from "aws-lambda";
 import type { HandlerSettings } from "./env";
 import { httpError } from "./errors";
 import { WWW_AUTHENTICATE } from "./headers";
+import { UUID_PATTERN } from "./request";
 
 /** The owner of every item on a stack without sign-in: no Cognito `sub` (a UUID) is spelt so. */
 export const ANONYMOUS_OWNER = "anonymous";
-
-/** Cognito's `sub`: "unique identifier (UUID)" of the user (Cognito Developer Guide, ID token). */
-const SUB_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The caller's owner id; 401 when a sign-in stack's request carries no usable ID token claims. */
 export function ownerOf(event: APIGatewayProxyEvent, settings: HandlerSettings): string {
@@ -35,7 +33,8 @@ export function ownerOf(event: APIGatewayProxyEvent, settings: HandlerSettings):
   const audience = claimOf("aud");
   if (
     sub === undefined ||
-    !SUB_PATTERN.test(sub) ||
+    // Cognito's `sub`: "unique identifier (UUID)" of the user (Cognito Developer Guide, ID token).
+    !UUID_PATTERN.test(sub) ||
     claimOf("token_use") !== "id" ||
     audience === undefined ||
     !settings.cognitoClientIds.includes(audience)

@@ -3,7 +3,6 @@
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { randomBytes } from "crypto";
 import { HandlerSettings, readSettings } from "./env";
 import { internalError, unavailable } from "./errors";
 import { Logger, createLogger } from "./logger";
@@ -18,9 +17,6 @@ export interface Dependencies {
    */
   docFor: (owner: string, abortSignal?: AbortSignal) => Promise<DynamoDBDocumentClient>;
   log: Logger;
-  now: () => Date;
-  /** A new item id for an item created at `createdAt`: its time leads the id (UUIDv7). */
-  newId: (createdAt: Date) => string;
 }
 
 /** AWS credentials as the SDK takes them (a session's, from STS). */
@@ -39,7 +35,7 @@ interface SessionCredentials {
  * request log sums. Session clients share the first client's connections. The endpoint is passed
  * only when one is set: an `endpoint` key holding undefined made the client's construction cost
  * about 2 % more of the bench's cold-init floor (instructions counted under valgrind; see
- * bench/README.md). (Comments inside handler code ship in every archive: these stay outside.)
+ * bench/README.md).
  */
 export function createDocumentClient(
   settings: HandlerSettings,
@@ -151,20 +147,6 @@ function sessionClients(
 /** Not an object with a `default` key: CallbackFunction's serializer takes those for ES-module wrappers. */
 export const SESSION = { seconds: 3600, renewBeforeMs: 5 * 60 * 1000, cacheSize: 1000, ownerTag: "owner" };
 
-/**
- * A UUIDv7 (RFC 9562 §5.7): 48 bits of Unix milliseconds, then random bits, so that an owner's
- * ids sort by creation time and a Query of the partition lists newest first.
- */
-export function uuidv7(now: number = Date.now(), random: Buffer = randomBytes(10)): string {
-  const bytes = Buffer.alloc(16);
-  bytes.writeUIntBE(now, 0, 6);
-  random.copy(bytes, 6, 0, 10);
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  const hex = bytes.toString("hex");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
 export function createDependencies(env: Record<string, string | undefined> = process.env): Dependencies {
   const settings = readSettings(env);
   const doc = createDocumentClient(settings);
@@ -174,7 +156,5 @@ export function createDependencies(env: Record<string, string | undefined> = pro
     doc,
     docFor: roleArn === undefined ? () => Promise.resolve(doc) : sessionClients(settings, roleArn, doc),
     log: createLogger(settings.logLevel),
-    now: () => new Date(),
-    newId: (createdAt) => uuidv7(createdAt.getTime()),
   };
 }

@@ -6,6 +6,7 @@
  * read once per container, failing fast.
  */
 
+/** The log levels, least severe first. */
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -69,14 +70,19 @@ export { HANDLER_VARIABLES, LOG_LEVELS, SIGN_IN_MODES };
 
 type Env = Record<string, string | undefined>;
 
+/** One of `choices` in any case, from the variable `name`; blank or unset is `fallback`. */
+function oneOf<T extends string>(given: string | undefined, name: string, choices: readonly T[], fallback: T): T {
+  const raw = given?.trim().toLowerCase() ?? "";
+  const choice = raw === "" ? fallback : choices.find((candidate) => candidate === raw);
+  if (choice === undefined) {
+    throw new Error(`environment variable ${name} must be one of ${choices.join(", ")}, got "${raw}"`);
+  }
+  return choice;
+}
+
 /** A log level in any case; blank or unset is the default. `name` is the variable, for the message. */
 export function parseLogLevel(given: string | undefined, name: string): LogLevel {
-  const raw = given?.trim().toLowerCase() ?? "";
-  const level = raw === "" ? DEFAULT_LOG_LEVEL : LOG_LEVELS.find((candidate) => candidate === raw);
-  if (level === undefined) {
-    throw new Error(`environment variable ${name} must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`);
-  }
-  return level;
+  return oneOf(given, name, LOG_LEVELS, DEFAULT_LOG_LEVEL);
 }
 
 /**
@@ -85,58 +91,55 @@ export function parseLogLevel(given: string | undefined, name: string): LogLevel
  * with a wrapper of its own, about 200 bytes (bench/README.md, archives).
  */
 export function readSettings(env: Env = process.env): HandlerSettings {
-  const optional = (name: string): string | undefined => {
-    const value = env[name]?.trim();
+  type Key = keyof HandlerSettings;
+  const optional = (key: Key): string | undefined => {
+    const value = env[HANDLER_VARIABLES[key]]?.trim();
     return value === undefined || value === "" ? undefined : value;
   };
-  const required = (name: string): string => {
-    const value = optional(name);
+  const required = (key: Key): string => {
+    const value = optional(key);
     if (value === undefined) {
-      throw new Error(`environment variable ${name} is required`);
+      throw new Error(`environment variable ${HANDLER_VARIABLES[key]} is required`);
     }
     return value;
   };
   /** A comma-separated list; blanks dropped. */
-  const list = (name: string): string[] =>
-    (env[name] ?? "")
+  const list = (key: Key): string[] =>
+    (optional(key) ?? "")
       .split(",")
       .map((member) => member.trim())
       .filter((member) => member !== "");
-  const integer = (name: string, bounds: { fallback: number; min: number; max: number }): number => {
-    const raw = optional(name);
+  const integer = (key: Key, bounds: { fallback: number; min: number; max: number }): number => {
+    const raw = optional(key);
     const value = raw === undefined ? bounds.fallback : /^\d+$/.test(raw) ? Number(raw) : NaN;
     if (!Number.isInteger(value) || value < bounds.min || value > bounds.max) {
       throw new Error(
-        `environment variable ${name} must be an integer from ${bounds.min} to ${bounds.max}, got "${env[name]}"`,
+        `environment variable ${HANDLER_VARIABLES[key]} must be an integer from ${bounds.min} to ${bounds.max}, got "${env[HANDLER_VARIABLES[key]]}"`,
       );
     }
     return value;
   };
-  const signInRaw = optional(HANDLER_VARIABLES.signIn) ?? "none";
-  const signIn = SIGN_IN_MODES.find((mode) => mode === signInRaw);
-  if (signIn === undefined) {
-    throw new Error(
-      `environment variable ${HANDLER_VARIABLES.signIn} must be one of ${SIGN_IN_MODES.join(", ")}, got "${signInRaw}"`,
-    );
-  }
-  const cognitoClientIds = list(HANDLER_VARIABLES.cognitoClientIds);
+  const choice = <T extends string>(key: Key, choices: readonly T[], fallback: T): T =>
+    oneOf(env[HANDLER_VARIABLES[key]], HANDLER_VARIABLES[key], choices, fallback);
+  const signIn = choice("signIn", SIGN_IN_MODES, "none");
+  const cognitoClientIds = list("cognitoClientIds");
   if (signIn === "cognito" && cognitoClientIds.length === 0) {
     throw new Error(
       `environment variable ${HANDLER_VARIABLES.cognitoClientIds} is required when ${HANDLER_VARIABLES.signIn} is cognito`,
     );
   }
   return {
-    tableName: required(HANDLER_VARIABLES.tableName),
-    idempotencyTableName: required(HANDLER_VARIABLES.idempotencyTableName),
-    cursorSecret: required(HANDLER_VARIABLES.cursorSecret),
-    corsAllowedOrigins: list(HANDLER_VARIABLES.corsAllowedOrigins),
-    dynamoDbMaxAttempts: integer(HANDLER_VARIABLES.dynamoDbMaxAttempts, DYNAMODB_ATTEMPTS),
-    dynamoDbRequestTimeoutMs: integer(HANDLER_VARIABLES.dynamoDbRequestTimeoutMs, DYNAMODB_ATTEMPT_TIMEOUT_MS),
-    dynamoDbEndpoint: optional(HANDLER_VARIABLES.dynamoDbEndpoint),
-    logLevel: parseLogLevel(env[HANDLER_VARIABLES.logLevel], HANDLER_VARIABLES.logLevel),
+    tableName: required("tableName"),
+    idempotencyTableName: required("idempotencyTableName"),
+    cursorSecret: required("cursorSecret"),
+    corsAllowedOrigins: list("corsAllowedOrigins"),
+    dynamoDbMaxAttempts: integer("dynamoDbMaxAttempts", DYNAMODB_ATTEMPTS),
+    dynamoDbRequestTimeoutMs: integer("dynamoDbRequestTimeoutMs", DYNAMODB_ATTEMPT_TIMEOUT_MS),
+    dynamoDbEndpoint: optional("dynamoDbEndpoint"),
+    logLevel: choice("logLevel", LOG_LEVELS, DEFAULT_LOG_LEVEL),
     signIn,
     cognitoClientIds,
-    dataAccessRoleArn: optional(HANDLER_VARIABLES.dataAccessRoleArn),
+    dataAccessRoleArn: optional("dataAccessRoleArn"),
   };
 }
 

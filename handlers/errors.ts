@@ -114,15 +114,7 @@ export interface ErrorEnvelope {
   error: { code: ErrorCode; message: string; requestId: string };
 }
 
-export function errorEnvelope(error: HttpError, requestId: string): ErrorEnvelope {
-  return { error: { code: error.code, message: error.message, requestId } };
-}
-
 export const badRequest = (message: string): HttpError => httpError("validation_failed", message);
-
-export const notFound = (): HttpError => httpError("not_found");
-
-export const preconditionFailed = (): HttpError => httpError("precondition_failed");
 
 export const unavailable = (cause: unknown): HttpError => httpError("unavailable", undefined, {}, cause);
 

@@ -6,7 +6,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { ownerOf } from "./caller";
 import { Dependencies, createDependencies } from "./dependencies";
-import { HttpError, errorEnvelope, internalError, isHttpError } from "./errors";
+import { ErrorEnvelope, HttpError, internalError, isHttpError } from "./errors";
 import { CORRELATION_ID_HEADER, SECURITY_HEADERS, corsHeaders } from "./headers";
 import { describeError } from "./logger";
 import { headerOf } from "./request";
@@ -49,8 +49,7 @@ const CORRELATION_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
  * Gateway generates it, returns it in `x-amz-apigw-id` on every response (its own included), and
  * no caller can set it, unlike `requestId`, which a client may override through
  * `x-amzn-RequestId` (AWS, "Set up CloudWatch logging for a REST API"). Its log line never holds
- * the body or headers: they may hold personal data or keys. (Comments inside handler code ship in
- * every archive; these stay outside.)
+ * the body or headers: they may hold personal data or keys.
  */
 export function createHandler(operationId: string, operation: Operation, deps: Dependencies): ProxyHandler {
   return async (event, context) => {
@@ -78,7 +77,8 @@ export function createHandler(operationId: string, operation: Operation, deps: D
       reply = await operation({ event, context, requestId, deps, store });
     } catch (error) {
       failure = isHttpError(error) ? error : internalError(error);
-      reply = { statusCode: failure.statusCode, body: errorEnvelope(failure, requestId), headers: failure.headers };
+      const body: ErrorEnvelope = { error: { code: failure.code, message: failure.message, requestId } };
+      reply = { statusCode: failure.statusCode, body, headers: failure.headers };
       if (failure.statusCode >= 500) {
         deps.log.error("request failed", { operationId, requestId, correlationId, ...describeError(error) });
       }

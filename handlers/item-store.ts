@@ -23,7 +23,7 @@ import {
   call,
   expressionBuilder,
 } from "./dynamodb";
-import { internalError, notFound, preconditionFailed, unavailable } from "./errors";
+import { httpError, internalError, unavailable } from "./errors";
 import { CLIENT_FIELDS, READ_ONLY_FIELDS } from "./fields";
 import { ItemInput, ItemPatch, StoredItem, isJsonObject, mergeItem, pick, storedItemOf } from "./model";
 import { PatchActions, attributeLimitConditions, compileAttributePatch } from "./patch-expression";
@@ -249,7 +249,7 @@ function updatedItem(id: string, attributes: unknown): StoredItem {
 /** The item as read, or as a failed write showed it; 404 when there is none. */
 function existing(found: ItemRecord | undefined): ItemRecord {
   if (found === undefined) {
-    throw notFound();
+    throw httpError("not_found");
   }
   return found;
 }
@@ -274,7 +274,7 @@ function resolveFailedWrite(
     return found.item;
   }
   if (failedPrecondition(preconditions, found.item.version) !== undefined) {
-    throw preconditionFailed();
+    throw httpError("precondition_failed");
   }
   return undefined;
 }
@@ -296,7 +296,7 @@ export async function overwriteItem(
   if (resolved === undefined) {
     // The preconditions hold for the item as found, yet the condition failed: it was read after a
     // later write (the engine returned no image). They failed when they were checked.
-    throw preconditionFailed();
+    throw httpError("precondition_failed");
   }
   return resolved;
 }
@@ -332,10 +332,10 @@ export async function removeItem(store: RequestStore, id: string, preconditions:
   // With them, an item that exists failed them (ids are never reused).
   const found = isConditional(preconditions) ? await itemAfterFailure(store, id, outcome) : undefined;
   if (found !== undefined) {
-    throw preconditionFailed();
+    throw httpError("precondition_failed");
   }
   if (!outcome.retried) {
-    throw notFound();
+    throw httpError("not_found");
   }
 }
 

@@ -6,7 +6,7 @@
  * level Lambda takes the line as INFO, so `applicationLogLevel` would drop errors or keep debug
  * lines. The level is written as Lambda names it (`DEBUG`, `INFO`, `WARN`, `ERROR`).
  */
-import type { LogLevel } from "./env";
+import { LOG_LEVELS, LogLevel } from "./env";
 
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -15,13 +15,13 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-/** Each level's severity and its name in a log line, which is Lambda's `applicationLogLevel` name too. */
-const LOG_LINE_LEVELS: Record<LogLevel, { severity: number; name: "DEBUG" | "INFO" | "WARN" | "ERROR" }> = {
-  debug: { severity: 10, name: "DEBUG" },
-  info: { severity: 20, name: "INFO" },
-  warn: { severity: 30, name: "WARN" },
-  error: { severity: 40, name: "ERROR" },
-};
+/** Each level's name in a log line, which is Lambda's `applicationLogLevel` name too. */
+const LOG_LINE_LEVELS = {
+  debug: "DEBUG",
+  info: "INFO",
+  warn: "WARN",
+  error: "ERROR",
+} as const satisfies Record<LogLevel, string>;
 
 // Exported apart from its declaration, so that createLogger reaches it as a module-local binding
 // (see handlers/env.ts): the serializer then copies the table alone, not the module's exports.
@@ -35,11 +35,11 @@ export function createLogger(
   const log =
     (entryLevel: LogLevel) =>
     (message: string, fields: Record<string, unknown> = {}): void => {
-      if (LOG_LINE_LEVELS[entryLevel].severity < LOG_LINE_LEVELS[level].severity) {
+      if (LOG_LEVELS.indexOf(entryLevel) < LOG_LEVELS.indexOf(level)) {
         return;
       }
       const timestamp = new Date().toISOString();
-      const name = LOG_LINE_LEVELS[entryLevel].name;
+      const name = LOG_LINE_LEVELS[entryLevel];
       const line: Record<string, unknown> = { timestamp, level: name, message, ...base, ...fields };
       // The keys Lambda reads come first, and a field of the same name cannot replace them.
       line.timestamp = timestamp;

@@ -151,9 +151,7 @@ const OPTIONAL_FIELDS: readonly string[] = FIELD_SPECS.filter(
 /** "name and description": the client fields, for messages. */
 const CLIENT_FIELD_LIST = CLIENT_FIELDS.join(", ").replace(/, ([^,]*)$/, " and $1");
 
-export function tooManyAttributes(): Error {
-  return badRequest(`an item holds at most ${LIMITS.maxAttributes} attributes besides ${CLIENT_FIELD_LIST}`);
-}
+export const TOO_MANY_ATTRIBUTES = `an item holds at most ${LIMITS.maxAttributes} attributes besides ${CLIENT_FIELD_LIST}`;
 
 /**
  * Validates the body of a create or a replace: each client field in the table's order, then the
@@ -178,7 +176,7 @@ export function parseItemInput(body: unknown): ItemInput {
     }
   }
   if (Object.keys(attrs).length > LIMITS.maxAttributes) {
-    throw tooManyAttributes();
+    throw badRequest(TOO_MANY_ATTRIBUTES);
   }
   return { ...fields, attrs } as ItemInput;
 }
@@ -206,7 +204,7 @@ export function parseItemPatch(body: unknown): ItemPatch {
   }
   const added = Object.values(attrs).filter((value) => value !== null).length;
   if (added > LIMITS.maxAttributes) {
-    throw tooManyAttributes();
+    throw badRequest(TOO_MANY_ATTRIBUTES);
   }
   return { ...fields, attrs } as ItemPatch;
 }
@@ -247,7 +245,7 @@ export function mergeItem(current: StoredItem, patch: ItemPatch): ItemInput {
   const attrs = applyMergePatch(current.attrs, patch.attrs);
   const merged = isJsonObject(attrs) ? attrs : {};
   if (Object.keys(merged).length > LIMITS.maxAttributes) {
-    throw tooManyAttributes();
+    throw badRequest(TOO_MANY_ATTRIBUTES);
   }
   const fields: JsonObject = { ...pick(current, CLIENT_FIELDS), ...pick(patch, CLIENT_FIELDS) };
   return {

@@ -2,10 +2,10 @@
  * The six operations of the Items API. Each is a plain async function from an invocation to a
  * reply; errors are thrown and turned into responses by `createHandler`.
  */
-import { createHash } from "crypto";
+import { createHash, randomBytes } from "crypto";
 import type { APIGatewayProxyEvent } from "aws-lambda";
 import { decodeCursor, encodeCursor } from "./cursor";
-import { badRequest, httpError, notFound, preconditionFailed } from "./errors";
+import { badRequest, httpError } from "./errors";
 import { Invocation, MAX_PROXY_RESULT_BYTES, Operation, Reply, handlerFactory } from "./http";
 import { parseQuery } from "./fields";
 import {
@@ -75,17 +75,37 @@ function idempotencyKeyOf(event: APIGatewayProxyEvent): string | undefined {
   return key;
 }
 
+/**
+ * A UUIDv7 (RFC 9562 §5.7): 48 bits of Unix milliseconds, then random bits, so that an owner's
+ * ids sort by creation time and a Query of the partition lists newest first.
+ */
+export function uuidv7(now: number = Date.now(), random: Buffer = randomBytes(10)): string {
+  const bytes = Buffer.alloc(16);
+  bytes.writeUIntBE(now, 0, 6);
+  random.copy(bytes, 6, 0, 10);
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
+  const hex = bytes.toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 export const createItem: Operation = async (invocation) => {
-  const { event, deps, store } = invocation;
+  const { event, store } = invocation;
   const preconditions = preconditionsOf(event);
   const input = parseItemInput(jsonBodyOf(event, NEW_ITEM_MEDIA_TYPES));
   const key = idempotencyKeyOf(event);
   if (failedPrecondition(preconditions, undefined) !== undefined) {
-    throw preconditionFailed();
+    throw httpError("precondition_failed");
   }
-  const now = deps.now();
+  const now = new Date();
   const timestamp = now.toISOString();
-  const item: StoredItem = { id: deps.newId(now), ...input, version: 1, createdAt: timestamp, updatedAt: timestamp };
+  const item: StoredItem = {
+    id: uuidv7(now.getTime()),
+    ...input,
+    version: 1,
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  };
   if (key === undefined) {
     await insertItem(store, item);
     return createdReply(event, item);
@@ -131,7 +151,7 @@ async function createIdempotently(
   try {
     stored = (await insertItem(store, claimed, true)) ?? claimed;
   } catch (error) {
-    await expireIdempotencyLock(store, key, deps.now().getTime()).catch((unlockError: unknown) =>
+    await expireIdempotencyLock(store, key, Date.now()).catch((unlockError: unknown) =>
       deps.log.warn("could not end the idempotency lock", { key, error: String(unlockError) }),
     );
     throw error;
@@ -173,7 +193,7 @@ function collectionPrecondition(event: APIGatewayProxyEvent): "If-Match" | "If-N
 export const listItems: Operation = async ({ event, deps, store }) => {
   const failed = collectionPrecondition(event);
   if (failed === "If-Match") {
-    throw preconditionFailed();
+    throw httpError("precondition_failed");
   }
   if (failed === "If-None-Match") {
     return { statusCode: 304 };
@@ -196,31 +216,31 @@ export const getItem: Operation = async ({ event, store }) => {
   const id = itemIdOf(event);
   const item = await readItem(store, id);
   if (item === undefined) {
-    throw notFound();
+    throw httpError("not_found");
   }
   const failed = failedPrecondition(preconditions, item.version);
   if (failed === "If-None-Match") {
     return { statusCode: 304, headers: { ETag: etagOf(item) } };
   }
   if (failed === "If-Match") {
-    throw preconditionFailed();
+    throw httpError("precondition_failed");
   }
   return itemReply(200, item);
 };
 
-export const replaceItem: Operation = async ({ event, deps, store }) => {
+export const replaceItem: Operation = async ({ event, store }) => {
   const preconditions = preconditionsOf(event);
   const id = itemIdOf(event);
   const input = parseItemInput(jsonBodyOf(event, NEW_ITEM_MEDIA_TYPES));
-  const item = await overwriteItem(store, id, input, deps.now().toISOString(), preconditions);
+  const item = await overwriteItem(store, id, input, new Date().toISOString(), preconditions);
   return itemReply(200, item);
 };
 
-export const patchItem: Operation = async ({ event, deps, store }) => {
+export const patchItem: Operation = async ({ event, store }) => {
   const preconditions = preconditionsOf(event);
   const id = itemIdOf(event);
   const patch = parseItemPatch(jsonBodyOf(event, ITEM_PATCH_MEDIA_TYPES));
-  const item = await mergeIntoItem(store, id, patch, deps.now().toISOString(), preconditions);
+  const item = await mergeIntoItem(store, id, patch, new Date().toISOString(), preconditions);
   return itemReply(200, item);
 };
 

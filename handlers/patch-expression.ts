@@ -4,6 +4,7 @@
  * adds the client fields, version, write token and existence, and sends it.
  */
 import { ExpressionBuilder } from "./dynamodb";
+import { badRequest } from "./errors";
 import {
   Json,
   JsonObject,
@@ -12,7 +13,7 @@ import {
   applyMergePatch,
   isJsonObject,
   ownValue,
-  tooManyAttributes,
+  TOO_MANY_ATTRIBUTES,
 } from "./model";
 
 /** Update actions and conditions of a PATCH, before they are joined into expressions. */
@@ -79,7 +80,7 @@ export function attributeLimitConditions(
   const added = nonNull.filter((key) => !Object.hasOwn(known.attrs, key)).length;
   const removed = present.filter((key) => ownValue(patch, key) === null).length;
   if (Object.keys(known.attrs).length + added - removed > LIMITS.maxAttributes) {
-    throw tooManyAttributes();
+    throw badRequest(TOO_MANY_ATTRIBUTES);
   }
   return [
     ...present.map((key) => `attribute_exists(${builder.path(["attrs", key])})`),

@@ -3,13 +3,14 @@
  * JSON body. Everything a client sends is untrusted: no casts, no non-null assertions.
  */
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import { badRequest, httpError, notFound } from "./errors";
+import { badRequest, httpError } from "./errors";
 import { FORBIDDEN_KEYS, NUMBER_RULE } from "./model";
 
 /** Body limit enforced by the handlers themselves, so it holds in AWS and locally alike. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A UUID as this API writes them (lowercase hex): item ids, and Cognito's `sub`. */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Header lookup is case-insensitive; API Gateway keeps the client's casing. */
 export function headerOf(event: APIGatewayProxyEvent, name: string): string | undefined {
@@ -26,7 +27,7 @@ export function headerOf(event: APIGatewayProxyEvent, name: string): string | un
 export function itemIdOf(event: APIGatewayProxyEvent): string {
   const id = event.pathParameters?.id;
   if (typeof id !== "string" || !UUID_PATTERN.test(id)) {
-    throw notFound();
+    throw httpError("not_found");
   }
   return id;
 }
@@ -120,12 +121,6 @@ export function headerLinesOf(event: APIGatewayProxyEvent, name: string): string
   return values.length > 0 ? values : single === undefined ? [] : [single];
 }
 
-/** The version an opaque tag names: only the exact text this API writes (`"7"`, never `"07"`). */
-export function versionOfTag(opaque: string): number | undefined {
-  const version = /^[1-9][0-9]*$/.test(opaque) ? Number(opaque) : NaN;
-  return Number.isSafeInteger(version) ? version : undefined;
-}
-
 /** A conditional header as the versions it names: `*`, or the versions of its (usable) tags. */
 export type VersionCondition = { any: true } | { any: false; versions: number[] };
 
@@ -140,28 +135,25 @@ export interface Preconditions {
   ifNoneMatch: VersionCondition | undefined;
 }
 
-function versionConditionOf(event: APIGatewayProxyEvent, header: string, weakMatches: boolean) {
-  // Repeated field lines form one comma-separated list (RFC 9110 §5.3).
-  const lines = headerLinesOf(event, header);
-  const condition = parseEntityTags(lines.length > 0 ? lines.join(", ") : undefined, header);
-  if (condition === undefined || condition.any) {
-    return condition;
-  }
-  if (condition.tags.length > MAX_IF_MATCH_TAGS) {
-    throw badRequest(`${header} may list at most ${MAX_IF_MATCH_TAGS} entity tags`);
-  }
-  const versions = condition.tags
-    .filter((tag) => weakMatches || !tag.weak)
-    .map((tag) => versionOfTag(tag.opaque))
-    .filter((version): version is number => version !== undefined);
-  return { any: false as const, versions: [...new Set(versions)] };
-}
-
 export function preconditionsOf(event: APIGatewayProxyEvent): Preconditions {
-  return {
-    ifMatch: versionConditionOf(event, "If-Match", false),
-    ifNoneMatch: versionConditionOf(event, "If-None-Match", true),
+  const versionConditionOf = (header: string, weakMatches: boolean): VersionCondition | undefined => {
+    // Repeated field lines form one comma-separated list (RFC 9110 §5.3).
+    const lines = headerLinesOf(event, header);
+    const condition = parseEntityTags(lines.length > 0 ? lines.join(", ") : undefined, header);
+    if (condition === undefined || condition.any) {
+      return condition;
+    }
+    if (condition.tags.length > MAX_IF_MATCH_TAGS) {
+      throw badRequest(`${header} may list at most ${MAX_IF_MATCH_TAGS} entity tags`);
+    }
+    const versions = condition.tags
+      .filter((tag) => weakMatches || !tag.weak)
+      // A version only from the exact text this API writes (`"7"`, never `"07"`).
+      .map((tag) => (/^[1-9][0-9]*$/.test(tag.opaque) ? Number(tag.opaque) : NaN))
+      .filter((version) => Number.isSafeInteger(version));
+    return { any: false, versions: [...new Set(versions)] };
   };
+  return { ifMatch: versionConditionOf("If-Match", false), ifNoneMatch: versionConditionOf("If-None-Match", true) };
 }
 
 /**

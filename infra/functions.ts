@@ -50,7 +50,7 @@ export function lambdaLogLevels(logLevel: LogLevel): {
   applicationLogLevel: string;
   systemLogLevel: "DEBUG" | "INFO" | "WARN";
 } {
-  const applicationLogLevel = LOG_LINE_LEVELS[logLevel].name;
+  const applicationLogLevel = LOG_LINE_LEVELS[logLevel];
   return { applicationLogLevel, systemLogLevel: applicationLogLevel === "ERROR" ? "WARN" : applicationLogLevel };
 }
 

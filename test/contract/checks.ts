@@ -8,7 +8,7 @@
  */
 import { randomUUID } from "crypto";
 import { expect } from "chai";
-import { uuidv7 } from "../../handlers/dependencies";
+import { uuidv7 } from "../../handlers/operations";
 import { GATEWAY_RESPONSES } from "../../infra/apigateway-openapi";
 import type { Settings } from "../../infra/config";
 import { expectErrorEnvelope } from "../support/error-envelope";

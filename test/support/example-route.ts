@@ -3,7 +3,7 @@
  * a handler and one route-table entry. test/local/new-route.test.ts shows it reaching the API,
  * the OpenAPI document and (through example-route-preload.ts) the stack's wiring.
  */
-import { notFound } from "../../handlers/errors";
+import { httpError } from "../../handlers/errors";
 import { Operation, handlerFactory } from "../../handlers/http";
 import { toResponseItem } from "../../handlers/model";
 import { itemIdOf } from "../../handlers/request";
@@ -16,7 +16,7 @@ import { ITEMS_TABLE } from "../../infra/table-definitions";
 export const getItemSummary: Operation = async ({ event, store }) => {
   const item = await readItem(store, itemIdOf(event));
   if (item === undefined) {
-    throw notFound();
+    throw httpError("not_found");
   }
   const { id, name, version } = toResponseItem(item);
   return { statusCode: 200, body: { id, name, version } };
