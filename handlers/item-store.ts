@@ -79,39 +79,62 @@ function preconditionClauses(builder: ExpressionBuilder, { ifMatch, ifNoneMatch 
 }
 
 /**
- * The write-token part of a write: SET actions that push this request's token onto the item's
- * history (every operand reads the item as it was, so `wt1 = wt0` takes the old `wt0`), and the
- * condition that the token is not there yet (a missing attribute equals nothing).
+ * The UpdateItem of a PUT or of a PATCH round: `actions` (the attributes' part: a PUT's whole
+ * `attrs`, a PATCH's compiled paths and the conditions they rely on), and what every such write
+ * adds. The client fields are set, or removed when `fields` sets them to null or, for a write that
+ * `replaces` them all, leaves them out; the version goes up by one and `updatedAt` is stamped; the
+ * request's write token is pushed onto the item's history (every operand reads the item as it
+ * was, so `wt1 = wt0` takes the old `wt0`). The write holds only on an item that exists, meets the
+ * preconditions and does not hold the token yet (a missing attribute equals nothing).
+ * Undefined when an expression exceeds DynamoDB's 4 KB.
  */
-function writeTokenClauses(builder: ExpressionBuilder, token: string): { sets: string[]; condition: string } {
-  const placeholder = builder.value(token);
-  const none = builder.value("");
-  const names = WRITE_TOKEN_ATTRIBUTES.map((attribute) => builder.name(attribute));
-  const sets = names.map((name, slot) =>
-    slot === 0 ? `${name} = ${placeholder}` : `${name} = if_not_exists(${names[slot - 1]}, ${none})`,
-  );
-  return { sets, condition: `NOT (${names.map((name) => `${name} = ${placeholder}`).join(" OR ")})` };
-}
-
-/**
- * The client fields' part of a write: SET each field `fields` gives a value, REMOVE each it sets to
- * null or, when it `replaces` them all, leaves out.
- */
-function clientFieldActions(
+function clientFieldsUpdate(
+  store: RequestStore,
+  id: string,
   builder: ExpressionBuilder,
-  fields: ItemPatch,
-  replaces: boolean,
-): { sets: string[]; removes: string[] } {
-  const actions: { sets: string[]; removes: string[] } = { sets: [], removes: [] };
+  actions: PatchActions,
+  write: { fields: ItemPatch; replaces: boolean; now: string; preconditions: Preconditions; returnsItem: boolean },
+): UpdateCommand | undefined {
   for (const name of CLIENT_FIELDS) {
-    const value = fields[name];
-    if (value === null || (value === undefined && replaces)) {
+    const value = write.fields[name];
+    if (value === null || (value === undefined && write.replaces)) {
       actions.removes.push(builder.name(name));
     } else if (value !== undefined) {
       actions.sets.push(`${builder.name(name)} = ${builder.value(value)}`);
     }
   }
-  return actions;
+  actions.sets.push(`${builder.name("version")} = ${builder.name("version")} + ${builder.value(1)}`);
+  actions.sets.push(`${builder.name("updatedAt")} = ${builder.value(write.now)}`);
+  const token = builder.value(writeTokenOf(store));
+  const none = builder.value("");
+  const slots = WRITE_TOKEN_ATTRIBUTES.map((attribute) => builder.name(attribute));
+  actions.sets.push(
+    ...slots.map((slot, index) =>
+      index === 0 ? `${slot} = ${token}` : `${slot} = if_not_exists(${slots[index - 1]}, ${none})`,
+    ),
+  );
+  const conditions = [
+    `attribute_exists(${builder.name("id")})`,
+    ...preconditionClauses(builder, write.preconditions),
+    `NOT (${slots.map((slot) => `${slot} = ${token}`).join(" OR ")})`,
+    ...actions.conditions,
+  ];
+  const updateExpression =
+    `SET ${actions.sets.join(", ")}` + (actions.removes.length > 0 ? ` REMOVE ${actions.removes.join(", ")}` : "");
+  const conditionExpression = conditions.join(" AND ");
+  if (updateExpression.length > MAX_EXPRESSION_LENGTH || conditionExpression.length > MAX_EXPRESSION_LENGTH) {
+    return undefined;
+  }
+  return new UpdateCommand({
+    TableName: store.itemsTable,
+    Key: { owner: store.owner, id },
+    UpdateExpression: updateExpression,
+    ConditionExpression: conditionExpression,
+    ExpressionAttributeNames: builder.names,
+    ExpressionAttributeValues: builder.values,
+    ReturnValues: write.returnsItem ? "ALL_NEW" : "NONE",
+    ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+  });
 }
 
 /** A stored item and the write tokens it remembers. */
@@ -201,33 +224,22 @@ async function writeClientFields(
   onto?: StoredItem,
 ): Promise<ConditionalOutcome<StoredItem>> {
   const builder = expressionBuilder();
-  const idName = builder.name("id");
-  const token = writeTokenClauses(builder, writeTokenOf(store));
-  const fields = clientFieldActions(builder, input, true);
-  const sets = [
-    ...fields.sets,
-    `${builder.name("attrs")} = ${builder.value(input.attrs)}`,
-    `${builder.name("version")} = ${builder.name("version")} + ${builder.value(1)}`,
-    `${builder.name("updatedAt")} = ${builder.value(now)}`,
-    ...token.sets,
-  ];
-  const conditions = [`attribute_exists(${idName})`, ...preconditionClauses(builder, preconditions), token.condition];
-  const outcome = await attempt(store, (options) =>
-    store.doc.send(
-      new UpdateCommand({
-        TableName: store.itemsTable,
-        Key: { owner: store.owner, id },
-        UpdateExpression:
-          `SET ${sets.join(", ")}` + (fields.removes.length > 0 ? ` REMOVE ${fields.removes.join(", ")}` : ""),
-        ConditionExpression: conditions.join(" AND "),
-        ExpressionAttributeNames: builder.names,
-        ExpressionAttributeValues: builder.values,
-        ReturnValues: onto === undefined ? "ALL_NEW" : "NONE",
-        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-      }),
-      options,
-    ),
-  );
+  const actions: PatchActions = {
+    sets: [`${builder.name("attrs")} = ${builder.value(input.attrs)}`],
+    removes: [],
+    conditions: [],
+  };
+  const command = clientFieldsUpdate(store, id, builder, actions, {
+    fields: input,
+    replaces: true,
+    now,
+    preconditions,
+    returnsItem: onto === undefined,
+  });
+  if (command === undefined) {
+    throw internalError(new Error(`the update of item ${id} exceeds DynamoDB's expression limit`));
+  }
+  const outcome = await attempt(store, (options) => store.doc.send(command, options));
   if (!outcome.ok) {
     return outcome;
   }
@@ -339,50 +351,6 @@ export async function removeItem(store: RequestStore, id: string, preconditions:
   }
 }
 
-/** One PATCH round as a single conditional UpdateItem; undefined when it exceeds DynamoDB's 4 KB. */
-function patchCommand(
-  store: RequestStore,
-  id: string,
-  patch: ItemPatch,
-  now: string,
-  preconditions: Preconditions,
-  known: StoredItem | undefined,
-) {
-  const builder = expressionBuilder();
-  const actions: PatchActions = { sets: [], removes: [], conditions: [] };
-  compileAttributePatch(builder, ["attrs"], patch.attrs, known?.attrs, known !== undefined, actions);
-  const fields = clientFieldActions(builder, patch, false);
-  actions.sets.push(...fields.sets);
-  actions.removes.push(...fields.removes);
-  actions.sets.push(`${builder.name("version")} = ${builder.name("version")} + ${builder.value(1)}`);
-  actions.sets.push(`${builder.name("updatedAt")} = ${builder.value(now)}`);
-  const token = writeTokenClauses(builder, writeTokenOf(store));
-  actions.sets.push(...token.sets);
-  const conditions = [
-    `attribute_exists(${builder.name("id")})`,
-    ...preconditionClauses(builder, preconditions),
-    token.condition,
-    ...attributeLimitConditions(builder, patch.attrs, known),
-    ...actions.conditions,
-  ];
-  const updateExpression =
-    `SET ${actions.sets.join(", ")}` + (actions.removes.length > 0 ? ` REMOVE ${actions.removes.join(", ")}` : "");
-  const conditionExpression = conditions.join(" AND ");
-  if (updateExpression.length > MAX_EXPRESSION_LENGTH || conditionExpression.length > MAX_EXPRESSION_LENGTH) {
-    return undefined;
-  }
-  return new UpdateCommand({
-    TableName: store.itemsTable,
-    Key: { owner: store.owner, id },
-    UpdateExpression: updateExpression,
-    ConditionExpression: conditionExpression,
-    ExpressionAttributeNames: builder.names,
-    ExpressionAttributeValues: builder.values,
-    ReturnValues: "ALL_NEW",
-    ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-  });
-}
-
 /** Full-jitter exponential backoff (AWS Architecture Blog, "Exponential Backoff And Jitter"). */
 function backoff(round: number): Promise<void> {
   const ceiling = Math.min(PATCH_BACKOFF_MS.cap, PATCH_BACKOFF_MS.base * 2 ** round);
@@ -410,7 +378,17 @@ export async function mergeIntoItem(
     if (round >= 2) {
       await backoff(round - 2);
     }
-    const command = patchCommand(store, id, patch, now, preconditions, known?.item);
+    const builder = expressionBuilder();
+    const actions: PatchActions = { sets: [], removes: [], conditions: [] };
+    compileAttributePatch(builder, ["attrs"], patch.attrs, known?.item.attrs, known !== undefined, actions);
+    actions.conditions.push(...attributeLimitConditions(builder, patch.attrs, known?.item));
+    const command = clientFieldsUpdate(store, id, builder, actions, {
+      fields: patch,
+      replaces: false,
+      now,
+      preconditions,
+      returnsItem: true,
+    });
     if (command === undefined) {
       return patchByMerging(store, id, patch, now, preconditions, known);
     }
