@@ -3,6 +3,7 @@
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { isTransient } from "./dynamodb";
 import { HandlerSettings, readSettings } from "./env";
 import { internalError, unavailable } from "./errors";
 import { Logger, createLogger } from "./logger";
@@ -114,10 +115,7 @@ function sessionClients(
         { abortSignal },
       );
     } catch (error) {
-      const name = error instanceof Error ? error.name : "";
-      throw ["Throttling", "ThrottlingException", "AbortError", "TimeoutError"].includes(name)
-        ? unavailable(error)
-        : internalError(error);
+      throw isTransient(error) ? unavailable(error) : internalError(error);
     }
     const { AccessKeyId, SecretAccessKey, SessionToken, Expiration } = answer.Credentials ?? {};
     if (

@@ -32,11 +32,13 @@ export interface RequestStore {
 }
 
 /**
- * SDK error names a later retry may not meet: throttling, DynamoDB's server faults and
- * conflicts, and attempts that timed out or were aborted at the invocation's deadline.
+ * SDK error names a later retry may not meet: throttling (`Throttling` is STS's name for it),
+ * DynamoDB's server faults and conflicts, and attempts that timed out or were aborted at the
+ * invocation's deadline.
  */
 const TRANSIENT_ERROR_NAMES: readonly string[] = [
   "ProvisionedThroughputExceededException",
+  "Throttling",
   "ThrottlingException",
   "RequestLimitExceeded",
   "LimitExceededException",
@@ -60,6 +62,13 @@ const NETWORK_ERROR_CODES: readonly string[] = [
   "EAI_AGAIN",
   "EPIPE",
 ];
+
+/** Whether an AWS call failed in a way a later retry may not meet (answered 503 with Retry-After). */
+export function isTransient(error: unknown): boolean {
+  const name = error instanceof Error ? error.name : "";
+  const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
+  return TRANSIENT_ERROR_NAMES.includes(name) || (code !== undefined && NETWORK_ERROR_CODES.includes(code));
+}
 
 export interface CallOptions {
   abortSignal?: AbortSignal;
@@ -101,8 +110,7 @@ export async function attempt<T>(
       const image = plainItemOf(Reflect.get(error as object, "Item"));
       return { ok: false, image, retried: typeof attempts === "number" && attempts > 1 };
     }
-    const code = error instanceof Error ? (error as NodeJS.ErrnoException).code : undefined;
-    if (TRANSIENT_ERROR_NAMES.includes(name) || (code !== undefined && NETWORK_ERROR_CODES.includes(code))) {
+    if (isTransient(error)) {
       throw unavailable(error);
     }
     if (name === "ValidationException" && error instanceof Error && /item size/i.test(error.message)) {

@@ -9,7 +9,7 @@ import { Dependencies, createDependencies } from "./dependencies";
 import { ErrorEnvelope, HttpError, internalError, isHttpError } from "./errors";
 import { CORRELATION_ID_HEADER, SECURITY_HEADERS, corsHeaders } from "./headers";
 import { describeError } from "./logger";
-import { headerOf } from "./request";
+import { Preconditions, headerOf, preconditionsOf } from "./request";
 import { RequestStore } from "./dynamodb";
 
 export interface Reply {
@@ -24,6 +24,8 @@ export interface Invocation {
   requestId: string;
   deps: Dependencies;
   store: RequestStore;
+  /** The request's conditional headers, parsed once for every operation (400 when malformed). */
+  preconditions: Preconditions;
 }
 
 export type Operation = (invocation: Invocation) => Promise<Reply>;
@@ -73,8 +75,9 @@ export function createHandler(operationId: string, operation: Operation, deps: D
     let failure: HttpError | undefined;
     try {
       store.owner = ownerOf(event, deps.settings);
+      const preconditions = preconditionsOf(event);
       store.doc = await deps.docFor(store.owner, store.abortSignal);
-      reply = await operation({ event, context, requestId, deps, store });
+      reply = await operation({ event, context, requestId, deps, store, preconditions });
     } catch (error) {
       failure = isHttpError(error) ? error : internalError(error);
       const body: ErrorEnvelope = { error: { code: failure.code, message: failure.message, requestId } };

@@ -19,7 +19,7 @@ import {
   parseItemPatch,
   toResponseItem,
 } from "./model";
-import { baseUrlOf, failedPrecondition, headerLinesOf, itemIdOf, jsonBodyOf, preconditionsOf } from "./request";
+import { baseUrlOf, failedPrecondition, headerLinesOf, itemIdOf, jsonBodyOf } from "./request";
 import { claimIdempotencyKey, completeIdempotencyKey, expireIdempotencyLock } from "./idempotency-store";
 import { insertItem, mergeIntoItem, overwriteItem, readItem, readItemsPage, removeItem } from "./item-store";
 
@@ -90,10 +90,10 @@ export function uuidv7(now: number = Date.now(), random: Buffer = randomBytes(10
 }
 
 export const createItem: Operation = async (invocation) => {
-  const { event, store } = invocation;
-  const preconditions = preconditionsOf(event);
+  const { event, store, preconditions } = invocation;
   const input = parseItemInput(jsonBodyOf(event, NEW_ITEM_MEDIA_TYPES));
   const key = idempotencyKeyOf(event);
+  // The collection always exists and has no entity tag: any failed precondition is 412 here.
   if (failedPrecondition(preconditions, undefined) !== undefined) {
     throw httpError("precondition_failed");
   }
@@ -182,16 +182,9 @@ function itemSizeInResult(item: StoredItem): number {
   return Buffer.byteLength(JSON.stringify(JSON.stringify(toResponseItem(item)))) - 2 + 1;
 }
 
-/**
- * The collection always exists and has no entity tag: `If-Match: *` holds and any tag fails it;
- * `If-None-Match: *` fails (304 for GET and HEAD, 412 for POST) and any tag holds.
- */
-function collectionPrecondition(event: APIGatewayProxyEvent): "If-Match" | "If-None-Match" | undefined {
-  return failedPrecondition(preconditionsOf(event), undefined);
-}
-
-export const listItems: Operation = async ({ event, deps, store }) => {
-  const failed = collectionPrecondition(event);
+export const listItems: Operation = async ({ event, deps, store, preconditions }) => {
+  // The collection always exists and has no entity tag (README, "The collection").
+  const failed = failedPrecondition(preconditions, undefined);
   if (failed === "If-Match") {
     throw httpError("precondition_failed");
   }
@@ -211,8 +204,7 @@ export const listItems: Operation = async ({ event, deps, store }) => {
   return { statusCode: 200, body };
 };
 
-export const getItem: Operation = async ({ event, store }) => {
-  const preconditions = preconditionsOf(event);
+export const getItem: Operation = async ({ event, store, preconditions }) => {
   const id = itemIdOf(event);
   const item = await readItem(store, id);
   if (item === undefined) {
@@ -228,24 +220,21 @@ export const getItem: Operation = async ({ event, store }) => {
   return itemReply(200, item);
 };
 
-export const replaceItem: Operation = async ({ event, store }) => {
-  const preconditions = preconditionsOf(event);
+export const replaceItem: Operation = async ({ event, store, preconditions }) => {
   const id = itemIdOf(event);
   const input = parseItemInput(jsonBodyOf(event, NEW_ITEM_MEDIA_TYPES));
   const item = await overwriteItem(store, id, input, new Date().toISOString(), preconditions);
   return itemReply(200, item);
 };
 
-export const patchItem: Operation = async ({ event, store }) => {
-  const preconditions = preconditionsOf(event);
+export const patchItem: Operation = async ({ event, store, preconditions }) => {
   const id = itemIdOf(event);
   const patch = parseItemPatch(jsonBodyOf(event, ITEM_PATCH_MEDIA_TYPES));
   const item = await mergeIntoItem(store, id, patch, new Date().toISOString(), preconditions);
   return itemReply(200, item);
 };
 
-export const deleteItem: Operation = async ({ event, store }) => {
-  const preconditions = preconditionsOf(event);
+export const deleteItem: Operation = async ({ event, store, preconditions }) => {
   await removeItem(store, itemIdOf(event), preconditions);
   return { statusCode: 204 };
 };

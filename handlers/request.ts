@@ -125,9 +125,9 @@ export function headerLinesOf(event: APIGatewayProxyEvent, name: string): string
 export type VersionCondition = { any: true } | { any: false; versions: number[] };
 
 /**
- * The conditional headers of a request (RFC 9110 §13.1.1, §13.1.2), parsed before anything else
- * is done: a malformed one, or one listing more than MAX_IF_MATCH_TAGS tags, is 400 on every
- * method. `If-Match` compares strongly (§8.8.3.2): weak tags, and tags that are not the exact text
+ * The conditional headers of a request (RFC 9110 §13.1.1, §13.1.2), parsed once the caller is
+ * known and before the operation reads anything else (handlers/http.ts): a malformed one, or one
+ * listing more than MAX_IF_MATCH_TAGS tags, is 400 on every method. `If-Match` compares strongly (§8.8.3.2): weak tags, and tags that are not the exact text
  * of a version, match nothing. `If-None-Match` compares weakly: `W/"3"` names version 3 too.
  */
 export interface Preconditions {

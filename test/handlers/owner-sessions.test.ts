@@ -21,8 +21,9 @@ import { routes } from "../../infra/routes";
 import type { TableName } from "../../infra/tables";
 import type { Engine } from "../../local/engine";
 import { startTestEngine, testDependencies } from "../support/handler-dependencies";
-import { startFakeSts as fakeSts } from "../support/fake-sts";
+import { StsRefusal, startFakeSts as fakeSts } from "../support/fake-sts";
 import { createEvent, itemEvent, lambdaContext, proxyEvent } from "../support/lambda";
+import { expectHttpError } from "../unit/fixtures";
 
 const suffix = randomUUID().slice(0, 8);
 const TABLES: Record<TableName, string> = { items: `rows-${suffix}-items`, idempotency: `rows-${suffix}-idempotency` };
@@ -264,6 +265,54 @@ describe("handlers: owner sessions from STS, one per owner, cached while they la
     } finally {
       await sts.close();
     }
+  });
+
+  it("answers 503 when STS throttles or cannot be reached, after the configured attempts, and 500 when it refuses", async () => {
+    const failureOf = async (endpoint: string) => {
+      const deps = sessionDependencies(endpoint);
+      const error = await deps.docFor(ALICE).then(
+        () => expect.fail("docFor resolved"),
+        (thrown: unknown) => thrown,
+      );
+      return { error, attempts: deps.settings.dynamoDbMaxAttempts };
+    };
+    const refusedBy = async (refusal: StsRefusal) => {
+      const sts = await fakeSts(60 * 60 * 1000, undefined, refusal);
+      try {
+        return { ...(await failureOf(sts.endpoint)), requests: sts.requests.length };
+      } finally {
+        await sts.close();
+      }
+    };
+    const throttled = await refusedBy({ status: 400, code: "Throttling" });
+    expectHttpError(
+      () => {
+        throw throttled.error;
+      },
+      503,
+      "unavailable",
+    );
+    expect(throttled.requests).to.equal(throttled.attempts).and.to.equal(3);
+    const denied = await refusedBy({ status: 403, code: "AccessDenied" });
+    expectHttpError(
+      () => {
+        throw denied.error;
+      },
+      500,
+      "internal_error",
+    );
+    expect(denied.requests).to.equal(1);
+    // Nothing listens on a port just closed: the connection is refused.
+    const closed = await fakeSts(60 * 60 * 1000);
+    await closed.close();
+    const unreachable = await failureOf(closed.endpoint);
+    expectHttpError(
+      () => {
+        throw unreachable.error;
+      },
+      503,
+      "unavailable",
+    );
   });
 
   it("starts a new session once the cached one is within five minutes of its end", async () => {

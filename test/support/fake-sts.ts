@@ -1,7 +1,7 @@
 /**
  * A stand-in for STS on loopback: it answers AssumeRole (the Query API's form) with credentials
- * that expire `lifetimeMs` from now, and keeps every request it got. Point the SDK at it with
- * AWS_ENDPOINT_URL_STS.
+ * that expire `lifetimeMs` from now, or with `refusal`'s error when one is given, and keeps every
+ * request it got. Point the SDK at it with AWS_ENDPOINT_URL_STS.
  */
 import { createServer } from "http";
 import type { AddressInfo } from "net";
@@ -13,13 +13,31 @@ export interface FakeSts {
   close(): Promise<void>;
 }
 
-export async function startFakeSts(lifetimeMs: number, account = "000000000000"): Promise<FakeSts> {
+/** An STS error answer: the HTTP status and the error code (STS API Reference, AssumeRole, Errors). */
+export interface StsRefusal {
+  status: number;
+  code: string;
+}
+
+export async function startFakeSts(
+  lifetimeMs: number,
+  account = "000000000000",
+  refusal?: StsRefusal,
+): Promise<FakeSts> {
   const requests: URLSearchParams[] = [];
   const server = createServer((request, response) => {
     let body = "";
     request.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
     request.on("end", () => {
       requests.push(new URLSearchParams(body));
+      if (refusal !== undefined) {
+        response.writeHead(refusal.status, { "Content-Type": "text/xml" });
+        response.end(
+          `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>` +
+            `<Code>${refusal.code}</Code><Message>refused</Message></Error><RequestId>r</RequestId></ErrorResponse>`,
+        );
+        return;
+      }
       const expiration = new Date(Date.now() + lifetimeMs).toISOString();
       response.writeHead(200, { "Content-Type": "text/xml" });
       response.end(
