@@ -16,7 +16,7 @@ import {
   TOO_MANY_ATTRIBUTES,
 } from "./model";
 
-/** Update actions and conditions of a PATCH, before they are joined into expressions. */
+/** Update actions and conditions of a write (a PATCH's compiled paths, a PUT's `attrs`), before they are joined. */
 export interface PatchActions {
   sets: string[];
   removes: string[];
