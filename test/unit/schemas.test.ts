@@ -111,7 +111,10 @@ const keptAttributes = (maxKeys: number) =>
     .map((attributes) =>
       Object.fromEntries(
         Object.entries(attributes).filter(
-          ([name]) => !CLIENT_FIELD_SPECS.some(([field]) => field === name) && !FORBIDDEN_KEYS.includes(name),
+          ([name]) =>
+            !CLIENT_FIELD_SPECS.some(([field]) => field === name) &&
+            !READ_ONLY_FIELDS.includes(name) &&
+            !FORBIDDEN_KEYS.includes(name),
         ),
       ),
     );
