@@ -33,8 +33,8 @@ export interface RequestStore {
 
 /**
  * SDK error names a later retry may not meet: throttling (`Throttling` is STS's name for it: a 400
- * whose error code is `Throttling`, "Rate exceeded", as aws/aws-sdk-go-v2#2481 shows it from
- * AssumeRole's sibling GetCallerIdentity), DynamoDB's server faults and conflicts, and attempts
+ * whose error code is `Throttling`, "Rate exceeded", as an AssumeRole answer quoted in
+ * jlevers/selling-partner-api#278 shows), DynamoDB's server faults and conflicts, and attempts
  * that timed out or were aborted at the invocation's deadline.
  */
 const TRANSIENT_ERROR_NAMES: readonly string[] = [
