@@ -11,7 +11,14 @@
  * - every gateway response API Gateway lets us shape, rewritten into the error envelope, with CORS;
  *   its templates hold only variables that cannot break the JSON.
  */
-import { CodeWithMessage, ERROR_MESSAGES, ERROR_STATUS, ErrorCode, RETRY_AFTER_SECONDS } from "../handlers/errors";
+import {
+  CodeWithMessage,
+  ERROR_MESSAGES,
+  ERROR_STATUS,
+  ErrorCode,
+  ErrorEnvelope,
+  RETRY_AFTER_SECONDS,
+} from "../handlers/errors";
 import {
   CORRELATION_ID_HEADER,
   CORS_MAX_AGE_SECONDS,
@@ -115,7 +122,8 @@ export const GATEWAY_RESPONSES: Record<string, GatewayResponseSpec> = {
  */
 function envelopeTemplate(spec: GatewayResponseSpec): string {
   const { message = ERROR_MESSAGES[spec.code as CodeWithMessage] } = spec;
-  return JSON.stringify({ error: { code: spec.code, message, requestId: "$context.extendedRequestId" } });
+  const envelope = { error: { code: spec.code, message, requestId: "$context.extendedRequestId" } };
+  return JSON.stringify(envelope satisfies ErrorEnvelope);
 }
 
 /**

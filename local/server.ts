@@ -6,7 +6,7 @@
 import { randomBytes, randomUUID } from "crypto";
 import { createServer, IncomingMessage, ServerResponse, STATUS_CODES } from "http";
 import type { Socket } from "net";
-import { ERROR_MESSAGES, ERROR_STATUS, ErrorCode } from "../handlers/errors";
+import { ERROR_MESSAGES, ERROR_STATUS, ErrorCode, ErrorEnvelope } from "../handlers/errors";
 import { HANDLER_VARIABLES, handlerEnvironment, parseLogLevel } from "../handlers/env";
 import { SECURITY_HEADERS } from "../handlers/headers";
 import { AddressInfo } from "net";
@@ -121,7 +121,7 @@ function localHeaders(requestId: string): Record<string, string> {
 }
 
 function envelope(code: ErrorCode, message: string, requestId: string): string {
-  return JSON.stringify({ error: { code, message, requestId } });
+  return JSON.stringify({ error: { code, message, requestId } } satisfies ErrorEnvelope);
 }
 
 /** A response written to a socket Node no longer manages (a parse error, CONNECT), then closed. */
