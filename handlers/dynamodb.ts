@@ -32,10 +32,10 @@ export interface RequestStore {
 }
 
 /**
- * SDK error names a later retry may not meet: throttling (`Throttling` is STS's name for it: a 400
- * whose error code is `Throttling`, "Rate exceeded", as an AssumeRole answer quoted in
- * jlevers/selling-partner-api#278 shows), DynamoDB's server faults and conflicts, and attempts
- * that timed out or were aborted at the invocation's deadline.
+ * SDK error names a later retry may not meet: throttling (`Throttling` is the Query APIs' code,
+ * STS's among them; the SDK's own retry classification lists both names, in node_modules/@smithy/
+ * core, submodules/retry, THROTTLING_ERROR_CODES), DynamoDB's server faults and conflicts, and
+ * attempts that timed out or were aborted at the invocation's deadline.
  */
 const TRANSIENT_ERROR_NAMES: readonly string[] = [
   "ProvisionedThroughputExceededException",
